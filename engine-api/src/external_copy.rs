@@ -1,0 +1,143 @@
+//! Values held outside every isolate.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::{Error, Result, Value};
+
+static TOTAL_EXTERNAL_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+/// A value copied out of every isolate, ready to be copied into any isolate of any backend.
+///
+/// Cloning an `ExternalCopy` shares the data. The data is immutable; `release` only
+/// invalidates this handle.
+///
+/// ```
+/// use engine_api::{ExternalCopy, Value};
+/// let copy = ExternalCopy::new(Value::object([("a", Value::from(1))])).unwrap();
+/// assert_eq!(copy.copy().unwrap().get("a"), Some(&Value::from(1)));
+///
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Point { x: i32, y: i32 }
+/// let copy = ExternalCopy::from_serde(&Point { x: 1, y: 2 }).unwrap();
+/// assert_eq!(copy.to_serde::<Point>().unwrap(), Point { x: 1, y: 2 });
+/// ```
+#[derive(Clone)]
+pub struct ExternalCopy {
+    data: Arc<CopyData>,
+    released: Arc<AtomicBool>,
+}
+
+struct CopyData {
+    value: Value,
+    size: usize,
+}
+
+impl Drop for CopyData {
+    fn drop(&mut self) {
+        TOTAL_EXTERNAL_SIZE.fetch_sub(self.size, Ordering::Relaxed);
+    }
+}
+
+impl ExternalCopy {
+    /// Holds `value` outside every isolate. References and callbacks inside are kept as
+    /// handles; everything else is data.
+    pub fn new(value: Value) -> Result<Self> {
+        let size = approximate_size(&value);
+        TOTAL_EXTERNAL_SIZE.fetch_add(size, Ordering::Relaxed);
+        Ok(ExternalCopy {
+            data: Arc::new(CopyData { value, size }),
+            released: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Copies a Rust value in through serde (JSON-like: maps become objects).
+    pub fn from_serde<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self> {
+        let json =
+            serde_json::to_value(value).map_err(|e| Error::NotTransferable(e.to_string()))?;
+        let value = serde::Deserialize::deserialize(json)
+            .map_err(|e: serde_json::Error| Error::NotTransferable(e.to_string()))?;
+        ExternalCopy::new(value)
+    }
+
+    /// Reads the data out into a Rust value through serde.
+    pub fn to_serde<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        let json = serde_json::to_value(self.value()?)
+            .map_err(|e| Error::NotTransferable(e.to_string()))?;
+        serde_json::from_value(json).map_err(|e| Error::InvalidArgument(e.to_string()))
+    }
+
+    /// The data, borrowed.
+    pub fn value(&self) -> Result<&Value> {
+        if self.released.load(Ordering::Acquire) {
+            return Err(Error::Released("external copy"));
+        }
+        Ok(&self.data.value)
+    }
+
+    /// A fresh copy of the data.
+    pub fn copy(&self) -> Result<Value> {
+        self.value().cloned()
+    }
+
+    /// A value that, passed to an isolate, arrives as a copy of this data.
+    pub fn copy_into(&self) -> Result<Value> {
+        self.value()?;
+        Ok(Value::CopyInto(self.clone()))
+    }
+
+    /// Invalidates this handle (and its clones); the data is freed once no isolate holds it.
+    pub fn release(&self) {
+        self.released.store(true, Ordering::Release);
+    }
+
+    /// Whether `release` was called.
+    pub fn is_released(&self) -> bool {
+        self.released.load(Ordering::Acquire)
+    }
+
+    /// The approximate size in bytes of this copy's data.
+    pub fn size(&self) -> usize {
+        self.data.size
+    }
+
+    /// Whether two handles share the same data.
+    pub fn ptr_eq(&self, other: &ExternalCopy) -> bool {
+        Arc::ptr_eq(&self.data, &other.data)
+    }
+
+    /// Bytes held by all live external copies in this process.
+    pub fn total_external_size() -> usize {
+        TOTAL_EXTERNAL_SIZE.load(Ordering::Relaxed)
+    }
+}
+
+impl fmt::Debug for ExternalCopy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExternalCopy")
+            .field("size", &self.data.size)
+            .field("released", &self.is_released())
+            .finish()
+    }
+}
+
+fn approximate_size(value: &Value) -> usize {
+    let own = std::mem::size_of::<Value>();
+    own + match value {
+        Value::String(s) | Value::BigInt(s) => s.len(),
+        Value::Array(items) | Value::Set(items) => items.iter().map(approximate_size).sum(),
+        Value::Object(props) => props
+            .iter()
+            .map(|(k, v)| k.len() + approximate_size(v))
+            .sum(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| approximate_size(k) + approximate_size(v))
+            .sum(),
+        Value::RegExp { source, flags } => source.len() + flags.len(),
+        Value::Error(e) => e.name.len() + e.message.len(),
+        Value::ArrayBuffer(b) | Value::TypedArray { bytes: b, .. } => b.len(),
+        _ => 0,
+    }
+}

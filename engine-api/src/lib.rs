@@ -1,0 +1,59 @@
+//! The isovm contract: isolates, contexts, scripts, modules, references, external copies
+//! and host callbacks, with limits and one error type. No engine lives here; backends
+//! (`backend-v8`, `host-wasi`) implement these traits and the `isovm` crate picks one.
+//!
+//! Every call that runs guest code has three forms: the plain one blocks the calling
+//! thread (and runs on it), `_async` returns a [`Task`] (a future, or `.wait()` it), and
+//! `_ignored` drops the result. All work of one isolate runs in the order it was queued,
+//! whatever form queued it.
+//!
+//! ```
+//! use engine_api::{ExternalCopy, Value, TransferOptions};
+//!
+//! // Values are backend-neutral data (structured clone), with serde in and out.
+//! let data = ExternalCopy::from_serde(&serde_json::json!({"id": 1, "tags": ["a"]})).unwrap();
+//! assert_eq!(data.copy().unwrap().get("id"), Some(&Value::from(1)));
+//! assert!(TransferOptions::copy().copy);
+//! ```
+//!
+//! Generic code runs on every backend:
+//!
+//! ```ignore
+//! use engine_api::*;
+//! fn run<E: Engine>() -> Result<Value> {
+//!     let isolate = E::Isolate::new(IsolateOptions { memory_limit_mb: 64, ..Default::default() })?;
+//!     let context = isolate.create_context()?;
+//!     context.eval("[1, 2, 3].map(x => x * 2)", &EvalOptions::copy())
+//! }
+//! ```
+#![deny(missing_docs)]
+
+mod callback;
+mod capabilities;
+mod context;
+mod engine;
+mod error;
+mod external_copy;
+mod isolate;
+mod options;
+mod queue;
+mod reference;
+mod script;
+mod serde_impl;
+mod value;
+
+pub use callback::{Callback, CallbackMode};
+pub use capabilities::{Capabilities, Capability};
+pub use context::Context;
+pub use engine::Engine;
+pub use error::{Error, JsError, Location, Result};
+pub use external_copy::ExternalCopy;
+pub use isolate::Isolate;
+pub use options::{
+    ApplyOptions, DeterministicSeed, EvalOptions, HeapStatistics, IsolateOptions, RunOptions,
+    ScriptOptions, ScriptOrigin, Snapshot, SnapshotScript, TransferOptions,
+};
+pub use queue::{Completer, Task, TaskQueue, spawn_detached};
+pub use reference::{AnyReference, IsolateId, Reference, ReferenceHandle};
+pub use script::{Module, Resolver, Script};
+pub use value::{ErrorValue, SharedBuffer, TypeOf, TypedArrayKind, Value};

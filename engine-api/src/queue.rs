@@ -1,0 +1,459 @@
+//! Ordering of work per isolate, and the shared worker pool.
+//!
+//! Every isolate owns a [`TaskQueue`]. Blocking calls run on the caller's thread once it is
+//! their turn; async and ignored work runs on the process-wide worker pool. Either way, work
+//! runs one item at a time, in the order it was queued. A call made while the current
+//! thread already holds the isolate's turn (a host callback calling back in) runs inline.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use crate::{Error, Result};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+thread_local! {
+    /// Queues whose turn this thread holds, innermost last.
+    static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs the work of one isolate in order. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct TaskQueue {
+    inner: Arc<QueueInner>,
+}
+
+impl std::fmt::Debug for TaskQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskQueue").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct QueueInner {
+    state: Mutex<QueueState>,
+    granted: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    entries: VecDeque<Entry>,
+    /// Someone holds the turn (a blocking caller or a pool drain).
+    busy: bool,
+    next_ticket: u64,
+    /// Ticket of the blocking caller the turn was handed to.
+    granted: Option<u64>,
+}
+
+enum Entry {
+    Async(Job),
+    Sync(u64),
+}
+
+/// Releases the turn when a blocking call ends, even by panic.
+struct Turn<'a> {
+    queue: &'a TaskQueue,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        HELD.with(|h| h.borrow_mut().pop());
+        self.queue.pass_turn();
+    }
+}
+
+impl TaskQueue {
+    /// A new, empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// Whether the current thread holds this queue's turn.
+    pub fn held_by_current_thread(&self) -> bool {
+        let key = self.key();
+        HELD.with(|h| h.borrow().contains(&key))
+    }
+
+    /// Runs `f` on this thread once every earlier item has run.
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        if self.held_by_current_thread() {
+            return f();
+        }
+        {
+            let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+            if !st.busy && st.entries.is_empty() {
+                st.busy = true;
+            } else {
+                let ticket = st.next_ticket;
+                st.next_ticket += 1;
+                st.entries.push_back(Entry::Sync(ticket));
+                while st.granted != Some(ticket) {
+                    st = self
+                        .inner
+                        .granted
+                        .wait(st)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                st.granted = None;
+            }
+        }
+        HELD.with(|h| h.borrow_mut().push(self.key()));
+        let _turn = Turn { queue: self };
+        f()
+    }
+
+    /// Queues `f` to run on the worker pool; the task resolves to its result.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Task<T> {
+        let (task, completer) = Task::pending();
+        self.spawn_ignored(move || completer.complete(f()));
+        task
+    }
+
+    /// Queues `f` to run on the worker pool, dropping its result.
+    pub fn spawn_ignored(&self, f: impl FnOnce() + Send + 'static) {
+        let start = {
+            let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.entries.push_back(Entry::Async(Box::new(f)));
+            if st.busy {
+                false
+            } else {
+                st.busy = true;
+                true
+            }
+        };
+        if start {
+            self.schedule_drain();
+        }
+    }
+
+    fn schedule_drain(&self) {
+        let queue = self.clone();
+        pool().submit(Box::new(move || queue.drain()));
+    }
+
+    /// Runs queued async items on a pool thread until the queue is empty or a blocking
+    /// caller is next; yields the thread to other isolates after a few items.
+    fn drain(&self) {
+        const BATCH: usize = 32;
+        for _ in 0..BATCH {
+            let job = {
+                let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+                match st.entries.pop_front() {
+                    None => {
+                        st.busy = false;
+                        return;
+                    }
+                    Some(Entry::Sync(ticket)) => {
+                        st.granted = Some(ticket);
+                        self.inner.granted.notify_all();
+                        return;
+                    }
+                    Some(Entry::Async(job)) => job,
+                }
+            };
+            HELD.with(|h| h.borrow_mut().push(self.key()));
+            // A panicking job must not take the pool thread or the queue down with it.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            HELD.with(|h| h.borrow_mut().pop());
+        }
+        self.schedule_drain();
+    }
+
+    /// Hands the turn to the next item, or marks the queue idle.
+    fn pass_turn(&self) {
+        let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        match st.entries.front() {
+            None => st.busy = false,
+            Some(Entry::Sync(ticket)) => {
+                let ticket = *ticket;
+                st.entries.pop_front();
+                st.granted = Some(ticket);
+                self.inner.granted.notify_all();
+            }
+            Some(Entry::Async(_)) => {
+                drop(st);
+                self.schedule_drain();
+            }
+        }
+    }
+}
+
+/// Runs `f` on the shared worker pool, outside any isolate's queue.
+pub fn spawn_detached(f: impl FnOnce() + Send + 'static) {
+    pool().submit(Box::new(f));
+}
+
+struct Pool {
+    jobs: Mutex<VecDeque<Job>>,
+    ready: Condvar,
+}
+
+impl Pool {
+    fn submit(&self, job: Job) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(job);
+        self.ready.notify_one();
+    }
+
+    fn work(&self) {
+        loop {
+            let job = {
+                let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if let Some(job) = jobs.pop_front() {
+                        break job;
+                    }
+                    jobs = self.ready.wait(jobs).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        }
+    }
+}
+
+/// Number of worker threads: `ISOVM_WORKERS`, else the number of CPUs (at least 4, so a
+/// few blocked workers cannot starve the rest).
+fn worker_count() -> usize {
+    std::env::var("ISOVM_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .max(4)
+        })
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<&'static Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let pool: &'static Pool = Box::leak(Box::new(Pool {
+            jobs: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+        }));
+        for i in 0..worker_count() {
+            std::thread::Builder::new()
+                .name(format!("isovm-worker-{i}"))
+                .spawn(move || pool.work())
+                .expect("spawning an isovm worker thread");
+        }
+        pool
+    })
+}
+
+struct TaskSlot<T> {
+    result: Option<Result<T>>,
+    done: bool,
+    waker: Option<Waker>,
+}
+
+struct TaskShared<T> {
+    slot: Mutex<TaskSlot<T>>,
+    cond: Condvar,
+}
+
+/// The result of queued work: a future (for any executor) that can also be waited on.
+#[must_use = "a Task does nothing unless awaited or waited on; use the _ignored form to drop results"]
+pub struct Task<T> {
+    shared: Arc<TaskShared<T>>,
+}
+
+/// Completes a [`Task`]. Dropping it uncompleted fails the task.
+pub struct Completer<T> {
+    shared: Option<Arc<TaskShared<T>>>,
+}
+
+impl<T> Task<T> {
+    /// A task and the handle that completes it.
+    pub fn pending() -> (Task<T>, Completer<T>) {
+        let shared = Arc::new(TaskShared {
+            slot: Mutex::new(TaskSlot {
+                result: None,
+                done: false,
+                waker: None,
+            }),
+            cond: Condvar::new(),
+        });
+        (
+            Task {
+                shared: shared.clone(),
+            },
+            Completer {
+                shared: Some(shared),
+            },
+        )
+    }
+
+    /// A task that is already complete.
+    pub fn ready(result: Result<T>) -> Task<T> {
+        let (task, completer) = Task::pending();
+        completer.complete(result);
+        task
+    }
+
+    /// Blocks this thread until the task completes.
+    pub fn wait(self) -> Result<T> {
+        let mut slot = self.shared.slot.lock().unwrap_or_else(|e| e.into_inner());
+        while !slot.done {
+            slot = self
+                .shared
+                .cond
+                .wait(slot)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        slot.result.take().unwrap_or_else(lost)
+    }
+}
+
+fn lost<T>() -> Result<T> {
+    Err(Error::Backend {
+        backend: "engine-api",
+        message: "queued work ended without a result".into(),
+    })
+}
+
+impl<T> Completer<T> {
+    /// Completes the task with `result`.
+    pub fn complete(mut self, result: Result<T>) {
+        if let Some(shared) = self.shared.take() {
+            Self::finish(&shared, Some(result));
+        }
+    }
+
+    fn finish(shared: &TaskShared<T>, result: Option<Result<T>>) {
+        let waker = {
+            let mut slot = shared.slot.lock().unwrap_or_else(|e| e.into_inner());
+            slot.result = result;
+            slot.done = true;
+            slot.waker.take()
+        };
+        shared.cond.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Drop for Completer<T> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            Self::finish(&shared, None);
+        }
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<T>> {
+        let mut slot = self.shared.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.done {
+            Poll::Ready(slot.result.take().unwrap_or_else(lost))
+        } else {
+            slot.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn async_and_sync_work_run_in_queue_order() {
+        let q = TaskQueue::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        for i in 0..50 {
+            let log = log.clone();
+            q.spawn_ignored(move || log.lock().unwrap().push(i));
+        }
+        q.run(|| log.lock().unwrap().push(50));
+        let log2 = log.clone();
+        let t = q.spawn(move || {
+            log2.lock().unwrap().push(51);
+            Ok(())
+        });
+        t.wait().unwrap();
+        assert_eq!(*log.lock().unwrap(), (0..52).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn reentrant_run_is_inline() {
+        let q = TaskQueue::new();
+        let n = q.run(|| q.run(|| 7));
+        assert_eq!(n, 7);
+        let q2 = q.clone();
+        let t = q.spawn(move || Ok(q2.run(|| 8)));
+        assert_eq!(t.wait().unwrap(), 8);
+    }
+
+    #[test]
+    fn panicking_job_fails_its_task_and_keeps_the_queue() {
+        let q = TaskQueue::new();
+        let t: Task<()> = q.spawn(|| panic!("boom"));
+        assert!(t.wait().is_err());
+        assert_eq!(q.run(|| 1), 1);
+    }
+
+    #[test]
+    fn many_threads_serialize_on_one_queue() {
+        let q = TaskQueue::new();
+        let inside = Arc::new(AtomicUsize::new(0));
+        let total = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (q, inside, total) = (q.clone(), inside.clone(), total.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        q.run(|| {
+                            assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+                            total.fetch_add(1, Ordering::SeqCst);
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                        });
+                        let (inside, total) = (inside.clone(), total.clone());
+                        q.spawn_ignored(move || {
+                            assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+                            total.fetch_add(1, Ordering::SeqCst);
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                        });
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        q.run(|| ());
+        assert_eq!(total.load(Ordering::SeqCst), 8 * 400);
+    }
+
+    #[test]
+    fn task_is_a_future() {
+        let q = TaskQueue::new();
+        let t = q.spawn(|| Ok(41 + 1));
+        assert_eq!(pollster::block_on(t).unwrap(), 42);
+    }
+}

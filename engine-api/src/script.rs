@@ -1,0 +1,104 @@
+//! Compiled scripts.
+
+use std::sync::Arc;
+
+use crate::{Engine, Isolate, Result, RunOptions, Task, Value};
+
+/// A compiled script; it runs in any context of the isolate that compiled it.
+pub trait Script: Clone + Send + Sync + 'static {
+    /// The backend.
+    type Engine: Engine<Script = Self>;
+
+    /// The isolate that compiled it.
+    fn isolate(&self) -> <Self::Engine as Engine>::Isolate;
+
+    /// Runs the script in `context`; the completion value is the result. A context of
+    /// another isolate fails with `Error::WrongIsolate`.
+    fn run(
+        &self,
+        context: &<Self::Engine as Engine>::Context,
+        options: &RunOptions,
+    ) -> Result<Value>;
+
+    /// The code cache produced at compile time (`ScriptOptions::produce_cached_data`).
+    fn cached_data(&self) -> Option<Arc<[u8]>>;
+
+    /// Whether the code cache given at compile time was rejected (`None` if none was given).
+    fn cached_data_rejected(&self) -> Option<bool>;
+
+    /// Releases this handle; later `run`s fail with `Error::Released`.
+    fn release(&self);
+
+    /// `run` on the worker pool.
+    fn run_async(
+        &self,
+        context: &<Self::Engine as Engine>::Context,
+        options: RunOptions,
+    ) -> Task<Value> {
+        let (this, context) = (self.clone(), context.clone());
+        self.isolate()
+            .queue()
+            .spawn(move || this.run(&context, &options))
+    }
+
+    /// `run` on the worker pool, result and errors dropped.
+    fn run_ignored(&self, context: &<Self::Engine as Engine>::Context, options: RunOptions) {
+        let (this, context) = (self.clone(), context.clone());
+        self.isolate().queue().spawn_ignored(move || {
+            let _ = this.run(&context, &options);
+        })
+    }
+}
+
+/// Type of the resolver `Module::instantiate` calls for each import: given the specifier
+/// and the importing module, it returns the module to link.
+pub type Resolver<'a, M> = dyn FnMut(&str, &M) -> Result<M> + 'a;
+
+/// A compiled ES module.
+pub trait Module: Clone + Send + Sync + 'static {
+    /// The backend.
+    type Engine: Engine<Module = Self>;
+
+    /// The isolate that compiled it.
+    fn isolate(&self) -> <Self::Engine as Engine>::Isolate;
+
+    /// The specifiers of its static imports, in source order.
+    fn dependency_specifiers(&self) -> Result<Vec<String>>;
+
+    /// Links the module and its dependencies in `context`, calling `resolver` for each
+    /// import. An error from the resolver fails the call. A second call does nothing.
+    fn instantiate(
+        &self,
+        context: &<Self::Engine as Engine>::Context,
+        resolver: &mut Resolver<'_, Self>,
+    ) -> Result<()>;
+
+    /// Evaluates the module. A second call returns the first outcome.
+    fn evaluate(&self, options: &RunOptions) -> Result<Value>;
+
+    /// A reference to the module namespace (its exports).
+    fn namespace(&self) -> Result<<Self::Engine as Engine>::Reference>;
+
+    /// Releases this handle.
+    fn release(&self);
+
+    /// `instantiate` on the worker pool.
+    fn instantiate_async(
+        &self,
+        context: &<Self::Engine as Engine>::Context,
+        mut resolver: impl FnMut(&str, &Self) -> Result<Self> + Send + 'static,
+    ) -> Task<()> {
+        let (this, context) = (self.clone(), context.clone());
+        self.isolate()
+            .queue()
+            .spawn(move || this.instantiate(&context, &mut resolver))
+    }
+
+    /// `evaluate` on the worker pool.
+    fn evaluate_async(&self, options: RunOptions) -> Task<Value> {
+        let this = self.clone();
+        self.isolate()
+            .queue()
+            .spawn(move || this.evaluate(&options))
+    }
+}

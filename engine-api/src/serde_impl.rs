@@ -1,0 +1,136 @@
+//! `serde` for [`Value`]: JSON-like data in and out.
+//!
+//! Serializing gives the shape JSON would: `Map` as a list of `[key, value]` pairs, `Set`
+//! as a list, `Date` as milliseconds, `RegExp` as `/source/flags`, errors as
+//! `{name, message}`, buffers as byte sequences. Handles (references, callbacks) do not
+//! serialize. Deserializing builds plain data (`Object`, `Array`, ..).
+
+use std::fmt;
+
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::ser::{self, SerializeMap, SerializeSeq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Value;
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Undefined | Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Number(n) => {
+                if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
+                    s.serialize_i64(*n as i64)
+                } else {
+                    s.serialize_f64(*n)
+                }
+            }
+            Value::BigInt(b) => s.serialize_str(b),
+            Value::String(v) => s.serialize_str(v),
+            Value::Array(items) | Value::Set(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    seq.serialize_element(v)?;
+                }
+                seq.end()
+            }
+            Value::Object(props) => {
+                let mut map = s.serialize_map(Some(props.len()))?;
+                for (k, v) in props {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+            Value::Map(entries) => {
+                let mut seq = s.serialize_seq(Some(entries.len()))?;
+                for (k, v) in entries {
+                    seq.serialize_element(&(k, v))?;
+                }
+                seq.end()
+            }
+            Value::Date(ms) => s.serialize_f64(*ms),
+            Value::RegExp { source, flags } => s.serialize_str(&format!("/{source}/{flags}")),
+            Value::Error(e) => {
+                let mut map = s.serialize_map(Some(2))?;
+                map.serialize_entry("name", &e.name)?;
+                map.serialize_entry("message", &e.message)?;
+                map.end()
+            }
+            Value::ArrayBuffer(bytes) | Value::TypedArray { bytes, .. } => {
+                let mut seq = s.serialize_seq(Some(bytes.len()))?;
+                for b in bytes {
+                    seq.serialize_element(b)?;
+                }
+                seq.end()
+            }
+            Value::SharedArrayBuffer(buf) => buf.to_vec().serialize(s),
+            Value::ExternalCopy(c) | Value::CopyInto(c) => {
+                c.value().map_err(ser::Error::custom)?.serialize(s)
+            }
+            Value::Reference(_) | Value::DerefInto(_) | Value::Callback(_) => Err(
+                ser::Error::custom("a reference or callback is not serializable data"),
+            ),
+        }
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON-like data")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Number(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
+        Ok(Value::ArrayBuffer(v.to_vec()))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(v) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            out.push((k, v));
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}

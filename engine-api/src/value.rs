@@ -1,0 +1,448 @@
+//! The values that cross between the host and isolates.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU8;
+
+use crate::{AnyReference, Callback, ExternalCopy};
+
+/// A value passed into or out of an isolate.
+///
+/// The data variants follow the structured clone algorithm and are backend-neutral: a value
+/// copied out of a V8 isolate copies into a Boa-WASI isolate unchanged. The handle variants
+/// (`Reference`, `ExternalCopy`, `CopyInto`, `DerefInto`, `Callback`) carry something that
+/// is not plain data; each says how the receiving isolate sees it.
+///
+/// Cycles are not representable: copying a cyclic object gives
+/// [`Error::NotTransferable`](crate::Error::NotTransferable).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum Value {
+    /// `undefined`.
+    #[default]
+    Undefined,
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number.
+    Number(f64),
+    /// A BigInt, in decimal with an optional leading `-`.
+    BigInt(String),
+    /// A string.
+    String(String),
+    /// An array (holes read as `undefined`).
+    Array(Vec<Value>),
+    /// A plain object: own enumerable string-keyed properties, in order.
+    Object(Vec<(String, Value)>),
+    /// A `Map`, in insertion order.
+    Map(Vec<(Value, Value)>),
+    /// A `Set`, in insertion order.
+    Set(Vec<Value>),
+    /// A `Date`, as milliseconds since the epoch (NaN for an invalid date).
+    Date(f64),
+    /// A `RegExp`.
+    RegExp {
+        /// The pattern.
+        source: String,
+        /// The flags (`gimsuy`..).
+        flags: String,
+    },
+    /// An `Error` object (`name`, `message`, `stack`).
+    Error(ErrorValue),
+    /// An `ArrayBuffer`'s bytes.
+    ArrayBuffer(Vec<u8>),
+    /// A typed array or `DataView` over its own copy of the bytes it views.
+    TypedArray {
+        /// Which view.
+        kind: TypedArrayKind,
+        /// The viewed bytes (length is a multiple of the element size).
+        bytes: Vec<u8>,
+    },
+    /// A `SharedArrayBuffer`: memory shared by every isolate it is passed to, on backends
+    /// with [`Capability::SharedMemory`](crate::Capability::SharedMemory); copied elsewhere.
+    SharedArrayBuffer(SharedBuffer),
+    /// The guest sees an `ivm.Reference`-like object (`applySync`, `getSync`, ..).
+    Reference(AnyReference),
+    /// The guest sees an `ivm.ExternalCopy`-like object (`copy()`, `copyInto()`).
+    ExternalCopy(ExternalCopy),
+    /// The guest sees a fresh copy of the data (`externalCopy.copyInto()`).
+    CopyInto(ExternalCopy),
+    /// The guest sees the referenced value itself; only valid in the reference's own isolate
+    /// (`reference.derefInto()`).
+    DerefInto(AnyReference),
+    /// The guest sees a plain function that calls the host closure.
+    Callback(Callback),
+}
+
+/// An `Error` object as data.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ErrorValue {
+    /// `error.name`.
+    pub name: String,
+    /// `error.message`.
+    pub message: String,
+    /// `error.stack`, if any.
+    pub stack: Option<String>,
+}
+
+/// The kind of a typed array view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum TypedArrayKind {
+    Int8,
+    Uint8,
+    Uint8Clamped,
+    Int16,
+    Uint16,
+    Int32,
+    Uint32,
+    Float32,
+    Float64,
+    BigInt64,
+    BigUint64,
+    DataView,
+}
+
+impl TypedArrayKind {
+    /// Bytes per element (1 for `DataView`).
+    pub fn element_size(self) -> usize {
+        use TypedArrayKind::*;
+        match self {
+            Int8 | Uint8 | Uint8Clamped | DataView => 1,
+            Int16 | Uint16 => 2,
+            Int32 | Uint32 | Float32 => 4,
+            Float64 | BigInt64 | BigUint64 => 8,
+        }
+    }
+
+    /// The JS constructor name (`Uint8Array`, `DataView`, ..).
+    pub fn name(self) -> &'static str {
+        use TypedArrayKind::*;
+        match self {
+            Int8 => "Int8Array",
+            Uint8 => "Uint8Array",
+            Uint8Clamped => "Uint8ClampedArray",
+            Int16 => "Int16Array",
+            Uint16 => "Uint16Array",
+            Int32 => "Int32Array",
+            Uint32 => "Uint32Array",
+            Float32 => "Float32Array",
+            Float64 => "Float64Array",
+            BigInt64 => "BigInt64Array",
+            BigUint64 => "BigUint64Array",
+            DataView => "DataView",
+        }
+    }
+
+    /// The kind for a constructor name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        use TypedArrayKind::*;
+        [
+            Int8,
+            Uint8,
+            Uint8Clamped,
+            Int16,
+            Uint16,
+            Int32,
+            Uint32,
+            Float32,
+            Float64,
+            BigInt64,
+            BigUint64,
+            DataView,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
+}
+
+/// Memory behind a `SharedArrayBuffer`, owned outside every isolate.
+#[derive(Clone)]
+pub struct SharedBuffer(Arc<[AtomicU8]>);
+
+impl SharedBuffer {
+    /// A zeroed buffer of `len` bytes.
+    pub fn new(len: usize) -> Self {
+        SharedBuffer((0..len).map(|_| AtomicU8::new(0)).collect())
+    }
+
+    /// A buffer holding a copy of `bytes`.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        SharedBuffer(bytes.iter().map(|b| AtomicU8::new(*b)).collect())
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// A snapshot of the current contents.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.0
+            .iter()
+            .map(|b| b.load(std::sync::atomic::Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Pointer to the first byte, for backends that map this memory into an engine.
+    pub fn as_ptr(&self) -> *const AtomicU8 {
+        self.0.as_ptr()
+    }
+
+    /// Whether two handles share the same memory.
+    pub fn ptr_eq(&self, other: &SharedBuffer) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The shared allocation, for backends that keep it alive while an engine uses it.
+    pub fn arc(&self) -> Arc<[AtomicU8]> {
+        self.0.clone()
+    }
+}
+
+impl fmt::Debug for SharedBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SharedBuffer({} bytes)", self.len())
+    }
+}
+
+/// What `typeof` says of a referenced value; unlike JS, `null` is `"null"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum TypeOf {
+    Undefined,
+    Null,
+    Boolean,
+    Number,
+    BigInt,
+    String,
+    Symbol,
+    Object,
+    Function,
+}
+
+impl TypeOf {
+    /// The string form, as `reference.typeof` gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TypeOf::Undefined => "undefined",
+            TypeOf::Null => "null",
+            TypeOf::Boolean => "boolean",
+            TypeOf::Number => "number",
+            TypeOf::BigInt => "bigint",
+            TypeOf::String => "string",
+            TypeOf::Symbol => "symbol",
+            TypeOf::Object => "object",
+            TypeOf::Function => "function",
+        }
+    }
+}
+
+impl fmt::Display for TypeOf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Value {
+    /// The number inside, if this is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The string inside, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean inside, if this is a boolean.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The elements, if this is an array.
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The reference inside (`Reference` or `DerefInto`), if any.
+    pub fn as_reference(&self) -> Option<&AnyReference> {
+        match self {
+            Value::Reference(r) | Value::DerefInto(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Property `key` of a plain object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(props) => props.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `undefined`.
+    pub fn is_undefined(&self) -> bool {
+        matches!(self, Value::Undefined)
+    }
+
+    /// Whether this is a primitive (always transferable by value).
+    pub fn is_primitive(&self) -> bool {
+        matches!(
+            self,
+            Value::Undefined
+                | Value::Null
+                | Value::Bool(_)
+                | Value::Number(_)
+                | Value::BigInt(_)
+                | Value::String(_)
+        )
+    }
+
+    /// A plain object from `(key, value)` pairs.
+    pub fn object<K: Into<String>>(props: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Object(props.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// What `typeof` would say of this value (`null` is `"null"`).
+    pub fn type_of(&self) -> TypeOf {
+        match self {
+            Value::Undefined => TypeOf::Undefined,
+            Value::Null => TypeOf::Null,
+            Value::Bool(_) => TypeOf::Boolean,
+            Value::Number(_) => TypeOf::Number,
+            Value::BigInt(_) => TypeOf::BigInt,
+            Value::String(_) => TypeOf::String,
+            Value::Callback(_) => TypeOf::Function,
+            Value::DerefInto(r) => r.type_of().unwrap_or(TypeOf::Object),
+            _ => TypeOf::Object,
+        }
+    }
+}
+
+/// Structural equality of the data variants; handles compare by identity.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Undefined, Undefined) | (Null, Null) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Number(a), Number(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (BigInt(a), BigInt(b)) | (String(a), String(b)) => a == b,
+            (Array(a), Array(b)) | (Set(a), Set(b)) => a == b,
+            (Object(a), Object(b)) => a == b,
+            (Map(a), Map(b)) => a == b,
+            (Date(a), Date(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (
+                RegExp {
+                    source: s1,
+                    flags: f1,
+                },
+                RegExp {
+                    source: s2,
+                    flags: f2,
+                },
+            ) => s1 == s2 && f1 == f2,
+            (Error(a), Error(b)) => a.name == b.name && a.message == b.message,
+            (ArrayBuffer(a), ArrayBuffer(b)) => a == b,
+            (
+                TypedArray {
+                    kind: k1,
+                    bytes: b1,
+                },
+                TypedArray {
+                    kind: k2,
+                    bytes: b2,
+                },
+            ) => k1 == k2 && b1 == b2,
+            (SharedArrayBuffer(a), SharedArrayBuffer(b)) => a.ptr_eq(b),
+            (Reference(a), Reference(b)) | (DerefInto(a), DerefInto(b)) => a.ptr_eq(b),
+            (ExternalCopy(a), ExternalCopy(b)) | (CopyInto(a), CopyInto(b)) => a.ptr_eq(b),
+            (Callback(a), Callback(b)) => a.ptr_eq(b),
+            _ => false,
+        }
+    }
+}
+
+macro_rules! from_number {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(n: $t) -> Value {
+                Value::Number(n as f64)
+            }
+        }
+    )*};
+}
+from_number!(f64, f32, i8, i16, i32, i64, u8, u16, u32, u64, usize, isize);
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::String(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s)
+    }
+}
+
+impl From<()> for Value {
+    fn from(_: ()) -> Value {
+        Value::Undefined
+    }
+}
+
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(v: Vec<T>) -> Value {
+        Value::Array(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl From<AnyReference> for Value {
+    fn from(r: AnyReference) -> Value {
+        Value::Reference(r)
+    }
+}
+
+impl From<ExternalCopy> for Value {
+    fn from(c: ExternalCopy) -> Value {
+        Value::ExternalCopy(c)
+    }
+}
+
+impl From<Callback> for Value {
+    fn from(c: Callback) -> Value {
+        Value::Callback(c)
+    }
+}
