@@ -1,0 +1,165 @@
+//! The seed's JS-side API inside the guest: `Reference` methods and `ExternalCopy`.
+
+use std::sync::{Arc, Mutex};
+
+use engine_api::{Callback, Context, Engine, EvalOptions, Reference, TransferOptions, Value};
+
+use crate::support::{R, eval, setup};
+use crate::{Case, ensure, ensure_eq};
+
+/// The guest-API cases.
+pub fn cases<E: Engine>() -> Vec<Case> {
+    vec![
+        Case::new("guest_api/apply_sync_on_host_reference", apply_sync::<E>),
+        Case::new(
+            "guest_api/apply_ignored_on_host_reference",
+            apply_ignored::<E>,
+        ),
+        Case::new(
+            "guest_api/apply_promise_on_host_reference",
+            apply_promise::<E>,
+        ),
+        Case::new("guest_api/reference_typeof", reference_typeof::<E>),
+        Case::new("guest_api/reference_across_isolates", across_isolates::<E>),
+        Case::new(
+            "guest_api/get_set_sync_across_isolates",
+            get_set_across::<E>,
+        ),
+        Case::new("guest_api/copy_sync_across_isolates", copy_sync_across::<E>),
+        Case::new("guest_api/ivm_global_exists", ivm_global::<E>),
+    ]
+}
+
+fn recorder() -> (Callback, Arc<Mutex<Vec<Vec<Value>>>>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let c2 = calls.clone();
+    let cb = Callback::new(move |args| {
+        c2.lock().unwrap().push(args);
+        Ok(Value::from("ret"))
+    });
+    (cb, calls)
+}
+
+fn apply_sync<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let (cb, calls) = recorder();
+    let v = c.eval_closure(
+        "return $0.applySync(undefined, ['a', 1], { arguments: { copy: true } })",
+        vec![Value::Reference(cb.into_reference())],
+        &EvalOptions::copy(),
+    )?;
+    ensure_eq!(v, Value::from("ret"));
+    ensure_eq!(
+        calls.lock().unwrap().clone(),
+        vec![vec![Value::from("a"), Value::from(1)]]
+    );
+    Ok(())
+}
+
+fn apply_ignored<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let (cb, calls) = recorder();
+    let v = c.eval_closure(
+        "return $0.applyIgnored(undefined, [{ x: 1 }], { arguments: { copy: true } })",
+        vec![Value::Reference(cb.into_reference())],
+        &EvalOptions::copy(),
+    )?;
+    ensure!(v.is_undefined(), "applyIgnored returned {v:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while calls.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    ensure_eq!(
+        calls.lock().unwrap().clone(),
+        vec![vec![Value::object([("x", 1.into())])]]
+    );
+    Ok(())
+}
+
+fn apply_promise<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let (cb, _calls) = recorder();
+    let opts = EvalOptions {
+        result: TransferOptions::copy().with_promise(),
+        ..Default::default()
+    };
+    let v = c.eval_closure(
+        "return $0.apply(undefined, []).then(v => v + '!')",
+        vec![Value::Reference(cb.into_reference())],
+        &opts,
+    )?;
+    ensure_eq!(v, Value::from("ret!"));
+    Ok(())
+}
+
+fn reference_typeof<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let (cb, _) = recorder();
+    let v = c.eval_closure(
+        "return [$0.typeof, $0 instanceof ivm.Reference]",
+        vec![Value::Reference(cb.into_reference())],
+        &EvalOptions::copy(),
+    )?;
+    ensure_eq!(v, Value::Array(vec!["function".into(), true.into()]));
+    Ok(())
+}
+
+fn fn_ref<E: Engine>(c: &E::Context, code: &str) -> R<Value> {
+    let opts = EvalOptions {
+        result: TransferOptions::reference(),
+        ..Default::default()
+    };
+    Ok(c.eval(code, &opts)?)
+}
+
+fn across_isolates<E: Engine>() -> R {
+    let (_a, ca) = setup::<E>()?;
+    let (_b, cb) = setup::<E>()?;
+    let double = fn_ref::<E>(&ca, "(x) => x * 2")?;
+    let v = cb.eval_closure(
+        "return $0.applySync(undefined, [21])",
+        vec![double],
+        &EvalOptions::copy(),
+    )?;
+    ensure_eq!(v, Value::from(42));
+    Ok(())
+}
+
+fn get_set_across<E: Engine>() -> R {
+    let (_a, ca) = setup::<E>()?;
+    let (_b, cb) = setup::<E>()?;
+    let obj = fn_ref::<E>(&ca, "globalThis.shared = { n: 1 }; shared")?;
+    let v = cb.eval_closure(
+        "$0.setSync('n', 5); return $0.getSync('n')",
+        vec![obj],
+        &EvalOptions::copy(),
+    )?;
+    ensure_eq!(v, Value::from(5));
+    ensure_eq!(eval(&ca, "shared.n")?, Value::from(5));
+    Ok(())
+}
+
+fn copy_sync_across<E: Engine>() -> R {
+    let (_a, ca) = setup::<E>()?;
+    let (_b, cb) = setup::<E>()?;
+    let obj = fn_ref::<E>(&ca, "({ list: [1, 2, 3] })")?;
+    let v = cb.eval_closure(
+        "return $0.copySync().list.length",
+        vec![obj],
+        &EvalOptions::copy(),
+    )?;
+    ensure_eq!(v, Value::from(3));
+    let g = ca.global()?;
+    ensure!(g.type_of().is_ok());
+    Ok(())
+}
+
+fn ivm_global<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let v = eval(
+        &c,
+        "[typeof ivm, typeof ivm.Reference, typeof ivm.ExternalCopy]",
+    )?;
+    ensure_eq!(v, Value::from(vec!["object", "function", "function"]));
+    Ok(())
+}

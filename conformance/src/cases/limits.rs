@@ -1,0 +1,302 @@
+//! Limits under hostile code: timeouts, memory, fuel, recursion. Each ends in its own typed
+//! error; the host survives and other isolates keep running.
+
+use std::time::Duration;
+
+use engine_api::{Capability, Context, Engine, Error, EvalOptions, Isolate, IsolateOptions, Value};
+
+use crate::support::{R, eval, expect_err, setup, setup_with};
+use crate::{Case, ensure, ensure_eq};
+
+/// The limit cases.
+pub fn cases<E: Engine>() -> Vec<Case> {
+    vec![
+        Case::new("limits/timeout_infinite_loop", timeout_loop::<E>),
+        Case::new("limits/timeout_microtask_loop", timeout_microtasks::<E>),
+        Case::new("limits/timeout_inside_builtin", timeout_builtin::<E>),
+        Case::new(
+            "limits/timeout_leaves_isolate_consistent",
+            after_timeout::<E>,
+        ),
+        Case::new("limits/timeout_not_hit_by_fast_code", timeout_not_hit::<E>),
+        Case::new(
+            "limits/timeout_other_isolates_keep_running",
+            timeout_others::<E>,
+        ),
+        Case::new("limits/memory_array_bomb", memory_array_bomb::<E>),
+        Case::new("limits/memory_string_bomb", memory_string_bomb::<E>),
+        Case::new("limits/memory_json_bomb", memory_json_bomb::<E>),
+        Case::new(
+            "limits/memory_typed_array_bomb",
+            memory_typed_array_bomb::<E>,
+        ),
+        Case::new("limits/memory_context_spam", memory_context_spam::<E>),
+        Case::new("limits/memory_limit_disposes_isolate", memory_disposes::<E>),
+        Case::new("limits/memory_other_isolates_survive", memory_others::<E>),
+        Case::new("limits/memory_normal_use_fits", memory_normal_use::<E>),
+        Case::new("limits/fuel_out_of_fuel", fuel::<E>),
+        Case::new("limits/fuel_enough_for_small_work", fuel_enough::<E>),
+        Case::new("limits/recursion_catchable", recursion_catchable::<E>),
+        Case::new("limits/recursion_uncaught", recursion_uncaught::<E>),
+    ]
+}
+
+fn timeout(ms: u64) -> EvalOptions {
+    EvalOptions::default().with_timeout(Duration::from_millis(ms))
+}
+
+fn is_timeout(e: &Error) -> bool {
+    matches!(e, Error::Timeout)
+}
+
+fn timeout_loop<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    expect_err(
+        c.eval("while (true) {}", &timeout(100)),
+        "Timeout",
+        is_timeout,
+    )?;
+    Ok(())
+}
+
+fn timeout_microtasks<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    expect_err(
+        c.eval(
+            "(function spin() { Promise.resolve().then(spin) })(); 'queued'",
+            &timeout(100),
+        ),
+        "Timeout",
+        is_timeout,
+    )?;
+    Ok(())
+}
+
+fn timeout_builtin<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    expect_err(
+        c.eval("/(a+)+$/.test('a'.repeat(40) + 'b')", &timeout(100)),
+        "Timeout",
+        is_timeout,
+    )?;
+    Ok(())
+}
+
+/// After a timeout the isolate is either usable or disposed, and says which.
+fn after_timeout<E: Engine>() -> R {
+    let (i, c) = setup::<E>()?;
+    eval(&c, "globalThis.kept = 5")?;
+    expect_err(c.eval("for (;;) {}", &timeout(50)), "Timeout", is_timeout)?;
+    if i.is_disposed() {
+        expect_err(c.eval("kept", &EvalOptions::copy()), "Disposed", |e| {
+            matches!(e, Error::Disposed)
+        })?;
+    } else {
+        ensure_eq!(eval(&c, "kept")?, Value::from(5));
+    }
+    Ok(())
+}
+
+fn timeout_not_hit<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let v = c.eval(
+        "let s = 0; for (let i = 0; i < 1000; i++) s += i; s",
+        &EvalOptions::copy().with_timeout(Duration::from_secs(60)),
+    )?;
+    ensure_eq!(v, Value::from(499500));
+    Ok(())
+}
+
+fn timeout_others<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let (_j, other) = setup::<E>()?;
+    let spinner = std::thread::spawn(move || c.eval("while (true) {}", &timeout(300)));
+    for n in 0..20 {
+        ensure_eq!(eval(&other, &format!("{n} + 1"))?, Value::from(n + 1));
+    }
+    let r = spinner
+        .join()
+        .map_err(|_| "spinner thread panicked".to_string())?;
+    expect_err(r, "Timeout", is_timeout)?;
+    Ok(())
+}
+
+fn limited<E: Engine>(mb: u64) -> R<(E::Isolate, E::Context)> {
+    setup_with::<E>(IsolateOptions {
+        memory_limit_mb: mb,
+        ..Default::default()
+    })
+}
+
+fn expect_memory_limit<E: Engine>(code: &str) -> R {
+    let (i, c) = limited::<E>(32)?;
+    let r = c.eval(
+        code,
+        &EvalOptions::default().with_timeout(Duration::from_secs(120)),
+    );
+    expect_err(r, "MemoryLimit", |e| matches!(e, Error::MemoryLimit))?;
+    ensure!(i.is_disposed(), "isolate not disposed after MemoryLimit");
+    Ok(())
+}
+
+fn memory_array_bomb<E: Engine>() -> R {
+    expect_memory_limit::<E>(
+        "const keep = []; while (true) keep.push(new Array(100000).fill(1.5));",
+    )
+}
+
+fn memory_string_bomb<E: Engine>() -> R {
+    expect_memory_limit::<E>(
+        "const keep = []; let n = 0; while (true) keep.push('x'.repeat(1 << 20) + (n++));",
+    )
+}
+
+fn memory_json_bomb<E: Engine>() -> R {
+    expect_memory_limit::<E>(
+        "const keep = []; const s = JSON.stringify({ k: new Array(10000).fill('abcdef') });\n\
+         while (true) keep.push(JSON.parse(s));",
+    )
+}
+
+fn memory_typed_array_bomb<E: Engine>() -> R {
+    expect_memory_limit::<E>(
+        "const keep = []; while (true) keep.push(new Uint8Array(4 << 20).fill(1));",
+    )
+}
+
+fn memory_context_spam<E: Engine>() -> R {
+    let (i, _c) = limited::<E>(32)?;
+    let mut contexts = Vec::new();
+    let mut outcome = None;
+    for _ in 0..20_000 {
+        match i.create_context() {
+            Ok(c) => {
+                let filled = c.eval(
+                    "globalThis.pad = new Array(20000).fill(0); 1",
+                    &EvalOptions::default(),
+                );
+                contexts.push(c);
+                if let Err(e) = filled {
+                    outcome = Some(e);
+                    break;
+                }
+            }
+            Err(e) => {
+                outcome = Some(e);
+                break;
+            }
+        }
+    }
+    let e = outcome.ok_or("20,000 contexts fit under 32 MB")?;
+    ensure!(
+        matches!(e, Error::MemoryLimit),
+        "expected MemoryLimit, got {e:?}"
+    );
+    Ok(())
+}
+
+fn memory_disposes<E: Engine>() -> R {
+    let (i, c) = limited::<E>(32)?;
+    let _ = c.eval(
+        "const k = []; while (true) k.push(new Array(1e5).fill(0))",
+        &EvalOptions::default(),
+    );
+    ensure!(i.is_disposed());
+    expect_err(c.eval("1", &EvalOptions::default()), "Disposed", |e| {
+        matches!(e, Error::Disposed)
+    })?;
+    expect_err(i.create_context(), "Disposed", |e| {
+        matches!(e, Error::Disposed)
+    })?;
+    Ok(())
+}
+
+fn memory_others<E: Engine>() -> R {
+    let (_i, c) = limited::<E>(32)?;
+    let (_j, other) = setup::<E>()?;
+    eval(&other, "globalThis.alive = 'yes'")?;
+    let _ = c.eval(
+        "const k = []; while (true) k.push(new Array(1e5).fill(0))",
+        &EvalOptions::default(),
+    );
+    ensure_eq!(eval(&other, "alive")?, Value::from("yes"));
+    Ok(())
+}
+
+fn memory_normal_use<E: Engine>() -> R {
+    let (_i, c) = limited::<E>(32)?;
+    let v = eval(
+        &c,
+        "let total = 0; for (let i = 0; i < 200; i++) { const a = new Array(10000).fill(i); total += a.length } total",
+    )?;
+    ensure_eq!(v, Value::from(2_000_000));
+    Ok(())
+}
+
+fn fuel<E: Engine>() -> R {
+    let opts = IsolateOptions {
+        fuel: Some(1_000_000),
+        ..Default::default()
+    };
+    if !E::capabilities().fuel {
+        expect_err(E::Isolate::new(opts), "Unsupported(Fuel)", |e| {
+            matches!(e, Error::Unsupported(Capability::Fuel))
+        })?;
+        return Ok(());
+    }
+    let (i, c) = setup_with::<E>(opts)?;
+    expect_err(
+        c.eval("while (true) {}", &EvalOptions::default()),
+        "OutOfFuel",
+        |e| matches!(e, Error::OutOfFuel),
+    )?;
+    ensure_eq!(i.fuel_remaining(), Some(0));
+    Ok(())
+}
+
+fn fuel_enough<E: Engine>() -> R {
+    if !E::capabilities().fuel {
+        return Ok(());
+    }
+    let (i, c) = setup_with::<E>(IsolateOptions {
+        fuel: Some(2_000_000_000),
+        ..Default::default()
+    })?;
+    let before = i.fuel_remaining().ok_or("no fuel reading")?;
+    ensure_eq!(
+        eval(&c, "let s = 0; for (let i = 0; i < 1000; i++) s += i; s")?,
+        Value::from(499500)
+    );
+    let after = i.fuel_remaining().ok_or("no fuel reading")?;
+    ensure!(after < before, "fuel did not go down: {before} -> {after}");
+    Ok(())
+}
+
+fn recursion_catchable<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let v = eval(
+        &c,
+        "function f(n) { return f(n + 1) + 1 }\n\
+         let r; try { f(0) } catch (e) { r = e instanceof RangeError } r",
+    )?;
+    ensure_eq!(v, Value::from(true));
+    ensure_eq!(eval(&c, "1 + 1")?, Value::from(2));
+    Ok(())
+}
+
+fn recursion_uncaught<E: Engine>() -> R {
+    let (i, c) = setup::<E>()?;
+    let r = c.eval(
+        "function g() { return g() + 1 } g()",
+        &EvalOptions::default(),
+    );
+    match r {
+        Err(Error::Js(e)) => ensure_eq!(e.name, "RangeError"),
+        Err(Error::StackOverflow) => {}
+        other => return Err(format!("expected RangeError or StackOverflow, got {other:?}").into()),
+    }
+    if !i.is_disposed() {
+        ensure_eq!(eval(&c, "3")?, Value::from(3));
+    }
+    Ok(())
+}

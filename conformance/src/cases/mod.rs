@@ -1,0 +1,17 @@
+//! The cases, one file per area of the contract.
+
+pub mod callbacks;
+pub mod capabilities;
+pub mod contexts;
+pub mod errors;
+pub mod eval;
+pub mod external_copy;
+pub mod guest_api;
+pub mod isolates;
+pub mod limits;
+pub mod modules;
+pub mod ordering;
+pub mod references;
+pub mod scripts;
+pub mod seed;
+pub mod transfers;

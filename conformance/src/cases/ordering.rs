@@ -1,0 +1,89 @@
+//! Sync, async and ignored work of one isolate runs in the order it was queued.
+
+use engine_api::{Context, Engine, EvalOptions, Isolate, Value};
+
+use crate::support::{R, eval, setup};
+use crate::{Case, ensure_eq};
+
+/// The ordering cases.
+pub fn cases<E: Engine>() -> Vec<Case> {
+    vec![
+        Case::new("ordering/ignored_then_async", ignored_then_async::<E>),
+        Case::new("ordering/async_then_sync", async_then_sync::<E>),
+        Case::new("ordering/interleaved_forms", interleaved::<E>),
+        Case::new("ordering/async_results_in_order", async_results::<E>),
+        Case::new(
+            "ordering/async_error_does_not_block_queue",
+            async_error::<E>,
+        ),
+    ]
+}
+
+fn ignored_then_async<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    eval(&c, "globalThis.log = []")?;
+    for n in 0..10 {
+        c.eval_ignored(format!("log.push({n})"), EvalOptions::default());
+    }
+    let v = pollster::block_on(c.eval_async("log.join()", EvalOptions::copy()))?;
+    ensure_eq!(v, Value::from("0,1,2,3,4,5,6,7,8,9"));
+    Ok(())
+}
+
+fn async_then_sync<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    eval(&c, "globalThis.seq = ''")?;
+    let tasks: Vec<_> = (0..5)
+        .map(|n| c.eval_async(format!("seq += '{n}'"), EvalOptions::default()))
+        .collect();
+    ensure_eq!(eval(&c, "seq")?, Value::from("01234"));
+    for t in tasks {
+        t.wait()?;
+    }
+    Ok(())
+}
+
+fn interleaved<E: Engine>() -> R {
+    let (i, c) = setup::<E>()?;
+    eval(&c, "globalThis.out = []")?;
+    let mut tasks = Vec::new();
+    for n in 0..30 {
+        match n % 3 {
+            0 => c.eval_ignored(format!("out.push({n})"), EvalOptions::default()),
+            1 => tasks.push(c.eval_async(format!("out.push({n})"), EvalOptions::default())),
+            _ => {
+                c.eval(&format!("out.push({n})"), &EvalOptions::default())?;
+            }
+        }
+    }
+    let s = i.compile_script("out.length", &Default::default())?;
+    let n = engine_api::Script::run(&s, &c, &Default::default())?;
+    ensure_eq!(n, Value::from(30));
+    let v = eval(&c, "out.every((x, k) => x === k)")?;
+    ensure_eq!(v, Value::from(true));
+    for t in tasks {
+        t.wait()?;
+    }
+    Ok(())
+}
+
+fn async_results<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    eval(&c, "globalThis.k = 0")?;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| c.eval_async("++k", EvalOptions::copy()))
+        .collect();
+    for (n, t) in tasks.into_iter().enumerate() {
+        ensure_eq!(t.wait()?, Value::from(n + 1));
+    }
+    Ok(())
+}
+
+fn async_error<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let bad = c.eval_async("throw new Error('async')", EvalOptions::default());
+    let good = c.eval_async("'after'", EvalOptions::copy());
+    crate::support::expect_js(bad.wait(), "Error")?;
+    ensure_eq!(good.wait()?, Value::from("after"));
+    Ok(())
+}
