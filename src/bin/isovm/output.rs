@@ -1,0 +1,101 @@
+//! How the CLI prints results and errors.
+
+use isovm::{Error, Value};
+
+/// The text printed for a result (`None`: print nothing). Strings print raw, numbers as JS
+/// prints them, everything else as JSON.
+pub fn render(value: &Value, print_undefined: bool) -> Option<String> {
+    match value {
+        Value::Undefined if !print_undefined => None,
+        Value::Undefined => Some("undefined".into()),
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(js_number(*n)),
+        Value::BigInt(b) => Some(format!("{b}n")),
+        other => Some(
+            serde_json::to_string(other).unwrap_or_else(|e| format!("<unprintable: {e}>")),
+        ),
+    }
+}
+
+/// A number as JavaScript's `String(n)` writes it (for the common cases).
+pub fn js_number(n: f64) -> String {
+    if n.is_nan() {
+        "NaN".into()
+    } else if n.is_infinite() {
+        if n > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+    } else if n == 0.0 {
+        "0".into()
+    } else if n.fract() == 0.0 && n.abs() < 1e21 {
+        format!("{}", n as i128)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// An error as `file:line:col: Name: message`, then the source line and a caret.
+pub fn render_error(e: &Error, filename: &str, code: &str) -> String {
+    let Error::Js(js) = e else {
+        return format!("{filename}: {}", limit_name(e));
+    };
+    let Some(loc) = &js.location else {
+        return format!("{filename}: {}: {}", js.name, js.message);
+    };
+    let mut out = format!("{loc}: {}: {}", js.name, js.message);
+    let line = js.source_line.clone().or_else(|| {
+        (loc.file == filename)
+            .then(|| code.lines().nth(loc.line.saturating_sub(1) as usize))
+            .flatten()
+            .map(str::to_owned)
+    });
+    if let Some(line) = line {
+        out.push_str(&format!("\n    {line}\n    {}^", " ".repeat(loc.column.saturating_sub(1) as usize)));
+    }
+    out
+}
+
+fn limit_name(e: &Error) -> String {
+    match e {
+        Error::Timeout => "TimeoutError: script execution timed out".into(),
+        Error::MemoryLimit => "MemoryLimitError: isolate reached its memory limit".into(),
+        Error::OutOfFuel => "OutOfFuelError: isolate ran out of fuel".into(),
+        other => format!("Error: {other}"),
+    }
+}
+
+/// Exit codes: 1 a JS error, 2 usage, 3 timeout, 4 memory limit, 5 out of fuel, 6 other.
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Js(_) => 1,
+        Error::Timeout => 3,
+        Error::MemoryLimit => 4,
+        Error::OutOfFuel => 5,
+        _ => 6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_like_js() {
+        assert_eq!(js_number(3.0), "3");
+        assert_eq!(js_number(-0.0), "0");
+        assert_eq!(js_number(0.5), "0.5");
+        assert_eq!(js_number(f64::NAN), "NaN");
+        assert_eq!(js_number(f64::NEG_INFINITY), "-Infinity");
+    }
+
+    #[test]
+    fn js_error_shows_location_and_source() {
+        let e = Error::Js(isovm::JsError {
+            name: "TypeError".into(),
+            message: "x is not a function".into(),
+            location: Some(isovm::Location { file: "a.js".into(), line: 2, column: 3 }),
+            ..Default::default()
+        });
+        let shown = render_error(&e, "a.js", "let x;\n  x();\n");
+        assert!(shown.starts_with("a.js:2:3: TypeError: x is not a function"), "{shown}");
+        assert!(shown.contains("\n      x();\n      ^"), "{shown}");
+    }
+}
