@@ -8,6 +8,7 @@
 //! missing, so a missing capability is tested, not skipped.
 
 pub mod cases;
+pub mod cross;
 pub mod expected;
 pub mod support;
 

@@ -46,5 +46,18 @@ fn main() {
     ));
     #[cfg(feature = "v8")]
     trials.extend(trials_for("v8", conformance::all_cases::<backend_v8::V8>()));
+    #[cfg(all(feature = "boa-wasi", feature = "v8"))]
+    {
+        use backend_v8::V8;
+        use host_wasi::BoaWasi;
+        trials.extend(trials_for(
+            "cross/v8->boa-wasi",
+            conformance::cross::cases::<V8, BoaWasi>(),
+        ));
+        trials.extend(trials_for(
+            "cross/boa-wasi->v8",
+            conformance::cross::cases::<BoaWasi, V8>(),
+        ));
+    }
     libtest_mimic::run(&args, trials).exit();
 }
