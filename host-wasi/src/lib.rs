@@ -1,1 +1,107 @@
-//! placeholder
+//! The isovm Boa-WASI backend: the Boa JavaScript engine compiled to `wasm32-wasip1` (crate
+//! `backend-boa`), run inside wasmtime, behind the `engine_api` contract.
+//!
+//! This is the hard sandbox: a memory cap the guest cannot exceed, deterministic fuel
+//! budgets, wall-clock timeouts through epoch interruption, and wasm as a second wall
+//! around the engine. Every isolate is its own wasm instance, created from a pre-initialised
+//! image (Boa already built) with the pooling allocator and copy-on-write memory.
+//!
+//! ```no_run
+//! use engine_api::{Context, EvalOptions, Isolate, IsolateOptions, Value};
+//! use host_wasi::BoaIsolate;
+//!
+//! let isolate = BoaIsolate::new(IsolateOptions { memory_limit_mb: 32, ..Default::default() })?;
+//! let context = isolate.create_context()?;
+//! assert_eq!(context.eval("1 + 1", &EvalOptions::default())?, Value::from(2));
+//! # Ok::<(), engine_api::Error>(())
+//! ```
+//!
+//! # Behaviour specific to this backend
+//!
+//! - Any trap (timeout, fuel exhausted, memory limit, uncatchable stack overflow, a guest
+//!   fault) disposes the isolate: its state may be inconsistent after one.
+//! - A host callback cannot call back into its own isolate synchronously (the guest is in
+//!   the middle of a call): that fails with `Error::InvalidArgument`. Other isolates are
+//!   fine.
+//! - No snapshots, code cache, inspector or shared memory (`Error::Unsupported`).
+//! - The first use compiles the guest (seconds); the result is cached on disk (see
+//!   [`Runtime::new`]), so later processes start at once.
+//!
+//! # The guest module
+//!
+//! [`guest_wasm`] is the guest binary built by this crate's build script; any wasm host can
+//! load it. Its ABI (exports, the `isovm.host_call` import, postcard messages) is
+//! documented in [`backend_boa::abi`].
+#![deny(missing_docs)]
+
+mod cache;
+mod context;
+mod convert;
+mod guest;
+mod handle;
+mod host_calls;
+mod isolate;
+mod module;
+mod preinit;
+mod promise;
+mod reference;
+mod runtime;
+mod script;
+mod state;
+mod trap;
+mod wasi;
+
+use std::sync::OnceLock;
+
+use engine_api::Capabilities;
+use sha2::{Digest, Sha256};
+
+pub use context::BoaContext;
+pub use isolate::BoaIsolate;
+pub use module::BoaModule;
+pub use reference::BoaReference;
+pub use runtime::{Runtime, RuntimeConfig};
+pub use script::BoaScript;
+
+/// The guest ABI (re-exported from `backend-boa`).
+pub use backend_boa::abi;
+
+static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
+
+/// The Boa guest module (`wasm32-wasip1`), not pre-initialised. Its ABI is
+/// [`backend_boa::abi`].
+pub fn guest_wasm() -> &'static [u8] {
+    GUEST_WASM
+}
+
+/// sha256 of [`guest_wasm`].
+pub fn guest_wasm_sha256() -> &'static [u8; 32] {
+    static SHA: OnceLock<[u8; 32]> = OnceLock::new();
+    SHA.get_or_init(|| Sha256::digest(GUEST_WASM).into())
+}
+
+/// The Boa-WASI backend.
+#[derive(Debug)]
+pub struct BoaWasi;
+
+impl engine_api::Engine for BoaWasi {
+    type Isolate = BoaIsolate;
+    type Context = BoaContext;
+    type Script = BoaScript;
+    type Module = BoaModule;
+    type Reference = BoaReference;
+
+    const NAME: &'static str = "boa-wasi";
+
+    fn capabilities() -> Capabilities {
+        Capabilities {
+            fuel: true,
+            hard_memory_cap: true,
+            deterministic: true,
+            snapshots: false,
+            code_cache: false,
+            inspector: false,
+            shared_memory: false,
+        }
+    }
+}

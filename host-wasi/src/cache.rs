@@ -1,0 +1,81 @@
+//! The on-disk cache of compiled guest modules: only the first run ever compiles.
+//!
+//! One file per (guest bytes, wasmtime version, engine configuration, target), named by the
+//! sha256 of all of them, written atomically (temporary file + rename).
+
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Engine, Module};
+
+/// Bumped when what we put in the cache changes shape (pre-initialisation, ABI).
+const FORMAT: &str = "isovm-boa-guest-v1";
+
+/// The cache directory: `$ISOVM_CACHE_DIR`, else `$XDG_CACHE_HOME/isovm`, else
+/// `~/.cache/isovm`. `None` when none can be found or `ISOVM_CACHE_DIR` is empty.
+pub(crate) fn default_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("ISOVM_CACHE_DIR") {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("isovm"));
+    }
+    let home = std::env::var_os("HOME").filter(|d| !d.is_empty())?;
+    Some(PathBuf::from(home).join(".cache").join("isovm"))
+}
+
+/// Feeds `Hash` output into sha256, so the engine's compatibility hash is stable.
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn finish(&self) -> u64 {
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// The cache file name for the guest compiled by `engine`.
+pub(crate) fn file_name(guest_sha256: &[u8; 32], engine: &Engine) -> String {
+    let mut h = ShaHasher(Sha256::new());
+    h.write(FORMAT.as_bytes());
+    h.write(guest_sha256);
+    h.write(b"wasmtime-48.0.8");
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut h);
+    h.write(&[u8::from(engine.get_consume_fuel())]);
+    h.write(std::env::consts::ARCH.as_bytes());
+    h.write(std::env::consts::OS.as_bytes());
+    let digest = h.0.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("boa-guest-{}.cwasm", &hex[..32])
+}
+
+/// Loads a cached module; `None` if absent or unusable (the caller recompiles).
+pub(crate) fn load(engine: &Engine, path: &Path) -> Option<Module> {
+    if !path.is_file() {
+        return None;
+    }
+    // SAFETY: the file is our own cache entry, written by `store` from `Module::serialize`
+    // of this same guest, and named by a hash of the guest bytes, the wasmtime version and
+    // the engine configuration; wasmtime still checks its header and rejects a mismatch.
+    unsafe { Module::deserialize_file(engine, path) }.ok()
+}
+
+/// Writes a serialized module atomically. Failures only cost a recompile next time.
+pub(crate) fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("module"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

@@ -1,0 +1,189 @@
+//! One guest instance: its store, its exports, and the `isovm_call` protocol over checked
+//! guest memory.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use backend_boa::abi::{self, Request, Response};
+use engine_api::{DeterministicSeed, Error, Result};
+use wasmtime::{Memory, Store, TypedFunc, UpdateDeadline};
+
+use crate::runtime::Prepared;
+use crate::state::HostState;
+use crate::trap::{HostTrap, backend, classify};
+
+/// Largest message either side may send (bytes).
+pub(crate) const MAX_MESSAGE: usize = 1 << 30;
+
+/// An error after which the guest's state is unknown: the isolate must be disposed.
+#[derive(Debug)]
+pub(crate) struct Fatal(pub(crate) Error);
+
+/// A live guest instance.
+pub(crate) struct Guest {
+    pub(crate) store: Store<HostState>,
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    free: TypedFunc<(i32, i32), ()>,
+    call: TypedFunc<(i32, i32), i64>,
+    buf: Vec<u8>,
+}
+
+/// What a new guest needs besides the compiled module.
+pub(crate) struct GuestOptions {
+    pub(crate) memory_limit: usize,
+    pub(crate) fuel: Option<u64>,
+    pub(crate) seed: Option<DeterministicSeed>,
+    pub(crate) isolate: std::sync::Weak<crate::isolate::IsolateInner>,
+    pub(crate) interrupt: Arc<AtomicBool>,
+}
+
+impl Guest {
+    /// Instantiates the pre-initialised guest and seeds it.
+    pub(crate) fn new(prepared: &Prepared, opts: GuestOptions) -> Result<Guest> {
+        let engine = prepared.instance_pre.module().engine();
+        let state = HostState::new(
+            opts.memory_limit,
+            opts.seed,
+            Some(opts.isolate),
+            opts.interrupt,
+        );
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_callback(epoch_tick);
+        store.set_epoch_deadline(1);
+        if prepared.consumes_fuel {
+            store
+                .set_fuel(opts.fuel.unwrap_or(u64::MAX))
+                .map_err(|e| backend(format!("setting fuel: {e:#}")))?;
+        }
+        let instance = match prepared.instance_pre.instantiate(&mut store) {
+            Ok(i) => i,
+            Err(_) if store.data().limits.denied => return Err(Error::MemoryLimit),
+            Err(e) => return Err(backend(format!("instantiating the guest: {e:#}"))),
+        };
+        let missing = |what: &str| backend(format!("the guest lacks the `{what}` export"));
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| missing("memory"))?;
+        let alloc = instance
+            .get_typed_func::<i32, i32>(&mut store, "isovm_alloc")
+            .map_err(|_| missing("isovm_alloc"))?;
+        let free = instance
+            .get_typed_func::<(i32, i32), ()>(&mut store, "isovm_free")
+            .map_err(|_| missing("isovm_free"))?;
+        let call = instance
+            .get_typed_func::<(i32, i32), i64>(&mut store, "isovm_call")
+            .map_err(|_| missing("isovm_call"))?;
+        let start = instance
+            .get_typed_func::<(i64, i64), ()>(&mut store, "isovm_start")
+            .map_err(|_| missing("isovm_start"))?;
+        store.data_mut().memory = Some(memory);
+        store.data_mut().alloc = Some(alloc.clone());
+        let seed = (
+            store.data_mut().random.next_u64() as i64,
+            store.data_mut().random.next_u64() as i64,
+        );
+        if let Err(e) = start.call(&mut store, seed) {
+            return Err(classify(&e, store.data()));
+        }
+        Ok(Guest {
+            store,
+            memory,
+            alloc,
+            free,
+            call,
+            buf: Vec::with_capacity(256),
+        })
+    }
+
+    /// Sends one request and decodes the response.
+    pub(crate) fn request(&mut self, req: &Request) -> Result<Response, Fatal> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let buf = postcard::to_extend(req, buf)
+            .map_err(|e| Fatal(backend(format!("encoding a request: {e}"))))?;
+        let result = self.exchange(&buf);
+        self.buf = buf;
+        result
+    }
+
+    fn exchange(&mut self, bytes: &[u8]) -> Result<Response, Fatal> {
+        let len = i32::try_from(bytes.len())
+            .ok()
+            .filter(|l| (*l as usize) <= MAX_MESSAGE)
+            .ok_or_else(|| Fatal(Error::InvalidArgument("request too large".into())))?;
+        let ptr = self
+            .alloc
+            .call(&mut self.store, len)
+            .map_err(|e| self.trap(e))?;
+        if ptr == 0 && len > 0 {
+            return Err(Fatal(if self.store.data().limits.denied {
+                Error::MemoryLimit
+            } else {
+                backend("the guest could not allocate a request buffer")
+            }));
+        }
+        self.memory
+            .write(&mut self.store, ptr as u32 as usize, bytes)
+            .map_err(|_| {
+                Fatal(backend(
+                    "the guest returned an out-of-bounds request buffer",
+                ))
+            })?;
+        let packed = self
+            .call
+            .call(&mut self.store, (ptr, len))
+            .map_err(|e| self.trap(e))?;
+        let (rptr, rlen) = (
+            (packed as u64 >> 32) as usize,
+            (packed as u64 & 0xffff_ffff) as usize,
+        );
+        if rlen > MAX_MESSAGE {
+            return Err(Fatal(backend("the guest returned an oversized response")));
+        }
+        let response = self
+            .memory
+            .data(&self.store)
+            .get(rptr..rptr.saturating_add(rlen))
+            .ok_or_else(|| Fatal(backend("the guest returned an out-of-bounds response")))
+            .map(abi::decode::<Response>)?;
+        self.free
+            .call(&mut self.store, (rptr as i32, rlen as i32))
+            .map_err(|e| self.trap(e))?;
+        response.ok_or_else(|| Fatal(backend("the guest returned a malformed response")))
+    }
+
+    fn trap(&self, e: wasmtime::Error) -> Fatal {
+        Fatal(classify(&e, self.store.data()))
+    }
+
+    /// Arms the per-call deadline (checked on every epoch tick).
+    pub(crate) fn begin(&mut self, deadline: Option<Instant>) {
+        self.store.data_mut().deadline = deadline;
+        self.store.set_epoch_deadline(1);
+    }
+
+    /// Fuel left, when this store meters fuel.
+    pub(crate) fn fuel(&self) -> Option<u64> {
+        self.store.get_fuel().ok()
+    }
+
+    /// Bytes of linear memory.
+    pub(crate) fn memory_size(&self) -> usize {
+        self.memory.data_size(&self.store)
+    }
+}
+
+/// Called on every epoch tick while the guest runs: stop on dispose or past the deadline.
+fn epoch_tick(cx: wasmtime::StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
+    let state = cx.data();
+    if state.interrupted() {
+        return Err(wasmtime::Error::new(HostTrap::Disposed));
+    }
+    if state.deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(wasmtime::Error::new(HostTrap::Timeout));
+    }
+    Ok(UpdateDeadline::Continue(1))
+}

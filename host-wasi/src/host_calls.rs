@@ -1,0 +1,240 @@
+//! The `isovm.host_call` import: the guest calling host callbacks, references of other
+//! isolates and external copies by host id.
+
+use std::sync::Weak;
+
+use backend_boa::abi::{self, CallMode, HostRequest, HostResponse, WireValue};
+use engine_api::{
+    ApplyOptions, Error, ExternalCopy, ReferenceHandle, Result, TransferOptions, Value,
+};
+use wasmtime::Caller;
+
+use crate::BoaIsolate;
+use crate::convert::{enter, from_wire, leave, transfer_options};
+use crate::guest::MAX_MESSAGE;
+use crate::isolate::IsolateInner;
+use crate::promise::rejection;
+use crate::state::{HostObject, HostState};
+use crate::trap::{HostTrap, fault};
+
+/// `host_call(ptr, len) -> (resp_ptr << 32) | resp_len`; see [`backend_boa::abi`].
+pub(crate) fn host_call(
+    mut caller: Caller<'_, HostState>,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<i64> {
+    let state = caller.data();
+    let (Some(memory), Some(alloc)) = (state.memory, state.alloc.clone()) else {
+        return Err(fault("host_call before the guest was started"));
+    };
+    let isolate = state
+        .isolate
+        .as_ref()
+        .and_then(Weak::upgrade)
+        .map(|inner: std::sync::Arc<IsolateInner>| BoaIsolate { inner })
+        .ok_or_else(|| fault("host_call outside of an isolate"))?;
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    if len > MAX_MESSAGE {
+        return Err(fault("oversized host request"));
+    }
+    let request: HostRequest = memory
+        .data(&caller)
+        .get(start..start.saturating_add(len))
+        .ok_or_else(|| fault("out-of-bounds host request"))
+        .and_then(|bytes| abi::decode(bytes).ok_or_else(|| fault("malformed host request")))?;
+
+    let response = dispatch(&mut caller, &isolate, request);
+    if caller.data().interrupted() {
+        return Err(wasmtime::Error::new(HostTrap::Disposed));
+    }
+
+    let bytes = abi::encode(&response);
+    let rlen = i32::try_from(bytes.len()).map_err(|_| fault("oversized host response"))?;
+    let rptr = alloc.call(&mut caller, rlen)?;
+    if rptr == 0 && rlen > 0 {
+        return Err(fault("the guest could not allocate a host response"));
+    }
+    memory
+        .write(&mut caller, rptr as u32 as usize, &bytes)
+        .map_err(|_| fault("the guest returned an out-of-bounds allocation"))?;
+    Ok((((rptr as u32 as u64) << 32) | rlen as u32 as u64) as i64)
+}
+
+fn error_response(e: Error) -> HostResponse {
+    match e {
+        Error::Js(j) => HostResponse::Error {
+            name: j.name,
+            message: j.message,
+        },
+        other => HostResponse::Error {
+            name: "Error".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+fn dispatch(
+    caller: &mut Caller<'_, HostState>,
+    isolate: &BoaIsolate,
+    request: HostRequest,
+) -> HostResponse {
+    handle(caller, isolate, request).unwrap_or_else(error_response)
+}
+
+fn object(caller: &Caller<'_, HostState>, id: u32) -> Result<HostObject> {
+    caller
+        .data()
+        .table
+        .get(id)
+        .cloned()
+        .ok_or(Error::Released("host reference"))
+}
+
+fn as_handle(obj: &HostObject) -> Result<&dyn ReferenceHandle> {
+    match obj {
+        HostObject::Callback(c) => Ok(c),
+        HostObject::Reference(r) => Ok(&**r),
+        HostObject::Copy(_) => Err(Error::InvalidArgument(
+            "an external copy is not a reference".into(),
+        )),
+    }
+}
+
+fn call(
+    obj: &HostObject,
+    receiver: Value,
+    args: Vec<Value>,
+    result: TransferOptions,
+) -> Result<Value> {
+    match obj {
+        HostObject::Callback(c) => c.call(args),
+        HostObject::Reference(r) => r.apply(
+            receiver,
+            args,
+            &ApplyOptions {
+                result,
+                ..Default::default()
+            },
+        ),
+        HostObject::Copy(_) => Err(Error::js("TypeError", "an external copy is not a function")),
+    }
+}
+
+/// A host value into the guest (through this store's table).
+fn to_guest(
+    caller: &mut Caller<'_, HostState>,
+    isolate: &BoaIsolate,
+    v: Value,
+) -> Result<WireValue> {
+    enter(
+        v,
+        &mut caller.data_mut().table,
+        isolate.inner.id,
+        &TransferOptions::default(),
+    )
+}
+
+fn from_guest(caller: &Caller<'_, HostState>, isolate: &BoaIsolate, w: WireValue) -> Result<Value> {
+    from_wire(w, &caller.data().table, isolate, 0)
+}
+
+fn handle(
+    caller: &mut Caller<'_, HostState>,
+    isolate: &BoaIsolate,
+    request: HostRequest,
+) -> Result<HostResponse> {
+    Ok(match request {
+        HostRequest::Apply {
+            target,
+            receiver,
+            args,
+            mode,
+            result,
+        } => {
+            let obj = object(caller, target)?;
+            let receiver = from_guest(caller, isolate, receiver)?;
+            let args = args
+                .into_iter()
+                .map(|a| from_guest(caller, isolate, a))
+                .collect::<Result<Vec<_>>>()?;
+            let result = transfer_options(&result);
+            match mode {
+                CallMode::Sync => {
+                    let v = call(&obj, receiver, args, result)?;
+                    HostResponse::Value(to_guest(caller, isolate, v)?)
+                }
+                CallMode::Async { promise } => {
+                    isolate.inner.promises.start_async();
+                    let isolate = isolate.clone();
+                    engine_api::spawn_detached(move || {
+                        let r = call(&obj, receiver, args, result);
+                        isolate.settle_later(promise, r);
+                    });
+                    HostResponse::Ok
+                }
+                CallMode::Ignored => {
+                    engine_api::spawn_detached(move || {
+                        let _ = call(&obj, receiver, args, result);
+                    });
+                    HostResponse::Ok
+                }
+            }
+        }
+        HostRequest::Get {
+            target,
+            key,
+            result,
+        } => {
+            let obj = object(caller, target)?;
+            let key = from_guest(caller, isolate, key)?;
+            let v = as_handle(&obj)?.get(key, &transfer_options(&result))?;
+            HostResponse::Value(to_guest(caller, isolate, v)?)
+        }
+        HostRequest::Set { target, key, value } => {
+            let obj = object(caller, target)?;
+            let key = from_guest(caller, isolate, key)?;
+            let value = from_guest(caller, isolate, value)?;
+            HostResponse::Bool(as_handle(&obj)?.set(key, value, &TransferOptions::default())?)
+        }
+        HostRequest::Delete { target, key } => {
+            let obj = object(caller, target)?;
+            let key = from_guest(caller, isolate, key)?;
+            HostResponse::Bool(as_handle(&obj)?.delete(key)?)
+        }
+        HostRequest::Copy { target } => {
+            let v = match object(caller, target)? {
+                HostObject::Copy(c) => c.copy()?,
+                obj => as_handle(&obj)?.copy()?,
+            };
+            HostResponse::Value(to_guest(caller, isolate, v)?)
+        }
+        HostRequest::Release { target } => {
+            caller.data_mut().table.remove(target);
+            HostResponse::Ok
+        }
+        HostRequest::NewExternalCopy { value } => {
+            let copy = ExternalCopy::new(from_guest(caller, isolate, value)?)?;
+            HostResponse::Id(caller.data_mut().table.insert(HostObject::Copy(copy)))
+        }
+        HostRequest::ReadExternalCopy { id } => {
+            let v = match object(caller, id)? {
+                HostObject::Copy(c) => c.copy()?,
+                _ => return Err(Error::InvalidArgument("not an external copy".into())),
+            };
+            HostResponse::Value(to_guest(caller, isolate, v)?)
+        }
+        HostRequest::PromiseSettled { watch, ok, value } => {
+            let promises = &isolate.inner.promises;
+            if let Some(transfer) = promises.transfer_of(watch) {
+                let v = leave(value, &caller.data().table, isolate, &transfer);
+                let result = match v {
+                    Ok(v) if ok => Ok(v),
+                    Ok(v) => Err(rejection(v)),
+                    Err(e) => Err(e),
+                };
+                promises.settle_watch(watch, result);
+            }
+            HostResponse::Ok
+        }
+    })
+}

@@ -1,0 +1,391 @@
+//! `BoaIsolate`: one guest instance behind the isolate's task queue.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::{Duration, Instant};
+
+use backend_boa::abi::{Handle, Request, Response};
+use engine_api::{
+    Capability, Error, HeapStatistics, IsolateId, IsolateOptions, Result, ScriptOptions, TaskQueue,
+    TransferOptions, Value,
+};
+
+use crate::guest::{Fatal, Guest, GuestOptions};
+use crate::promise::{Outcome, Promises};
+use crate::runtime::Runtime;
+use crate::trap::{backend, guest_error};
+use crate::{BoaContext, BoaModule, BoaScript, BoaWasi};
+
+/// An isolate of the Boa-WASI backend: a Boa guest in its own wasmtime instance.
+///
+/// Every guest call runs through the isolate's [`TaskQueue`]. A trap of any kind (timeout,
+/// fuel exhausted, memory limit, stack overflow, a guest fault) leaves the guest's state
+/// unknown, so the isolate is disposed: [`is_disposed`](engine_api::Isolate::is_disposed)
+/// becomes true and later calls fail with `Error::Disposed`. Other isolates carry on.
+#[derive(Clone)]
+pub struct BoaIsolate {
+    pub(crate) inner: Arc<IsolateInner>,
+}
+
+impl std::fmt::Debug for BoaIsolate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoaIsolate")
+            .field("id", &self.inner.id)
+            .field("disposed", &self.inner.disposed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+pub(crate) struct IsolateInner {
+    pub(crate) id: IsolateId,
+    pub(crate) queue: TaskQueue,
+    runtime: Runtime,
+    guest: Mutex<Option<Guest>>,
+    disposed: AtomicBool,
+    /// Shared with the store: `dispose` from another thread stops a running call.
+    interrupt: Arc<AtomicBool>,
+    cpu_ns: AtomicU64,
+    wall_ns: AtomicU64,
+    pub(crate) live_handles: AtomicUsize,
+    fuel_left: Option<AtomicU64>,
+    memory_limit: usize,
+    /// Guest handles dropped on the host, released with the next call.
+    pub(crate) pending_release: Mutex<Vec<Handle>>,
+    pub(crate) promises: Promises,
+}
+
+/// Access to the guest during one call (the isolate's turn is held, the store locked).
+pub(crate) struct Session<'a> {
+    pub(crate) isolate: &'a BoaIsolate,
+    pub(crate) guest: &'a mut Guest,
+    fatal: bool,
+}
+
+impl Session<'_> {
+    /// Sends a request; a guest-reported failure becomes its error, a trap is fatal.
+    pub(crate) fn request(&mut self, req: &Request) -> Result<Response> {
+        match self.guest.request(req) {
+            Ok(Response::Error(e)) => Err(guest_error(e)),
+            Ok(r) => Ok(r),
+            Err(Fatal(e)) => {
+                self.fatal = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// A request answered by a handle.
+    pub(crate) fn handle(&mut self, req: &Request) -> Result<Handle> {
+        match self.request(req)? {
+            Response::Handle(h) => Ok(h),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// A request answered by a boolean.
+    pub(crate) fn boolean(&mut self, req: &Request) -> Result<bool> {
+        match self.request(req)? {
+            Response::Bool(b) => Ok(b),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// A request answered by a value (or, for `promise` transfers, a watch).
+    pub(crate) fn value(&mut self, req: &Request, transfer: &TransferOptions) -> Result<Outcome> {
+        match self.request(req)? {
+            Response::Value(w) => {
+                let table = &self.guest.store.data().table;
+                crate::convert::leave(w, table, self.isolate, transfer).map(Outcome::Ready)
+            }
+            Response::Pending { watch } => {
+                self.isolate.inner.promises.register(watch, *transfer);
+                Ok(Outcome::Pending(watch))
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// A host value going into the guest.
+    pub(crate) fn enter(
+        &mut self,
+        value: Value,
+        args: &TransferOptions,
+    ) -> Result<backend_boa::abi::WireValue> {
+        let table = &mut self.guest.store.data_mut().table;
+        crate::convert::enter(value, table, self.isolate.inner.id, args)
+    }
+
+    fn flush_releases(&mut self) -> Result<()> {
+        let pending = std::mem::take(
+            &mut *self
+                .isolate
+                .inner
+                .pending_release
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for handle in pending {
+            match self.request(&Request::Release { handle }) {
+                Err(e) if self.fatal => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn unexpected(r: &Response) -> Error {
+    backend(format!("unexpected guest response {r:?}"))
+}
+
+fn reentrant() -> Error {
+    Error::InvalidArgument(
+        "re-entrant call into the isolate from its own host callback is not supported on boa-wasi"
+            .into(),
+    )
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes to it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl BoaIsolate {
+    /// A new isolate on `runtime` (`engine_api::Isolate::new` uses [`Runtime::global`]).
+    pub fn with_runtime(runtime: &Runtime, options: IsolateOptions) -> Result<Self> {
+        if options.snapshot.is_some() {
+            return Err(Error::Unsupported(Capability::Snapshots));
+        }
+        let memory_limit = (options.memory_limit_mb.max(8) as usize)
+            .saturating_mul(1 << 20)
+            .min(runtime.max_memory());
+        let prepared = runtime.prepared(options.fuel.is_some())?;
+        let interrupt = Arc::new(AtomicBool::new(false));
+        let inner = Arc::new(IsolateInner {
+            id: IsolateId::next(),
+            queue: TaskQueue::new(),
+            runtime: runtime.clone(),
+            guest: Mutex::new(None),
+            disposed: AtomicBool::new(false),
+            interrupt: interrupt.clone(),
+            cpu_ns: AtomicU64::new(0),
+            wall_ns: AtomicU64::new(0),
+            live_handles: AtomicUsize::new(0),
+            fuel_left: options.fuel.map(AtomicU64::new),
+            memory_limit,
+            pending_release: Mutex::new(Vec::new()),
+            promises: Promises::default(),
+        });
+        let guest = Guest::new(
+            &prepared,
+            GuestOptions {
+                memory_limit,
+                fuel: options.fuel,
+                seed: options.deterministic,
+                isolate: Arc::downgrade(&inner),
+                interrupt,
+            },
+        )?;
+        *inner.guest.lock().unwrap_or_else(|e| e.into_inner()) = Some(guest);
+        Ok(BoaIsolate { inner })
+    }
+
+    /// Runs `f` with the guest, in this isolate's turn, under `timeout`.
+    pub(crate) fn with_guest<R>(
+        &self,
+        timeout: Option<Duration>,
+        f: impl FnOnce(&mut Session<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let inner = &*self.inner;
+        inner.queue.run(|| {
+            if inner.disposed.load(Ordering::Acquire) {
+                return Err(Error::Disposed);
+            }
+            let mut slot = match inner.guest.try_lock() {
+                Ok(g) => g,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                // Only the holder of the turn locks the store: this is a host callback
+                // calling back in (or `dispose` racing us).
+                Err(TryLockError::WouldBlock) if inner.disposed.load(Ordering::Acquire) => {
+                    return Err(Error::Disposed);
+                }
+                Err(TryLockError::WouldBlock) => return Err(reentrant()),
+            };
+            let Some(guest) = slot.as_mut() else {
+                return Err(Error::Disposed);
+            };
+            let _call = inner.runtime.enter_call();
+            let (started, cpu) = (Instant::now(), thread_cpu());
+            guest.begin(timeout.and_then(|t| started.checked_add(t)));
+            let mut session = Session {
+                isolate: self,
+                guest,
+                fatal: false,
+            };
+            let result = session.flush_releases().and_then(|()| f(&mut session));
+            let fatal = session.fatal;
+            inner
+                .wall_ns
+                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            inner.cpu_ns.fetch_add(
+                thread_cpu().saturating_sub(cpu).as_nanos() as u64,
+                Ordering::Relaxed,
+            );
+            if let Some(left) = &inner.fuel_left {
+                left.store(guest.fuel().unwrap_or(0), Ordering::Relaxed);
+            }
+            if fatal || inner.disposed.load(Ordering::Acquire) {
+                let guest = slot.take();
+                drop(slot);
+                self.mark_disposed();
+                drop(guest);
+            }
+            result
+        })
+    }
+
+    /// A call whose answer is a value: runs `req` in the turn, then (for a pending promise)
+    /// waits outside it.
+    pub(crate) fn call_value(
+        &self,
+        timeout: Option<Duration>,
+        transfer: &TransferOptions,
+        req: impl FnOnce(&mut Session<'_>) -> Result<Request>,
+    ) -> Result<Value> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let outcome = self.with_guest(timeout, |s| {
+            let req = req(s)?;
+            s.value(&req, transfer)
+        })?;
+        match outcome {
+            Outcome::Ready(v) => Ok(v),
+            Outcome::Pending(watch) => self.wait_watch(watch, deadline),
+        }
+    }
+
+    fn mark_disposed(&self) {
+        self.inner.disposed.store(true, Ordering::Release);
+        self.inner.interrupt.store(true, Ordering::Release);
+        self.inner.promises.wake_all();
+    }
+
+    pub(crate) fn is_disposed(&self) -> bool {
+        self.inner.disposed.load(Ordering::Acquire)
+    }
+
+    /// The runtime this isolate runs on.
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+}
+
+impl engine_api::Isolate for BoaIsolate {
+    type Engine = BoaWasi;
+
+    fn new(options: IsolateOptions) -> Result<Self> {
+        BoaIsolate::with_runtime(Runtime::global()?, options)
+    }
+
+    fn id(&self) -> IsolateId {
+        self.inner.id
+    }
+
+    fn queue(&self) -> &TaskQueue {
+        &self.inner.queue
+    }
+
+    fn create_context(&self) -> Result<BoaContext> {
+        let handle = self.with_guest(None, |s| s.handle(&Request::CreateContext))?;
+        Ok(BoaContext::new(self, handle))
+    }
+
+    fn compile_script(&self, code: &str, options: &ScriptOptions) -> Result<BoaScript> {
+        if options.cached_data.is_some() || options.produce_cached_data {
+            return Err(Error::Unsupported(Capability::CodeCache));
+        }
+        let req = Request::CompileScript {
+            code: code.to_owned(),
+            origin: crate::convert::origin(&options.origin),
+        };
+        let handle = self.with_guest(None, |s| s.handle(&req))?;
+        Ok(BoaScript::new(self, handle))
+    }
+
+    fn compile_module(&self, code: &str, options: &ScriptOptions) -> Result<BoaModule> {
+        if options.cached_data.is_some() || options.produce_cached_data {
+            return Err(Error::Unsupported(Capability::CodeCache));
+        }
+        let req = Request::CompileModule {
+            code: code.to_owned(),
+            origin: crate::convert::origin(&options.origin),
+        };
+        let (handle, specifiers) = self.with_guest(None, |s| match s.request(&req)? {
+            Response::Module { handle, specifiers } => Ok((handle, specifiers)),
+            other => Err(unexpected(&other)),
+        })?;
+        Ok(BoaModule::new(self, handle, specifiers))
+    }
+
+    fn dispose(&self) -> Result<()> {
+        if self.inner.disposed.swap(true, Ordering::AcqRel) {
+            return Err(Error::Disposed);
+        }
+        self.mark_disposed();
+        // Drop the instance now unless a call holds it; that call drops it when it ends
+        // (the interrupt stops it at the next epoch tick).
+        if let Ok(mut slot) = self.inner.guest.try_lock() {
+            let guest = slot.take();
+            drop(slot);
+            drop(guest);
+        }
+        Ok(())
+    }
+
+    fn is_disposed(&self) -> bool {
+        BoaIsolate::is_disposed(self)
+    }
+
+    fn heap_statistics(&self) -> Result<HeapStatistics> {
+        let limit = self.inner.memory_limit;
+        self.with_guest(None, |s| {
+            let used = match s.request(&Request::HeapStatistics)? {
+                Response::Heap { used } => used as usize,
+                other => return Err(unexpected(&other)),
+            };
+            Ok(HeapStatistics {
+                total_heap_size: s.guest.memory_size(),
+                used_heap_size: used,
+                heap_size_limit: limit,
+                externally_allocated_size: s.guest.store.data().table.external_bytes(),
+            })
+        })
+    }
+
+    fn cpu_time(&self) -> Duration {
+        Duration::from_nanos(self.inner.cpu_ns.load(Ordering::Relaxed))
+    }
+
+    fn wall_time(&self) -> Duration {
+        Duration::from_nanos(self.inner.wall_ns.load(Ordering::Relaxed))
+    }
+
+    fn reference_count(&self) -> usize {
+        self.inner.live_handles.load(Ordering::Relaxed)
+    }
+
+    fn fuel_remaining(&self) -> Option<u64> {
+        self.inner
+            .fuel_left
+            .as_ref()
+            .map(|f| f.load(Ordering::Relaxed))
+    }
+}

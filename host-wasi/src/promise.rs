@@ -1,0 +1,193 @@
+//! Promises across the boundary: waiting for a guest promise (`promise` transfers) and
+//! settling the guest promises of async host callbacks.
+//!
+//! Both need the isolate's turn to make progress (the guest runs its jobs when the host
+//! calls in), so a blocking wait happens *outside* the turn; a waiter that already holds the
+//! turn (an `_async` call on the worker pool) settles pending host results itself.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use backend_boa::abi::{Request, Response, WireValue};
+use engine_api::{Error, JsError, Result, TransferOptions, Value};
+
+use crate::BoaIsolate;
+use crate::isolate::unexpected;
+
+/// What a value call gave.
+pub(crate) enum Outcome {
+    /// The value.
+    Ready(Value),
+    /// A guest promise still pending: wait for `HostRequest::PromiseSettled { watch }`.
+    Pending(u32),
+}
+
+#[derive(Default)]
+pub(crate) struct Promises {
+    state: Mutex<PromiseState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct PromiseState {
+    watches: HashMap<u32, Watch>,
+    /// Results of async host callbacks, to settle guest promises with.
+    inbox: VecDeque<(u32, Result<Value>)>,
+    /// Async host callbacks still running.
+    in_flight: usize,
+}
+
+struct Watch {
+    transfer: TransferOptions,
+    result: Option<Result<Value>>,
+}
+
+impl Promises {
+    fn lock(&self) -> MutexGuard<'_, PromiseState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn register(&self, watch: u32, transfer: TransferOptions) {
+        self.lock().watches.insert(
+            watch,
+            Watch {
+                transfer,
+                result: None,
+            },
+        );
+    }
+
+    /// How the value of `watch` leaves the guest (`None`: nobody waits for it).
+    pub(crate) fn transfer_of(&self, watch: u32) -> Option<TransferOptions> {
+        self.lock().watches.get(&watch).map(|w| w.transfer)
+    }
+
+    pub(crate) fn settle_watch(&self, watch: u32, result: Result<Value>) {
+        if let Some(w) = self.lock().watches.get_mut(&watch) {
+            w.result = Some(result);
+        }
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn start_async(&self) {
+        self.lock().in_flight += 1;
+    }
+
+    pub(crate) fn wake_all(&self) {
+        self.changed.notify_all();
+    }
+}
+
+/// A rejection reason as an error.
+pub(crate) fn rejection(value: Value) -> Error {
+    match value {
+        Value::Error(e) => Error::Js(JsError {
+            name: e.name,
+            message: e.message,
+            stack: e.stack,
+            ..Default::default()
+        }),
+        Value::String(s) => Error::js("Error", s),
+        Value::Number(n) => Error::js("Error", n.to_string()),
+        other => Error::js("Error", format!("{other:?}")),
+    }
+}
+
+/// An error as a rejection reason for the guest.
+pub(crate) fn error_to_wire(e: &Error) -> WireValue {
+    let (name, message, stack) = match e {
+        Error::Js(j) => (j.name.clone(), j.message.clone(), j.stack.clone()),
+        other => ("Error".to_owned(), other.to_string(), None),
+    };
+    WireValue::Error {
+        name,
+        message,
+        stack,
+    }
+}
+
+impl BoaIsolate {
+    /// Blocks until guest promise `watch` settles (or the deadline passes).
+    pub(crate) fn wait_watch(&self, watch: u32, deadline: Option<Instant>) -> Result<Value> {
+        let promises = &self.inner.promises;
+        let in_turn = self.inner.queue.held_by_current_thread();
+        let mut st = promises.lock();
+        loop {
+            if let Some(result) = st.watches.get_mut(&watch).and_then(|w| w.result.take()) {
+                st.watches.remove(&watch);
+                return result;
+            }
+            if self.is_disposed() {
+                st.watches.remove(&watch);
+                return Err(Error::Disposed);
+            }
+            if in_turn {
+                if !st.inbox.is_empty() {
+                    drop(st);
+                    self.drain_settlements()?;
+                    st = promises.lock();
+                    continue;
+                }
+                if st.in_flight == 0 {
+                    // We hold the turn and no host work can settle anything: it never will.
+                    st.watches.remove(&watch);
+                    return Err(Error::InvalidArgument(
+                        "awaited a promise that cannot settle while this isolate is busy".into(),
+                    ));
+                }
+            }
+            st = match deadline {
+                None => promises.changed.wait(st).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        st.watches.remove(&watch);
+                        return Err(Error::Timeout);
+                    }
+                    promises
+                        .changed
+                        .wait_timeout(st, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Called when an async host callback finished: settles its guest promise in the
+    /// isolate's turn.
+    pub(crate) fn settle_later(&self, promise: u32, result: Result<Value>) {
+        {
+            let mut st = self.inner.promises.lock();
+            st.inbox.push_back((promise, result));
+            st.in_flight = st.in_flight.saturating_sub(1);
+        }
+        self.inner.promises.changed.notify_all();
+        let this = self.clone();
+        self.inner.queue.spawn_ignored(move || {
+            let _ = this.drain_settlements();
+        });
+    }
+
+    /// Settles every finished async host call's promise (in the turn).
+    fn drain_settlements(&self) -> Result<()> {
+        self.with_guest(None, |s| {
+            loop {
+                let Some((promise, result)) = s.isolate.inner.promises.lock().inbox.pop_front()
+                else {
+                    return Ok(());
+                };
+                let (ok, value) = match result.and_then(|v| s.enter(v, &TransferOptions::default()))
+                {
+                    Ok(w) => (true, w),
+                    Err(e) => (false, error_to_wire(&e)),
+                };
+                match s.request(&Request::SettlePromise { promise, ok, value })? {
+                    Response::Ok => {}
+                    other => return Err(unexpected(&other)),
+                }
+            }
+        })
+    }
+}
