@@ -1,1 +1,92 @@
-//! placeholder
+//! The isovm V8 backend: the `engine-api` contract on the `v8` crate.
+//!
+//! Isolates are `v8::SharedIsolate`s: an idle isolate owns no thread. A blocking call
+//! takes the isolate's turn in its [`TaskQueue`](engine_api::TaskQueue), locks it with a
+//! `v8::Locker` and runs on the calling thread; async work runs on the shared pool.
+//!
+//! ```no_run
+//! use backend_v8::V8;
+//! use engine_api::{Context, Engine, EvalOptions, Isolate, IsolateOptions, Value};
+//!
+//! let isolate = <V8 as Engine>::Isolate::new(IsolateOptions::default()).unwrap();
+//! let context = isolate.create_context().unwrap();
+//! let v = context.eval("[1, 2].map(x => x * 2)", &EvalOptions::copy()).unwrap();
+//! assert_eq!(v, Value::from(vec![2, 4]));
+//! ```
+#![deny(missing_docs)]
+
+#[macro_use]
+mod macros;
+
+mod callbacks;
+mod context;
+mod convert;
+mod isolate;
+mod ivm;
+mod limits;
+mod module;
+mod pending;
+mod reference;
+mod script;
+mod snapshot;
+mod watchdog;
+
+use std::sync::OnceLock;
+
+use engine_api::{Capabilities, Engine, Error, Result, Snapshot, SnapshotScript};
+
+pub use context::V8Context;
+pub use isolate::V8Isolate;
+pub use module::V8Module;
+pub use reference::V8Reference;
+pub use script::V8Script;
+
+/// The V8 backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct V8;
+
+impl Engine for V8 {
+    type Isolate = V8Isolate;
+    type Context = V8Context;
+    type Script = V8Script;
+    type Module = V8Module;
+    type Reference = V8Reference;
+
+    const NAME: &'static str = "v8";
+
+    fn capabilities() -> Capabilities {
+        Capabilities {
+            fuel: false,
+            hard_memory_cap: false,
+            snapshots: true,
+            code_cache: true,
+            inspector: false,
+            deterministic: false,
+            shared_memory: true,
+        }
+    }
+
+    fn create_snapshot(scripts: &[SnapshotScript], warmup: Option<&str>) -> Result<Snapshot> {
+        snapshot::create(scripts, warmup)
+    }
+}
+
+/// Initialises the process-wide V8 platform once.
+pub(crate) fn init_v8() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        // Unprotected: isolates are created and locked on any thread, including pool
+        // threads that may predate this call.
+        let platform = v8::new_unprotected_default_platform(0, false).make_shared();
+        v8::V8::initialize_platform(platform);
+        v8::V8::initialize();
+    });
+}
+
+/// An error of this backend.
+pub(crate) fn backend_error(message: impl Into<String>) -> Error {
+    Error::Backend {
+        backend: "v8",
+        message: message.into(),
+    }
+}

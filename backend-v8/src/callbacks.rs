@@ -1,0 +1,144 @@
+//! Host callbacks as guest functions, and promises the host settles later.
+
+use std::sync::Arc;
+
+use engine_api::{Callback, CallbackMode, Error, Result, TransferOptions, Value};
+
+use crate::V8Isolate;
+use crate::convert::{self, Fallback};
+use crate::isolate::Core;
+
+/// A guest function that calls `cb`.
+pub(crate) fn function<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    cb: Callback,
+) -> Result<v8::Local<'s, v8::Function>> {
+    let core = Core::of(scope);
+    let index = {
+        let mut t = core.tables();
+        match t.callbacks.iter().position(|c| c.ptr_eq(&cb)) {
+            Some(i) => i,
+            None => {
+                t.callbacks.push(cb);
+                t.callbacks.len() - 1
+            }
+        }
+    };
+    let data = v8::Number::new(scope, index as f64);
+    v8::Function::builder(call_host)
+        .data(data.into())
+        .build(scope)
+        .ok_or(Error::Timeout)
+}
+
+/// Copies guest arguments out for the host.
+pub(crate) fn arguments<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+    from: i32,
+    opts: &TransferOptions,
+) -> Result<Vec<Value>> {
+    let mut out = Vec::with_capacity(args.length().max(0) as usize);
+    for i in from..args.length() {
+        out.push(convert::to_value(scope, args.get(i), opts, Fallback::Error)?);
+    }
+    Ok(out)
+}
+
+fn call_host<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+    let core = Core::of(scope);
+    let Some(index) = args.data().number_value(scope) else {
+        return;
+    };
+    let Some(cb) = core.tables().callbacks.get(index as usize).cloned() else {
+        return convert::throw(scope, &Error::Released("callback"));
+    };
+    let values = match arguments(scope, &args, 0, &TransferOptions::copy()) {
+        Ok(v) => v,
+        Err(e) => return convert::throw(scope, &e),
+    };
+    match cb.mode() {
+        CallbackMode::Sync => match cb.call(values) {
+            Ok(v) => match convert::from_value(scope, &v) {
+                Ok(local) => rv.set(local),
+                Err(e) => convert::throw(scope, &e),
+            },
+            Err(e) => convert::throw(scope, &e),
+        },
+        CallbackMode::Ignored => {
+            core.outbox.spawn_ignored(move || {
+                let _ = cb.call(values);
+            });
+        }
+        CallbackMode::Async => {
+            let Ok(isolate) = core.isolate() else {
+                return convert::throw(scope, &Error::Disposed);
+            };
+            match promise(scope, &core) {
+                Some((promise, id)) => {
+                    rv.set(promise.into());
+                    engine_api::spawn_detached(move || settle(isolate, id, cb.call(values)));
+                }
+                None => convert::throw(scope, &Error::Timeout),
+            }
+        }
+    }
+}
+
+/// A new promise the host settles later with [`settle`].
+pub(crate) fn promise<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    core: &Arc<Core>,
+) -> Option<(v8::Local<'s, v8::Promise>, u64)> {
+    let resolver = v8::PromiseResolver::new(scope)?;
+    let context = scope.get_current_context();
+    let entry = (
+        v8::Global::new(scope, resolver),
+        v8::Global::new(scope, context),
+    );
+    let id = {
+        let mut t = core.tables();
+        let id = t.next_id();
+        t.resolvers.insert(id, entry);
+        id
+    };
+    Some((resolver.get_promise(scope), id))
+}
+
+/// Settles promise `id` of `isolate` with `result`, in the isolate's queue order.
+pub(crate) fn settle(isolate: V8Isolate, id: u64, result: Result<Value>) {
+    let queue = isolate.core().queue.clone();
+    queue.spawn_ignored(move || {
+        let core = isolate.core().clone();
+        let _ = isolate.enter(None, move |iso| {
+            let Some((resolver, context)) = core.tables().resolvers.remove(&id) else {
+                return Ok(());
+            };
+            v8::scope!(let scope, iso);
+            let context = v8::Local::new(scope, &context);
+            let scope = &mut v8::ContextScope::new(scope, context);
+            let resolver = v8::Local::new(scope, &resolver);
+            match result.and_then(|v| convert::from_value(scope, &v)) {
+                Ok(v) => resolver.resolve(scope, v),
+                Err(e) => {
+                    let exc = match &e {
+                        Error::Js(j) => {
+                            convert::error_object(scope, &j.name, &j.message, j.stack.as_deref())
+                        }
+                        other => convert::error_object(scope, "Error", &other.to_string(), None),
+                    };
+                    match exc {
+                        Ok(exc) => resolver.reject(scope, exc),
+                        Err(_) => None,
+                    }
+                }
+            };
+            scope.perform_microtask_checkpoint();
+            Ok(())
+        });
+    });
+}

@@ -1,0 +1,648 @@
+//! `Value` <-> V8 values: structured clone, transfers, and JS errors.
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::sync::Mutex;
+
+use engine_api::{
+    Error, ErrorValue, ExternalCopy, JsError, Location, Result, SharedBuffer, TransferOptions,
+    TypedArrayKind, Value,
+};
+
+use crate::isolate::Core;
+use crate::ivm::{self, Tag};
+use crate::{V8Reference, callbacks};
+
+/// Deepest nesting copied in either direction (keeps the host stack bounded).
+const MAX_DEPTH: usize = 1000;
+
+/// What a non-primitive becomes when no transfer option is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fallback {
+    /// `undefined` (results of eval / run / evaluate).
+    Undefined,
+    /// A reference (results of get / apply).
+    Reference,
+    /// An error (arguments).
+    Error,
+}
+
+/// Transfers `v` out of the isolate per `opts` (the promise flag is handled by the caller).
+pub(crate) fn to_value<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+    opts: &TransferOptions,
+    fallback: Fallback,
+) -> Result<Value> {
+    if opts.reference {
+        return reference(scope, v);
+    }
+    if opts.external_copy {
+        return Ok(Value::ExternalCopy(ExternalCopy::new(copy(scope, v)?)?));
+    }
+    if opts.copy || !v.is_object() {
+        return copy(scope, v);
+    }
+    if let Some(h) = handle_value(scope, v)? {
+        return Ok(h);
+    }
+    match fallback {
+        Fallback::Undefined => Ok(Value::Undefined),
+        Fallback::Reference => reference(scope, v),
+        Fallback::Error => Err(Error::NotTransferable(
+            "a non-primitive value needs { copy }, { externalCopy } or { reference }".into(),
+        )),
+    }
+}
+
+/// A new reference to `v`.
+pub(crate) fn reference<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+) -> Result<Value> {
+    let isolate = Core::of(scope).isolate()?;
+    let global = v8::Global::new(scope, v);
+    Ok(Value::Reference(engine_api::Reference::to_any(
+        &V8Reference::new(&isolate, global),
+    )))
+}
+
+/// The host value behind an ivm object (`Reference`, `ExternalCopy`, markers), if `v` is one.
+fn handle_value<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+) -> Result<Option<Value>> {
+    let Some((tag, id)) = ivm::tag_of(scope, v) else {
+        return Ok(None);
+    };
+    let core = Core::of(scope);
+    let t = core.tables();
+    let gone = || Error::Released("reference");
+    Ok(Some(match tag {
+        Tag::Reference => Value::Reference(t.refs.get(&id).cloned().ok_or_else(gone)?),
+        Tag::DerefInto => Value::DerefInto(t.refs.get(&id).cloned().ok_or_else(gone)?),
+        Tag::ExternalCopy => Value::ExternalCopy(
+            t.copies
+                .get(&id)
+                .cloned()
+                .ok_or(Error::Released("external copy"))?,
+        ),
+        Tag::CopyInto => Value::CopyInto(
+            t.copies
+                .get(&id)
+                .cloned()
+                .ok_or(Error::Released("external copy"))?,
+        ),
+    }))
+}
+
+/// Structured clone of `v`.
+pub(crate) fn copy<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+) -> Result<Value> {
+    let mut stack = Vec::new();
+    copy_rec(scope, v, &mut stack)
+}
+
+fn str_of(scope: &mut v8::PinScope, v: v8::Local<v8::Value>) -> String {
+    v.to_rust_string_lossy(scope)
+}
+
+fn get<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    obj: v8::Local<'s, v8::Object>,
+    key: &str,
+) -> Option<v8::Local<'s, v8::Value>> {
+    let k = v8::String::new(scope, key)?;
+    obj.get(scope, k.into())
+}
+
+fn copy_rec<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+    stack: &mut Vec<v8::Local<'s, v8::Object>>,
+) -> Result<Value> {
+    if v.is_undefined() {
+        return Ok(Value::Undefined);
+    }
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    if v.is_boolean() {
+        return Ok(Value::Bool(v.is_true()));
+    }
+    if v.is_number() {
+        return Ok(Value::Number(v.number_value(scope).unwrap_or(f64::NAN)));
+    }
+    if v.is_big_int() {
+        return Ok(Value::BigInt(str_of(scope, v)));
+    }
+    if v.is_string() {
+        return Ok(Value::String(str_of(scope, v)));
+    }
+    if v.is_symbol() {
+        return Err(Error::NotTransferable("a symbol".into()));
+    }
+    if v.is_function() {
+        return Err(Error::NotTransferable("a function".into()));
+    }
+    let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
+        return Err(Error::NotTransferable("an unknown value".into()));
+    };
+    if let Some(h) = handle_value(scope, v)? {
+        return Ok(h);
+    }
+    if v.is_promise() || v.is_proxy() || v.is_weak_map() || v.is_weak_set() {
+        return Err(Error::NotTransferable(format!(
+            "a {}",
+            obj.get_constructor_name().to_rust_string_lossy(scope)
+        )));
+    }
+    if stack.len() >= MAX_DEPTH {
+        return Err(Error::NotTransferable("a value nested too deeply".into()));
+    }
+    if stack.iter().any(|o| o.strict_equals(v)) {
+        return Err(Error::NotTransferable("a cyclic value".into()));
+    }
+    stack.push(obj);
+    let r = copy_object(scope, v, obj, stack);
+    stack.pop();
+    r
+}
+
+fn copy_object<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+    obj: v8::Local<'s, v8::Object>,
+    stack: &mut Vec<v8::Local<'s, v8::Object>>,
+) -> Result<Value> {
+    if let Ok(arr) = v8::Local::<v8::Array>::try_from(v) {
+        let mut out = Vec::with_capacity(arr.length() as usize);
+        for i in 0..arr.length() {
+            let item = arr.get_index(scope, i).ok_or(Error::Timeout)?;
+            out.push(copy_rec(scope, item, stack)?);
+        }
+        return Ok(Value::Array(out));
+    }
+    if let Ok(d) = v8::Local::<v8::Date>::try_from(v) {
+        return Ok(Value::Date(d.value_of()));
+    }
+    if let Ok(re) = v8::Local::<v8::RegExp>::try_from(v) {
+        let source = re.get_source(scope).to_rust_string_lossy(scope);
+        let flags = get(scope, obj, "flags")
+            .map(|f| str_of(scope, f))
+            .unwrap_or_default();
+        return Ok(Value::RegExp { source, flags });
+    }
+    if let Ok(m) = v8::Local::<v8::Map>::try_from(v) {
+        let a = m.as_array(scope);
+        let mut out = Vec::with_capacity(a.length() as usize / 2);
+        for i in (0..a.length()).step_by(2) {
+            let k = a.get_index(scope, i).ok_or(Error::Timeout)?;
+            let val = a.get_index(scope, i + 1).ok_or(Error::Timeout)?;
+            out.push((copy_rec(scope, k, stack)?, copy_rec(scope, val, stack)?));
+        }
+        return Ok(Value::Map(out));
+    }
+    if let Ok(s) = v8::Local::<v8::Set>::try_from(v) {
+        let a = s.as_array(scope);
+        let mut out = Vec::with_capacity(a.length() as usize);
+        for i in 0..a.length() {
+            let k = a.get_index(scope, i).ok_or(Error::Timeout)?;
+            out.push(copy_rec(scope, k, stack)?);
+        }
+        return Ok(Value::Set(out));
+    }
+    if v.is_native_error() {
+        let name = get(scope, obj, "name").map(|x| str_of(scope, x));
+        let message = get(scope, obj, "message").map(|x| str_of(scope, x));
+        let stack = get(scope, obj, "stack")
+            .filter(|s| s.is_string())
+            .map(|x| str_of(scope, x));
+        return Ok(Value::Error(ErrorValue {
+            name: name.unwrap_or_else(|| "Error".into()),
+            message: message.unwrap_or_default(),
+            stack,
+        }));
+    }
+    if let Ok(ab) = v8::Local::<v8::ArrayBuffer>::try_from(v) {
+        let store = ab.get_backing_store();
+        return Ok(Value::ArrayBuffer(store_bytes(&store, 0, ab.byte_length())));
+    }
+    if let Ok(sab) = v8::Local::<v8::SharedArrayBuffer>::try_from(v) {
+        return Ok(Value::SharedArrayBuffer(shared_buffer_of(sab)));
+    }
+    if let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(v) {
+        let kind = view_kind(v).ok_or_else(|| {
+            Error::NotTransferable(obj.get_constructor_name().to_rust_string_lossy(scope))
+        })?;
+        let mut bytes = vec![0u8; view.byte_length()];
+        view.copy_contents(&mut bytes);
+        return Ok(Value::TypedArray { kind, bytes });
+    }
+    let names = obj
+        .get_own_property_names(
+            scope,
+            v8::GetPropertyNamesArgs {
+                mode: v8::KeyCollectionMode::OwnOnly,
+                property_filter: v8::PropertyFilter::ONLY_ENUMERABLE
+                    | v8::PropertyFilter::SKIP_SYMBOLS,
+                index_filter: v8::IndexFilter::IncludeIndices,
+                key_conversion: v8::KeyConversionMode::ConvertToString,
+            },
+        )
+        .ok_or(Error::Timeout)?;
+    let mut props = Vec::with_capacity(names.length() as usize);
+    for i in 0..names.length() {
+        let k = names.get_index(scope, i).ok_or(Error::Timeout)?;
+        let val = obj.get(scope, k).ok_or(Error::Timeout)?;
+        props.push((str_of(scope, k), copy_rec(scope, val, stack)?));
+    }
+    Ok(Value::Object(props))
+}
+
+fn store_bytes(store: &v8::SharedRef<v8::BackingStore>, offset: usize, len: usize) -> Vec<u8> {
+    match store.data() {
+        None => Vec::new(),
+        Some(p) if offset + len <= store.byte_length() => {
+            // SAFETY: the range lies within the backing store, which `store` keeps alive.
+            unsafe { std::slice::from_raw_parts((p.as_ptr() as *const u8).add(offset), len) }
+                .to_vec()
+        }
+        Some(_) => Vec::new(),
+    }
+}
+
+fn view_kind(v: v8::Local<v8::Value>) -> Option<TypedArrayKind> {
+    use TypedArrayKind::*;
+    Some(if v.is_uint8_array() {
+        Uint8
+    } else if v.is_uint8_clamped_array() {
+        Uint8Clamped
+    } else if v.is_int8_array() {
+        Int8
+    } else if v.is_uint16_array() {
+        Uint16
+    } else if v.is_int16_array() {
+        Int16
+    } else if v.is_uint32_array() {
+        Uint32
+    } else if v.is_int32_array() {
+        Int32
+    } else if v.is_float32_array() {
+        Float32
+    } else if v.is_float64_array() {
+        Float64
+    } else if v.is_big_int64_array() {
+        BigInt64
+    } else if v.is_big_uint64_array() {
+        BigUint64
+    } else if v.is_data_view() {
+        DataView
+    } else {
+        return None;
+    })
+}
+
+/// Shared memory handed to V8, by data pointer: (live backing stores, the buffer).
+static SHARED: Mutex<Option<HashMap<usize, (usize, SharedBuffer)>>> = Mutex::new(None);
+
+fn shared_registry<R>(f: impl FnOnce(&mut HashMap<usize, (usize, SharedBuffer)>) -> R) -> R {
+    let mut g = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    f(g.get_or_insert_with(HashMap::new))
+}
+
+fn shared_buffer_of(sab: v8::Local<v8::SharedArrayBuffer>) -> SharedBuffer {
+    let store = sab.get_backing_store();
+    let key = store.data().map_or(0, |p| p.as_ptr() as usize);
+    if let Some(buf) = shared_registry(|r| r.get(&key).map(|(_, b)| b.clone())) {
+        return buf;
+    }
+    // Guest-made shared memory is not ours to share: the host gets a copy.
+    SharedBuffer::from_bytes(&store_bytes(&store, 0, sab.byte_length()))
+}
+
+unsafe extern "C" fn release_shared(data: *mut c_void, _len: usize, deleter_data: *mut c_void) {
+    // SAFETY: `deleter_data` is the `Box<SharedBuffer>` leaked in `shared_array_buffer`.
+    let buf = unsafe { Box::from_raw(deleter_data as *mut SharedBuffer) };
+    shared_registry(|r| {
+        if let Some(e) = r.get_mut(&(data as usize)) {
+            e.0 -= 1;
+            if e.0 == 0 {
+                r.remove(&(data as usize));
+            }
+        }
+    });
+    drop(buf);
+}
+
+fn shared_array_buffer<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    buf: &SharedBuffer,
+) -> v8::Local<'s, v8::Value> {
+    let ptr = buf.as_ptr() as *mut c_void;
+    shared_registry(|r| r.entry(ptr as usize).or_insert((0, buf.clone())).0 += 1);
+    let keep = Box::into_raw(Box::new(buf.clone())) as *mut c_void;
+    // SAFETY: the memory is `buf`'s `[AtomicU8]` (interior mutability, so V8 may write it);
+    // the boxed clone keeps it alive until V8 calls `release_shared`.
+    let store = unsafe {
+        v8::SharedArrayBuffer::new_backing_store_from_ptr(ptr, buf.len(), release_shared, keep)
+    };
+    v8::SharedArrayBuffer::with_backing_store(scope, &store.make_shared()).into()
+}
+
+/// Builds `value` inside the isolate.
+pub(crate) fn from_value<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: &Value,
+) -> Result<v8::Local<'s, v8::Value>> {
+    from_value_rec(scope, value, 0)
+}
+
+fn string<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> Result<v8::Local<'s, v8::String>> {
+    v8::String::new(scope, s).ok_or_else(|| Error::NotTransferable("a string too long".into()))
+}
+
+fn from_value_rec<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: &Value,
+    depth: usize,
+) -> Result<v8::Local<'s, v8::Value>> {
+    if depth > MAX_DEPTH {
+        return Err(Error::NotTransferable("a value nested too deeply".into()));
+    }
+    let d = depth + 1;
+    Ok(match value {
+        Value::Undefined => v8::undefined(scope).into(),
+        Value::Null => v8::null(scope).into(),
+        Value::Bool(b) => v8::Boolean::new(scope, *b).into(),
+        Value::Number(n) => v8::Number::new(scope, *n).into(),
+        Value::BigInt(s) => bigint(scope, s)?,
+        Value::String(s) => string(scope, s)?.into(),
+        Value::Array(items) => {
+            let mut locals = Vec::with_capacity(items.len());
+            for item in items {
+                locals.push(from_value_rec(scope, item, d)?);
+            }
+            v8::Array::new_with_elements(scope, &locals).into()
+        }
+        Value::Object(props) => {
+            let obj = v8::Object::new(scope);
+            for (k, v) in props {
+                let key = string(scope, k)?;
+                let val = from_value_rec(scope, v, d)?;
+                obj.create_data_property(scope, key.into(), val)
+                    .ok_or(Error::Timeout)?;
+            }
+            obj.into()
+        }
+        Value::Map(entries) => {
+            let m = v8::Map::new(scope);
+            for (k, v) in entries {
+                let key = from_value_rec(scope, k, d)?;
+                let val = from_value_rec(scope, v, d)?;
+                m.set(scope, key, val).ok_or(Error::Timeout)?;
+            }
+            m.into()
+        }
+        Value::Set(items) => {
+            let s = v8::Set::new(scope);
+            for item in items {
+                let v = from_value_rec(scope, item, d)?;
+                s.add(scope, v).ok_or(Error::Timeout)?;
+            }
+            s.into()
+        }
+        Value::Date(ms) => v8::Date::new(scope, *ms).ok_or(Error::Timeout)?.into(),
+        Value::RegExp { source, flags } => {
+            let pattern = string(scope, source)?;
+            let mut f = v8::RegExpCreationFlags::empty();
+            for c in flags.chars() {
+                f |= match c {
+                    'g' => v8::RegExpCreationFlags::GLOBAL,
+                    'i' => v8::RegExpCreationFlags::IGNORE_CASE,
+                    'm' => v8::RegExpCreationFlags::MULTILINE,
+                    'y' => v8::RegExpCreationFlags::STICKY,
+                    'u' => v8::RegExpCreationFlags::UNICODE,
+                    's' => v8::RegExpCreationFlags::DOT_ALL,
+                    'd' => v8::RegExpCreationFlags::HAS_INDICES,
+                    'v' => v8::RegExpCreationFlags::UNICODE_SETS,
+                    _ => v8::RegExpCreationFlags::empty(),
+                };
+            }
+            v8::RegExp::new(scope, pattern, f)
+                .ok_or_else(|| Error::NotTransferable(format!("an invalid RegExp /{source}/")))?
+                .into()
+        }
+        Value::Error(e) => error_object(scope, &e.name, &e.message, e.stack.as_deref())?,
+        Value::ArrayBuffer(bytes) => array_buffer(scope, bytes)?.into(),
+        Value::TypedArray { kind, bytes } => typed_array(scope, *kind, bytes)?,
+        Value::SharedArrayBuffer(buf) => shared_array_buffer(scope, buf),
+        Value::Reference(r) => ivm::make_reference(scope, r.clone())?,
+        Value::ExternalCopy(c) => {
+            c.value()?;
+            ivm::make_external_copy(scope, c.clone())?
+        }
+        Value::CopyInto(c) => from_value_rec(scope, c.value()?, d)?,
+        Value::DerefInto(r) => {
+            let own = Core::of(scope).id;
+            match r.downcast_ref::<V8Reference>() {
+                Some(v8ref) if v8ref.isolate_id() == own => v8ref.local(scope)?,
+                _ => return Err(Error::WrongIsolate),
+            }
+        }
+        Value::Callback(cb) => callbacks::function(scope, cb.clone())?.into(),
+        _ => return Err(Error::NotTransferable("an unknown value kind".into())),
+    })
+}
+
+fn bigint<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> Result<v8::Local<'s, v8::Value>> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::NotTransferable(format!("an invalid BigInt {s:?}")));
+    }
+    // Decimal to little-endian 64-bit words.
+    let mut words: Vec<u64> = vec![0];
+    for b in digits.bytes() {
+        let mut carry = (b - b'0') as u128;
+        for w in words.iter_mut() {
+            let x = (*w as u128) * 10 + carry;
+            *w = x as u64;
+            carry = x >> 64;
+        }
+        if carry > 0 {
+            words.push(carry as u64);
+        }
+    }
+    v8::BigInt::new_from_words(scope, neg, &words)
+        .map(Into::into)
+        .ok_or_else(|| Error::NotTransferable("a BigInt too large".into()))
+}
+
+fn array_buffer<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    bytes: &[u8],
+) -> Result<v8::Local<'s, v8::ArrayBuffer>> {
+    // Through the isolate's allocator, so the bytes count against its limit.
+    let ab = v8::ArrayBuffer::new(scope, bytes.len());
+    if let Some(p) = ab.data() {
+        // SAFETY: a fresh buffer of exactly `bytes.len()` bytes, not yet visible to JS.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.as_ptr() as *mut u8, bytes.len())
+        };
+    } else if !bytes.is_empty() {
+        return Err(Error::MemoryLimit);
+    }
+    Ok(ab)
+}
+
+fn typed_array<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    kind: TypedArrayKind,
+    bytes: &[u8],
+) -> Result<v8::Local<'s, v8::Value>> {
+    use TypedArrayKind::*;
+    let size = kind.element_size();
+    if bytes.len() % size != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "{} of {} bytes",
+            kind.name(),
+            bytes.len()
+        )));
+    }
+    let ab = array_buffer(scope, bytes)?;
+    let n = bytes.len() / size;
+    let v: Option<v8::Local<v8::Value>> = match kind {
+        Int8 => v8::Int8Array::new(scope, ab, 0, n).map(Into::into),
+        Uint8 => v8::Uint8Array::new(scope, ab, 0, n).map(Into::into),
+        Uint8Clamped => v8::Uint8ClampedArray::new(scope, ab, 0, n).map(Into::into),
+        Int16 => v8::Int16Array::new(scope, ab, 0, n).map(Into::into),
+        Uint16 => v8::Uint16Array::new(scope, ab, 0, n).map(Into::into),
+        Int32 => v8::Int32Array::new(scope, ab, 0, n).map(Into::into),
+        Uint32 => v8::Uint32Array::new(scope, ab, 0, n).map(Into::into),
+        Float32 => v8::Float32Array::new(scope, ab, 0, n).map(Into::into),
+        Float64 => v8::Float64Array::new(scope, ab, 0, n).map(Into::into),
+        BigInt64 => v8::BigInt64Array::new(scope, ab, 0, n).map(Into::into),
+        BigUint64 => v8::BigUint64Array::new(scope, ab, 0, n).map(Into::into),
+        DataView => Some(v8::DataView::new(scope, ab, 0, n).into()),
+    };
+    v.ok_or_else(|| Error::NotTransferable(format!("a {} too large", kind.name())))
+}
+
+/// An error object of constructor `name` (its own `name` if not a builtin one).
+pub(crate) fn error_object<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    name: &str,
+    message: &str,
+    stack: Option<&str>,
+) -> Result<v8::Local<'s, v8::Value>> {
+    let msg = string(scope, message)?;
+    let e = match name {
+        "TypeError" => v8::Exception::type_error(scope, msg),
+        "RangeError" => v8::Exception::range_error(scope, msg),
+        "ReferenceError" => v8::Exception::reference_error(scope, msg),
+        "SyntaxError" => v8::Exception::syntax_error(scope, msg),
+        _ => v8::Exception::error(scope, msg),
+    };
+    if let Ok(obj) = v8::Local::<v8::Object>::try_from(e) {
+        if !matches!(
+            name,
+            "Error" | "TypeError" | "RangeError" | "ReferenceError" | "SyntaxError"
+        ) {
+            let k = string(scope, "name")?;
+            let v = string(scope, name)?;
+            obj.set(scope, k.into(), v.into());
+        }
+        if let Some(stack) = stack {
+            let k = string(scope, "stack")?;
+            let v = string(scope, stack)?;
+            obj.set(scope, k.into(), v.into());
+        }
+    }
+    Ok(e)
+}
+
+/// A thrown value as owned data, with its location.
+pub(crate) fn js_error<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    exception: v8::Local<'s, v8::Value>,
+    message: Option<v8::Local<'s, v8::Message>>,
+) -> JsError {
+    let mut e = JsError::new("Error", "");
+    match v8::Local::<v8::Object>::try_from(exception) {
+        Ok(obj) if exception.is_native_error() || has_error_shape(scope, obj) => {
+            if let Some(n) = get(scope, obj, "name").filter(|n| !n.is_undefined()) {
+                e.name = str_of(scope, n);
+            }
+            if let Some(m) = get(scope, obj, "message").filter(|m| !m.is_undefined()) {
+                e.message = str_of(scope, m);
+            }
+            e.stack = get(scope, obj, "stack")
+                .filter(|s| s.is_string())
+                .map(|s| str_of(scope, s));
+        }
+        _ => e.message = str_of(scope, exception),
+    }
+    let message = message.unwrap_or_else(|| v8::Exception::create_message(scope, exception));
+    let file = message
+        .get_script_resource_name(scope)
+        .filter(|n| !n.is_undefined() && !n.is_null())
+        .map(|n| str_of(scope, n))
+        .unwrap_or_else(|| "<eval>".into());
+    if let Some(line) = message.get_line_number(scope).filter(|l| *l > 0) {
+        e.location = Some(Location {
+            file,
+            line: line as u32,
+            column: message.get_start_column() as u32 + 1,
+        });
+        e.source_line = message
+            .get_source_line(scope)
+            .map(|s| s.to_rust_string_lossy(scope));
+    }
+    e
+}
+
+fn has_error_shape<'s>(scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<'s, v8::Object>) -> bool {
+    let Some(k) = v8::String::new(scope, "message") else {
+        return false;
+    };
+    obj.has(scope, k.into()).unwrap_or(false)
+}
+
+/// Throws `err` in the guest, as the matching JS error.
+pub(crate) fn throw(scope: &mut v8::PinScope, err: &Error) {
+    let exc = match err {
+        Error::Js(e) => error_object(scope, &e.name, &e.message, e.stack.as_deref()),
+        other => {
+            let name = match other {
+                Error::NotTransferable(_) | Error::WrongIsolate | Error::InvalidArgument(_) => {
+                    "TypeError"
+                }
+                _ => "Error",
+            };
+            error_object(scope, name, &other.to_string(), None)
+        }
+    };
+    if let Ok(exc) = exc {
+        scope.throw_exception(exc);
+    }
+}
+
+/// The error a failed call left behind (termination reads as a timeout; `enter`
+/// reclassifies it).
+pub(crate) fn error_from<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    terminated: bool,
+    exception: Option<v8::Local<'s, v8::Value>>,
+    message: Option<v8::Local<'s, v8::Message>>,
+) -> Error {
+    match exception {
+        Some(exc) if !terminated => Error::Js(js_error(scope, exc, message)),
+        _ => Error::Timeout,
+    }
+}
+

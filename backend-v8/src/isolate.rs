@@ -1,0 +1,438 @@
+//! Isolates: a `v8::SharedIsolate`, its queue, limits and the tables that guest-side
+//! handles (references, external copies, callbacks) index into.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use engine_api::{
+    AnyReference, Callback, Capability, Error, ExternalCopy, HeapStatistics, IsolateId,
+    IsolateOptions, Result, ScriptOptions, TaskQueue,
+};
+
+use crate::limits::{self, Limits};
+use crate::pending::PendingTable;
+use crate::{V8Context, V8Module, V8Script, backend_error, watchdog};
+
+thread_local! {
+    /// Isolates this thread holds the lock of (innermost last), with their raw pointers.
+    static LOCKED: RefCell<Vec<(IsolateId, v8::UnsafeRawIsolatePtr)>> =
+        const { RefCell::new(Vec::new()) };
+    /// Isolates held by the threads this thread is running a nested call for.
+    static ANCESTORS: RefCell<Vec<IsolateId>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Host-side objects the guest holds by id.
+#[derive(Default)]
+pub(crate) struct Tables {
+    next: u64,
+    pub refs: HashMap<u64, AnyReference>,
+    pub copies: HashMap<u64, ExternalCopy>,
+    pub callbacks: Vec<Callback>,
+    pub resolvers: HashMap<u64, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
+}
+
+impl Tables {
+    pub fn next_id(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+}
+
+/// State shared by the isolate handle and V8's callbacks (it lives in an isolate slot).
+pub(crate) struct Core {
+    pub id: IsolateId,
+    pub queue: TaskQueue,
+    /// Orders the guest's outgoing `applyIgnored` / `apply` calls and ignored callbacks.
+    pub outbox: TaskQueue,
+    pub handle: v8::IsolateHandle,
+    pub limits: Arc<Limits>,
+    pub disposed: AtomicBool,
+    pub cpu_ns: AtomicU64,
+    pub wall_ns: AtomicU64,
+    pub handles: AtomicUsize,
+    pub tables: Mutex<Tables>,
+    pub pending: PendingTable,
+    owner: OnceLock<Weak<IsolateInner>>,
+}
+
+impl Core {
+    /// The core of the isolate `scope` belongs to.
+    pub fn of(scope: &v8::Isolate) -> Arc<Core> {
+        scope
+            .get_slot::<Arc<Core>>()
+            .cloned()
+            .expect("every isovm isolate has its core in a slot")
+    }
+
+    /// A handle to the isolate, while it lives.
+    pub fn isolate(&self) -> Result<V8Isolate> {
+        self.owner
+            .get()
+            .and_then(Weak::upgrade)
+            .map(|inner| V8Isolate { inner })
+            .ok_or(Error::Disposed)
+    }
+
+    pub fn is_disposed(&self) -> bool {
+        self.disposed.load(Ordering::Acquire)
+    }
+
+    pub fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub(crate) struct IsolateInner {
+    pub core: Arc<Core>,
+    v8: Mutex<Option<Arc<v8::SharedIsolate>>>,
+    /// A context for compiling scripts and modules (created on first use).
+    pub utility_context: Mutex<Option<v8::Global<v8::Context>>>,
+}
+
+impl Drop for IsolateInner {
+    fn drop(&mut self) {
+        self.core.pending.fail_all(Error::Disposed);
+        let tables = std::mem::take(&mut *self.core.tables());
+        drop(tables);
+    }
+}
+
+/// A V8 isolate. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct V8Isolate {
+    pub(crate) inner: Arc<IsolateInner>,
+}
+
+impl std::fmt::Debug for V8Isolate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V8Isolate")
+            .field("id", &self.inner.core.id)
+            .field("disposed", &self.is_disposed_now())
+            .finish()
+    }
+}
+
+/// Counts one live handle into an isolate for `reference_count`.
+pub(crate) struct HandleCount(Arc<Core>);
+
+impl HandleCount {
+    pub fn new(core: &Arc<Core>) -> Self {
+        core.handles.fetch_add(1, Ordering::Relaxed);
+        HandleCount(core.clone())
+    }
+}
+
+impl Drop for HandleCount {
+    fn drop(&mut self) {
+        self.0.handles.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl V8Isolate {
+    pub(crate) fn create(options: IsolateOptions) -> Result<Self> {
+        if options.fuel.is_some() {
+            return Err(Error::Unsupported(Capability::Fuel));
+        }
+        if options.deterministic.is_some() {
+            return Err(Error::Unsupported(Capability::Deterministic));
+        }
+        crate::init_v8();
+        let limit = (options.memory_limit_mb.max(8) as usize).saturating_mul(1 << 20);
+        let limits = Limits::new(limit);
+        let snapshot = options.snapshot.clone();
+        // Isolate creation enters the new isolate on this thread; do it where no other
+        // isolate is entered.
+        let build = move || -> Result<(v8::SharedIsolate, Arc<Core>)> {
+            let mut params = v8::CreateParams::default()
+                .heap_limits(0, limit)
+                .array_buffer_allocator(limits::allocator(&limits));
+            if let Some(snapshot) = &snapshot {
+                params = params.snapshot_blob(snapshot.0.to_vec().into());
+            }
+            let mut isolate = v8::Isolate::new(params);
+            let handle = isolate.thread_safe_handle();
+            let _ = limits.handle.set(handle.clone());
+            isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+            isolate.set_capture_stack_trace_for_uncaught_exceptions(true, 10);
+            let data = Arc::as_ptr(&limits) as *mut std::ffi::c_void;
+            isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
+            let core = Arc::new(Core {
+                id: IsolateId::next(),
+                queue: TaskQueue::new(),
+                outbox: TaskQueue::new(),
+                handle,
+                limits,
+                disposed: AtomicBool::new(false),
+                cpu_ns: AtomicU64::new(0),
+                wall_ns: AtomicU64::new(0),
+                handles: AtomicUsize::new(0),
+                tables: Mutex::new(Tables::default()),
+                pending: PendingTable::default(),
+                owner: OnceLock::new(),
+            });
+            isolate.set_slot(core.clone());
+            // SAFETY: everything attached to the isolate (the `Arc<Core>` slot, the
+            // allocator's `Arc<Limits>`, the callbacks' data) is `Send + Sync`.
+            let shared = unsafe { isolate.try_into_shared() }
+                .map_err(|e| backend_error(format!("could not share the isolate: {e}")))?;
+            Ok((shared, core))
+        };
+        let (shared, core) = if LOCKED.with(|l| l.borrow().is_empty()) {
+            build()?
+        } else {
+            hop(build)??
+        };
+        let inner = Arc::new(IsolateInner {
+            core,
+            v8: Mutex::new(Some(Arc::new(shared))),
+            utility_context: Mutex::new(None),
+        });
+        let _ = inner.core.owner.set(Arc::downgrade(&inner));
+        Ok(V8Isolate { inner })
+    }
+
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.inner.core
+    }
+
+    fn is_disposed_now(&self) -> bool {
+        self.inner.core.disposed.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` with the isolate locked on this thread, in queue order, under `timeout`.
+    ///
+    /// Classifies terminations: over the memory limit (the isolate is disposed), past the
+    /// timeout, or disposed meanwhile.
+    pub(crate) fn enter<R: Send>(
+        &self,
+        timeout: Option<Duration>,
+        f: impl FnOnce(&mut v8::Isolate) -> Result<R> + Send,
+    ) -> Result<R> {
+        if self.is_disposed_now() {
+            return Err(Error::Disposed);
+        }
+        let id = self.inner.core.id;
+        let top = LOCKED.with(|l| l.borrow().last().copied());
+        if let Some((top_id, ptr)) = top {
+            if top_id == id {
+                return self.run_locked(None, ptr, timeout, f);
+            }
+            if LOCKED.with(|l| l.borrow().iter().any(|(i, _)| *i == id)) {
+                return Err(reentry_error());
+            }
+        }
+        if ANCESTORS.with(|a| a.borrow().contains(&id)) {
+            return Err(reentry_error());
+        }
+        if top.is_some() {
+            // Another isolate is locked on this thread: V8's lockers cannot nest across
+            // isolates safely, so this call runs on a helper thread while this one waits.
+            return hop(|| self.enter(timeout, f))?;
+        }
+        self.inner.core.queue.run(|| {
+            let shared = self
+                .inner
+                .v8
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .ok_or(Error::Disposed)?;
+            if self.is_disposed_now() {
+                return Err(Error::Disposed);
+            }
+            let mut locker = shared.lock();
+            // SAFETY: the pointer is only used on this thread while `locker` is held
+            // (re-entrant calls from callbacks, see `run_locked`).
+            let ptr = unsafe { locker.as_raw_isolate_ptr() };
+            let r = self.run_locked(Some(&mut locker), ptr, timeout, f);
+            drop(locker);
+            drop(shared);
+            r
+        })
+    }
+
+    fn run_locked<R>(
+        &self,
+        locker: Option<&mut v8::Locker<'_>>,
+        ptr: v8::UnsafeRawIsolatePtr,
+        timeout: Option<Duration>,
+        f: impl FnOnce(&mut v8::Isolate) -> Result<R>,
+    ) -> Result<R> {
+        let core = &self.inner.core;
+        let outermost = locker.is_some();
+        let (cpu0, wall0) = (limits::thread_cpu_time(), Instant::now());
+        let deadline = timeout.map(|t| watchdog::arm(&core.handle, t));
+        LOCKED.with(|l| l.borrow_mut().push((core.id, ptr)));
+        let r = match locker {
+            Some(locker) => f(locker),
+            None => {
+                // SAFETY: this thread holds the isolate's lock (it is on top of LOCKED);
+                // `Isolate` is a plain pointer wrapper without a destructor.
+                let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
+                f(&mut isolate)
+            }
+        };
+        LOCKED.with(|l| l.borrow_mut().pop());
+        let timed_out = deadline.is_some_and(|d| d.disarm());
+        if outermost {
+            core.cpu_ns.fetch_add(
+                (limits::thread_cpu_time().saturating_sub(cpu0)).as_nanos() as u64,
+                Ordering::Relaxed,
+            );
+            core.wall_ns
+                .fetch_add(wall0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
+        if core.limits.is_exceeded() {
+            self.dispose_now();
+            return Err(Error::MemoryLimit);
+        }
+        if self.is_disposed_now() {
+            return Err(Error::Disposed);
+        }
+        // SAFETY: as above; the lock is still held here.
+        let isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
+        let terminating = isolate.is_execution_terminating() || timed_out;
+        if outermost && terminating {
+            isolate.cancel_terminate_execution();
+        }
+        match r {
+            Err(Error::Timeout) | Err(_) if timed_out => Err(Error::Timeout),
+            other => other,
+        }
+    }
+
+    /// Marks the isolate disposed and lets the last user drop the V8 isolate.
+    pub(crate) fn dispose_now(&self) -> bool {
+        let core = &self.inner.core;
+        if core.disposed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        core.handle.terminate_execution();
+        let shared = self
+            .inner
+            .v8
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        core.pending.fail_all(Error::Disposed);
+        let tables = std::mem::take(&mut *core.tables());
+        drop(tables);
+        *self
+            .inner
+            .utility_context
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+        // The isolate goes with the last clone: now, or when a running call ends.
+        drop(shared);
+        true
+    }
+
+    /// The utility context (for compiling), created on first use.
+    pub(crate) fn utility_context<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_, ()>,
+    ) -> v8::Local<'s, v8::Context> {
+        let mut slot = self
+            .inner
+            .utility_context
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(g) = slot.as_ref() {
+            return v8::Local::new(scope, g);
+        }
+        let ctx = v8::Context::new(scope, Default::default());
+        *slot = Some(v8::Global::new(scope, ctx));
+        ctx
+    }
+}
+
+fn reentry_error() -> Error {
+    Error::InvalidArgument(
+        "a nested call re-enters an isolate whose thread is waiting on this call".into(),
+    )
+}
+
+/// Runs `f` on a helper thread whose lock stack is empty, and waits for it.
+fn hop<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
+    let mut ancestors: Vec<IsolateId> = ANCESTORS.with(|a| a.borrow().clone());
+    LOCKED.with(|l| ancestors.extend(l.borrow().iter().map(|(i, _)| *i)));
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("isovm-v8-nested".into())
+            .spawn_scoped(s, move || {
+                ANCESTORS.with(|a| *a.borrow_mut() = ancestors);
+                f()
+            })
+            .map_err(|e| backend_error(format!("spawning a helper thread: {e}")))?
+            .join()
+            .map_err(|_| backend_error("a nested call panicked"))
+    })
+}
+
+impl engine_api::Isolate for V8Isolate {
+    type Engine = crate::V8;
+
+    fn new(options: IsolateOptions) -> Result<Self> {
+        V8Isolate::create(options)
+    }
+
+    fn id(&self) -> IsolateId {
+        self.inner.core.id
+    }
+
+    fn queue(&self) -> &TaskQueue {
+        &self.inner.core.queue
+    }
+
+    fn create_context(&self) -> Result<V8Context> {
+        V8Context::create(self)
+    }
+
+    fn compile_script(&self, code: &str, options: &ScriptOptions) -> Result<V8Script> {
+        V8Script::compile(self, code, options)
+    }
+
+    fn compile_module(&self, code: &str, options: &ScriptOptions) -> Result<V8Module> {
+        V8Module::compile(self, code, options)
+    }
+
+    fn dispose(&self) -> Result<()> {
+        if self.dispose_now() {
+            Ok(())
+        } else {
+            Err(Error::Disposed)
+        }
+    }
+
+    fn is_disposed(&self) -> bool {
+        self.is_disposed_now()
+    }
+
+    fn heap_statistics(&self) -> Result<HeapStatistics> {
+        let external = &self.inner.core.limits.external;
+        self.enter(None, |isolate| {
+            let s = isolate.get_heap_statistics();
+            Ok(HeapStatistics {
+                total_heap_size: s.total_heap_size(),
+                used_heap_size: s.used_heap_size(),
+                heap_size_limit: s.heap_size_limit(),
+                externally_allocated_size: s.external_memory() + external.load(Ordering::Relaxed),
+            })
+        })
+    }
+
+    fn cpu_time(&self) -> Duration {
+        Duration::from_nanos(self.inner.core.cpu_ns.load(Ordering::Relaxed))
+    }
+
+    fn wall_time(&self) -> Duration {
+        Duration::from_nanos(self.inner.core.wall_ns.load(Ordering::Relaxed))
+    }
+
+    fn reference_count(&self) -> usize {
+        self.inner.core.handles.load(Ordering::Relaxed)
+    }
+}

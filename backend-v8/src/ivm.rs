@@ -1,0 +1,439 @@
+//! The seed's guest-side API: `ivm.Reference`, `ivm.ExternalCopy` and the objects that
+//! stand for host references and copies inside the guest.
+//!
+//! The classes are JavaScript (below); they reach the host through native functions that
+//! only the bootstrap closure sees. Objects are recognised by private symbols.
+
+use engine_api::{
+    AnyReference, ApplyOptions, Error, ExternalCopy, Result, TransferOptions, Value,
+};
+
+use crate::V8Reference;
+use crate::callbacks;
+use crate::convert::{self, Fallback};
+use crate::isolate::Core;
+
+const BOOTSTRAP: &str = r#"(function (native) {
+  'use strict';
+  const secret = Symbol('isovm');
+  const list = (args) => (args === undefined || args === null ? [] : Array.from(args));
+  class Reference {
+    #id;
+    constructor(value, token, id) {
+      this.#id = token === secret ? id : native.newReference(value);
+      native.tag(this, 0, this.#id);
+    }
+    get typeof() { return native.refTypeof(this.#id); }
+    applySync(receiver, args, options) { return native.refApply(this.#id, receiver, list(args), options, 0); }
+    applyIgnored(receiver, args, options) { native.refApply(this.#id, receiver, list(args), options, 1); }
+    apply(receiver, args, options) { return native.refApply(this.#id, receiver, list(args), options, 2); }
+    applySyncPromise(receiver, args, options) {
+      const o = Object.assign({}, options);
+      o.result = Object.assign({}, o.result, { promise: true });
+      return native.refApply(this.#id, receiver, list(args), o, 0);
+    }
+    getSync(key, options) { return native.refGet(this.#id, key, options); }
+    get(key, options) { return Promise.resolve().then(() => this.getSync(key, options)); }
+    setSync(key, value, options) { return native.refSet(this.#id, key, value, options); }
+    set(key, value, options) { return Promise.resolve().then(() => this.setSync(key, value, options)); }
+    setIgnored(key, value, options) { try { this.setSync(key, value, options); } catch (e) {} }
+    deleteSync(key) { return native.refDelete(this.#id, key); }
+    delete(key) { return Promise.resolve().then(() => this.deleteSync(key)); }
+    deleteIgnored(key) { try { this.deleteSync(key); } catch (e) {} }
+    copySync() { return native.refCopy(this.#id); }
+    copy() { return Promise.resolve().then(() => this.copySync()); }
+    deref() { return native.refDeref(this.#id); }
+    derefInto() { const m = {}; native.tag(m, 1, this.#id); return Object.freeze(m); }
+    release() { native.refRelease(this.#id); }
+  }
+  class ExternalCopy {
+    #id;
+    constructor(value, token, id) {
+      this.#id = token === secret ? id : native.newCopy(value);
+      native.tag(this, 2, this.#id);
+    }
+    copy() { return native.copyCopy(this.#id); }
+    copyInto() { const m = {}; native.tag(m, 3, this.#id); return Object.freeze(m); }
+    release() { native.copyRelease(this.#id); }
+  }
+  Object.freeze(Reference.prototype);
+  Object.freeze(ExternalCopy.prototype);
+  return {
+    ivm: Object.freeze({ Reference, ExternalCopy }),
+    makeReference: (id) => new Reference(undefined, secret, id),
+    makeExternalCopy: (id) => new ExternalCopy(undefined, secret, id),
+  };
+})"#;
+
+/// What a tagged guest object stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tag {
+    Reference,
+    DerefInto,
+    ExternalCopy,
+    CopyInto,
+}
+
+fn private<'s>(scope: &mut v8::PinScope<'s, '_>, name: &str) -> v8::Local<'s, v8::Private> {
+    let name = v8::String::new(scope, name);
+    v8::Private::for_api(scope, name)
+}
+
+/// The tag of `v`, if it is one of this module's objects.
+pub(crate) fn tag_of<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+) -> Option<(Tag, u64)> {
+    let obj = v8::Local::<v8::Object>::try_from(v).ok()?;
+    let kind_key = private(scope, "isovm.kind");
+    let kind = obj.get_private(scope, kind_key)?;
+    if !kind.is_number() {
+        return None;
+    }
+    let id_key = private(scope, "isovm.id");
+    let id = obj.get_private(scope, id_key)?.number_value(scope)? as u64;
+    let tag = match kind.int32_value(scope)? {
+        0 => Tag::Reference,
+        1 => Tag::DerefInto,
+        2 => Tag::ExternalCopy,
+        3 => Tag::CopyInto,
+        _ => return None,
+    };
+    Some((tag, id))
+}
+
+fn internals<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object>> {
+    let key = private(scope, "isovm.internals");
+    let global = scope.get_current_context().global(scope);
+    global
+        .get_private(scope, key)
+        .and_then(|v| v8::Local::<v8::Object>::try_from(v).ok())
+        .ok_or_else(|| crate::backend_error("this context has no ivm API"))
+}
+
+fn call_internal<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    name: &str,
+    id: u64,
+) -> Result<v8::Local<'s, v8::Value>> {
+    let obj = internals(scope)?;
+    let key = v8::String::new(scope, name).ok_or(Error::Timeout)?;
+    let f = obj
+        .get(scope, key.into())
+        .and_then(|f| v8::Local::<v8::Function>::try_from(f).ok())
+        .ok_or_else(|| crate::backend_error("ivm API damaged"))?;
+    let idv = v8::Number::new(scope, id as f64);
+    let recv = v8::undefined(scope).into();
+    f.call(scope, recv, &[idv.into()]).ok_or(Error::Timeout)
+}
+
+/// An `ivm.Reference` for `r` in the current context.
+pub(crate) fn make_reference<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    r: AnyReference,
+) -> Result<v8::Local<'s, v8::Value>> {
+    let core = Core::of(scope);
+    let id = {
+        let mut t = core.tables();
+        let id = t.next_id();
+        t.refs.insert(id, r);
+        id
+    };
+    call_internal(scope, "makeReference", id)
+}
+
+/// An `ivm.ExternalCopy` for `c` in the current context.
+pub(crate) fn make_external_copy<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    c: ExternalCopy,
+) -> Result<v8::Local<'s, v8::Value>> {
+    let core = Core::of(scope);
+    let id = {
+        let mut t = core.tables();
+        let id = t.next_id();
+        t.copies.insert(id, c);
+        id
+    };
+    call_internal(scope, "makeExternalCopy", id)
+}
+
+const NAMES: [&str; 13] = [
+    "tag",
+    "newReference",
+    "refTypeof",
+    "refApply",
+    "refGet",
+    "refSet",
+    "refDelete",
+    "refCopy",
+    "refDeref",
+    "refRelease",
+    "newCopy",
+    "copyCopy",
+    "copyRelease",
+];
+
+type Native = for<'s, 'i> fn(
+    &mut v8::PinScope<'s, 'i>,
+    &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>>;
+
+/// Installs `ivm` in the current context.
+pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
+    v8::tc_scope!(let tc, scope);
+    let native = v8::Object::new(tc);
+    for (i, name) in NAMES.iter().enumerate() {
+        let builder = match i {
+            0 => v8::Function::builder(native_call::<0>),
+            1 => v8::Function::builder(native_call::<1>),
+            2 => v8::Function::builder(native_call::<2>),
+            3 => v8::Function::builder(native_call::<3>),
+            4 => v8::Function::builder(native_call::<4>),
+            5 => v8::Function::builder(native_call::<5>),
+            6 => v8::Function::builder(native_call::<6>),
+            7 => v8::Function::builder(native_call::<7>),
+            8 => v8::Function::builder(native_call::<8>),
+            9 => v8::Function::builder(native_call::<9>),
+            10 => v8::Function::builder(native_call::<10>),
+            11 => v8::Function::builder(native_call::<11>),
+            _ => v8::Function::builder(native_call::<12>),
+        };
+        let func = builder
+            .build(tc)
+            .ok_or_else(|| crate::backend_error("creating the ivm API"))?;
+        let key = v8::String::new(tc, name).ok_or(Error::Timeout)?;
+        native.set(tc, key.into(), func.into());
+    }
+    let source = v8::String::new(tc, BOOTSTRAP).ok_or(Error::Timeout)?;
+    let Some(script) = v8::Script::compile(tc, source, None) else {
+        return Err(caught!(tc));
+    };
+    let Some(boot) = script.run(tc) else {
+        return Err(caught!(tc));
+    };
+    let boot = v8::Local::<v8::Function>::try_from(boot)
+        .map_err(|_| crate::backend_error("ivm bootstrap is not a function"))?;
+    let recv = v8::undefined(tc).into();
+    let Some(api) = boot.call(tc, recv, &[native.into()]) else {
+        return Err(caught!(tc));
+    };
+    let api = v8::Local::<v8::Object>::try_from(api)
+        .map_err(|_| crate::backend_error("ivm bootstrap returned no object"))?;
+    let global = tc.get_current_context().global(tc);
+    let key = private(tc, "isovm.internals");
+    global.set_private(tc, key, api.into());
+    let ivm_key = v8::String::new(tc, "ivm").ok_or(Error::Timeout)?;
+    let ivm = api.get(tc, ivm_key.into()).ok_or(Error::Timeout)?;
+    global.define_own_property(tc, ivm_key.into(), ivm, v8::PropertyAttribute::DONT_ENUM);
+    Ok(())
+}
+
+fn native_call<'s, const N: usize>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: v8::FunctionCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<'s, v8::Value>,
+) {
+    const TABLE: [Native; 13] = [
+        tag, new_reference, ref_typeof, ref_apply, ref_get, ref_set, ref_delete, ref_copy,
+        ref_deref, ref_release, new_copy, copy_copy, copy_release,
+    ];
+    match TABLE[N](scope, &args) {
+        Ok(Some(v)) => match convert::from_value(scope, &v) {
+            Ok(local) => rv.set(local),
+            Err(e) => convert::throw(scope, &e),
+        },
+        Ok(None) => {}
+        Err(e) => convert::throw(scope, &e),
+    }
+}
+
+fn id_arg<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<u64> {
+    args.get(0)
+        .number_value(scope)
+        .map(|n| n as u64)
+        .ok_or_else(|| Error::InvalidArgument("bad handle".into()))
+}
+
+fn reference_arg<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<AnyReference> {
+    let id = id_arg(scope, args)?;
+    Core::of(scope)
+        .tables()
+        .refs
+        .get(&id)
+        .cloned()
+        .ok_or(Error::Released("reference"))
+}
+
+fn tag<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let obj = v8::Local::<v8::Object>::try_from(args.get(0))
+        .map_err(|_| Error::InvalidArgument("not an object".into()))?;
+    let kind_key = private(scope, "isovm.kind");
+    obj.set_private(scope, kind_key, args.get(1));
+    let id_key = private(scope, "isovm.id");
+    obj.set_private(scope, id_key, args.get(2));
+    Ok(None)
+}
+
+fn new_reference<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
+    let Value::Reference(r) = convert::reference(scope, args.get(0))? else {
+        return Err(crate::backend_error("reference expected"));
+    };
+    let core = Core::of(scope);
+    let mut t = core.tables();
+    let id = t.next_id();
+    t.refs.insert(id, r);
+    Ok(Some(Value::Number(id as f64)))
+}
+
+fn ref_typeof<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let r = reference_arg(scope, args)?;
+    Ok(Some(Value::from(r.type_of()?.as_str())))
+}
+
+/// `{ copy, externalCopy, reference, promise }` from a guest options object.
+fn transfer_options(scope: &mut v8::PinScope, v: v8::Local<v8::Value>) -> TransferOptions {
+    let mut o = TransferOptions::default();
+    let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
+        return o;
+    };
+    let flag = |name: &str| {
+        v8::String::new(scope, name)
+            .and_then(|k| obj.get(scope, k.into()))
+            .is_some_and(|v| v.boolean_value(scope))
+    };
+    o.copy = flag("copy");
+    o.external_copy = flag("externalCopy");
+    o.reference = flag("reference");
+    o.promise = flag("promise");
+    o
+}
+
+fn member<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    obj: v8::Local<'s, v8::Value>,
+    name: &str,
+) -> Option<v8::Local<'s, v8::Value>> {
+    let obj = v8::Local::<v8::Object>::try_from(obj).ok()?;
+    let k = v8::String::new(scope, name)?;
+    obj.get(scope, k.into()).filter(|v| !v.is_undefined())
+}
+
+fn ref_apply<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let r = reference_arg(scope, args)?;
+    let options = args.get(3);
+    let arguments = member(scope, options, "arguments")
+        .map(|a| transfer_options(scope, a))
+        .unwrap_or_default();
+    let result = member(scope, options, "result")
+        .map(|a| transfer_options(scope, a))
+        .unwrap_or_default();
+    let timeout = member(scope, options, "timeout")
+        .and_then(|t| t.number_value(scope))
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .map(|ms| std::time::Duration::from_secs_f64(ms / 1000.0));
+    let receiver = convert::to_value(scope, args.get(1), &arguments, Fallback::Error)?;
+    let list = v8::Local::<v8::Array>::try_from(args.get(2))
+        .map_err(|_| Error::InvalidArgument("arguments must be an array".into()))?;
+    let mut values = Vec::with_capacity(list.length() as usize);
+    for i in 0..list.length() {
+        let item = list.get_index(scope, i).ok_or(Error::Timeout)?;
+        values.push(convert::to_value(scope, item, &arguments, Fallback::Error)?);
+    }
+    let opts = ApplyOptions {
+        timeout,
+        arguments,
+        result,
+    };
+    let mode = args.get(4).int32_value(scope).unwrap_or(0);
+    let core = Core::of(scope);
+    match mode {
+        0 => r.apply(receiver, values, &opts).map(Some),
+        1 => {
+            core.outbox.spawn_ignored(move || {
+                let _ = r.apply(receiver, values, &opts);
+            });
+            Ok(None)
+        }
+        _ => {
+            let isolate = core.isolate()?;
+            let (promise, id) = callbacks::promise(scope, &core).ok_or(Error::Timeout)?;
+            core.outbox.spawn_ignored(move || {
+                let result = r.apply(receiver, values, &opts);
+                callbacks::settle(isolate, id, result);
+            });
+            let g = v8::Global::new(scope, v8::Local::<v8::Value>::from(promise));
+            Ok(Some(Value::DerefInto(engine_api::Reference::to_any(
+                &V8Reference::new(&core.isolate()?, g),
+            ))))
+        }
+    }
+}
+
+fn ref_get<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let r = reference_arg(scope, args)?;
+    let key = convert::to_value(scope, args.get(1), &TransferOptions::copy(), Fallback::Error)?;
+    let opts = transfer_options(scope, args.get(2));
+    r.get(key, &opts).map(Some)
+}
+
+fn ref_set<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let r = reference_arg(scope, args)?;
+    let key = convert::to_value(scope, args.get(1), &TransferOptions::copy(), Fallback::Error)?;
+    let opts = transfer_options(scope, args.get(3));
+    let value = convert::to_value(scope, args.get(2), &opts, Fallback::Error)?;
+    r.set(key, value, &opts).map(|b| Some(Value::Bool(b)))
+}
+
+fn ref_delete<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let r = reference_arg(scope, args)?;
+    let key = convert::to_value(scope, args.get(1), &TransferOptions::copy(), Fallback::Error)?;
+    r.delete(key).map(|b| Some(Value::Bool(b)))
+}
+
+fn ref_copy<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let r = reference_arg(scope, args)?;
+    r.copy().map(Some)
+}
+
+fn ref_deref<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let r = reference_arg(scope, args)?;
+    Ok(Some(Value::DerefInto(r)))
+}
+
+fn ref_release<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let id = id_arg(scope, args)?;
+    let r = Core::of(scope).tables().refs.remove(&id);
+    drop(r);
+    Ok(None)
+}
+
+fn new_copy<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let data = convert::copy(scope, args.get(0))?;
+    let copy = ExternalCopy::new(data)?;
+    let core = Core::of(scope);
+    let mut t = core.tables();
+    let id = t.next_id();
+    t.copies.insert(id, copy);
+    Ok(Some(Value::Number(id as f64)))
+}
+
+fn copy_copy<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let id = id_arg(scope, args)?;
+    let copy = Core::of(scope)
+        .tables()
+        .copies
+        .get(&id)
+        .cloned()
+        .ok_or(Error::Released("external copy"))?;
+    copy.copy().map(Some)
+}
+
+fn copy_release<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+    let id = id_arg(scope, args)?;
+    let c = Core::of(scope).tables().copies.remove(&id);
+    drop(c);
+    Ok(None)
+}

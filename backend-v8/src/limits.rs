@@ -1,0 +1,139 @@
+//! Memory limits (heap + array buffers) and CPU time accounting.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// The memory budget of one isolate, shared with V8's callbacks and its array buffer
+/// allocator.
+pub(crate) struct Limits {
+    /// The limit in bytes (heap and array buffers each).
+    pub limit: usize,
+    /// Bytes held by array buffers allocated through this isolate's allocator.
+    pub external: AtomicUsize,
+    /// Set once the isolate went over its limit; it is disposed after the current call.
+    pub exceeded: AtomicBool,
+    /// For terminating the running code from V8's callbacks.
+    pub handle: OnceLock<v8::IsolateHandle>,
+}
+
+impl Limits {
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Limits {
+            limit,
+            external: AtomicUsize::new(0),
+            exceeded: AtomicBool::new(false),
+            handle: OnceLock::new(),
+        })
+    }
+
+    pub fn is_exceeded(&self) -> bool {
+        self.exceeded.load(Ordering::Acquire)
+    }
+
+    /// Marks the isolate as over its limit and stops the running code.
+    fn exceed(&self) {
+        self.exceeded.store(true, Ordering::Release);
+        if let Some(h) = self.handle.get() {
+            h.terminate_execution();
+        }
+    }
+
+    /// Reserves `len` bytes of array buffer memory, or marks the isolate over its limit.
+    fn reserve(&self, len: usize) -> bool {
+        let mut cur = self.external.load(Ordering::Relaxed);
+        loop {
+            let Some(next) = cur.checked_add(len).filter(|n| *n <= self.limit) else {
+                self.exceed();
+                return false;
+            };
+            match self.external.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+/// V8 calls this when the heap nears its limit: stop the guest, mark the isolate for
+/// disposal and grant headroom so V8 can unwind instead of aborting the process.
+pub(crate) unsafe extern "C" fn near_heap_limit(
+    data: *mut c_void,
+    current_heap_limit: usize,
+    _initial_heap_limit: usize,
+) -> usize {
+    // SAFETY: `data` is `Arc::as_ptr` of the isolate's `Limits`, which the isolate's
+    // allocator keeps alive for as long as the isolate exists.
+    let limits = unsafe { &*(data as *const Limits) };
+    limits.exceed();
+    current_heap_limit.saturating_mul(2)
+}
+
+unsafe extern "C" fn allocate(limits: &Limits, len: usize) -> *mut c_void {
+    if !limits.reserve(len) {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: plain C allocation; a zero length still gets a unique pointer.
+    let p = unsafe { libc::calloc(len.max(1), 1) };
+    if p.is_null() {
+        limits.external.fetch_sub(len, Ordering::AcqRel);
+    }
+    p
+}
+
+unsafe extern "C" fn allocate_uninitialized(limits: &Limits, len: usize) -> *mut c_void {
+    if !limits.reserve(len) {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: plain C allocation; a zero length still gets a unique pointer.
+    let p = unsafe { libc::malloc(len.max(1)) };
+    if p.is_null() {
+        limits.external.fetch_sub(len, Ordering::AcqRel);
+    }
+    p
+}
+
+unsafe extern "C" fn free(limits: &Limits, data: *mut c_void, len: usize) {
+    limits.external.fetch_sub(len, Ordering::AcqRel);
+    // SAFETY: `data` came from `calloc`/`malloc` above (V8 frees what it allocated here).
+    unsafe { libc::free(data) };
+}
+
+unsafe extern "C" fn drop_limits(limits: *const Limits) {
+    // SAFETY: the allocator owns one `Arc` count, handed over by `Arc::into_raw` below.
+    drop(unsafe { Arc::from_raw(limits) });
+}
+
+static VTABLE: v8::RustAllocatorVtable<Limits> = v8::RustAllocatorVtable {
+    allocate,
+    allocate_uninitialized,
+    free,
+    drop: drop_limits,
+};
+
+/// An array buffer allocator that counts against `limits`.
+pub(crate) fn allocator(limits: &Arc<Limits>) -> v8::UniqueRef<v8::Allocator> {
+    let raw = Arc::into_raw(limits.clone());
+    // SAFETY: `raw` is a live `Limits` matching `VTABLE`; `drop_limits` releases it.
+    unsafe { v8::new_rust_allocator(raw, &VTABLE) }
+}
+
+/// CPU time of the current thread.
+pub(crate) fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}

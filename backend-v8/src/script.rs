@@ -1,0 +1,186 @@
+//! Compiled scripts (context-independent), with code cache.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use engine_api::{Error, Result, RunOptions, ScriptOptions, ScriptOrigin, Task, Value};
+
+use crate::convert::Fallback;
+use crate::isolate::HandleCount;
+use crate::pending::{self, Outcome};
+use crate::{V8Context, V8Isolate};
+
+/// A V8 script origin for `o`.
+pub(crate) fn origin<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    o: &ScriptOrigin,
+    is_module: bool,
+) -> v8::ScriptOrigin<'s> {
+    let name = o.filename.as_deref().unwrap_or("<eval>");
+    let name: v8::Local<v8::Value> = match v8::String::new(scope, name) {
+        Some(s) => s.into(),
+        None => v8::undefined(scope).into(),
+    };
+    v8::ScriptOrigin::new(
+        scope,
+        name,
+        o.line_offset,
+        o.column_offset,
+        false,
+        -1,
+        None,
+        false,
+        false,
+        is_module,
+        None,
+    )
+}
+
+struct ScriptInner {
+    script: Mutex<Option<v8::Global<v8::UnboundScript>>>,
+    isolate: V8Isolate,
+    cached_data: Option<Arc<[u8]>>,
+    rejected: Option<bool>,
+    _count: HandleCount,
+}
+
+/// A compiled script; it runs in any context of its isolate.
+#[derive(Clone)]
+pub struct V8Script {
+    inner: Arc<ScriptInner>,
+}
+
+impl std::fmt::Debug for V8Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V8Script").finish_non_exhaustive()
+    }
+}
+
+type Compiled = (v8::Global<v8::UnboundScript>, Option<Arc<[u8]>>, Option<bool>);
+
+impl V8Script {
+    pub(crate) fn compile(isolate: &V8Isolate, code: &str, options: &ScriptOptions) -> Result<Self> {
+        let this = isolate.clone();
+        let (script, cached_data, rejected) = isolate.enter(None, |iso| -> Result<Compiled> {
+            v8::scope!(let scope, iso);
+            let context = this.utility_context(scope);
+            let scope = &mut v8::ContextScope::new(scope, context);
+            v8::tc_scope!(let tc, scope);
+            let text = v8::String::new(tc, code)
+                .ok_or_else(|| Error::InvalidArgument("source too long".into()))?;
+            let origin = origin(tc, &options.origin, false);
+            let (mut source, compile_options) = match &options.cached_data {
+                Some(data) => (
+                    v8::script_compiler::Source::new_with_cached_data(
+                        text,
+                        Some(&origin),
+                        v8::CachedData::new(data),
+                    ),
+                    v8::script_compiler::CompileOptions::ConsumeCodeCache,
+                ),
+                None => (
+                    v8::script_compiler::Source::new(text, Some(&origin)),
+                    v8::script_compiler::CompileOptions::NoCompileOptions,
+                ),
+            };
+            let Some(unbound) = v8::script_compiler::compile_unbound_script(
+                tc,
+                &mut source,
+                compile_options,
+                v8::script_compiler::NoCacheReason::NoReason,
+            ) else {
+                return Err(caught!(tc));
+            };
+            let rejected = options
+                .cached_data
+                .as_ref()
+                .map(|_| source.get_cached_data().is_none_or(|c| c.rejected()));
+            let produced = if options.produce_cached_data {
+                unbound
+                    .create_code_cache()
+                    .map(|c| Arc::<[u8]>::from(c.to_vec()))
+            } else {
+                None
+            };
+            Ok((v8::Global::new(tc, unbound), produced, rejected))
+        })?;
+        Ok(V8Script {
+            inner: Arc::new(ScriptInner {
+                script: Mutex::new(Some(script)),
+                isolate: isolate.clone(),
+                cached_data,
+                rejected,
+                _count: HandleCount::new(isolate.core()),
+            }),
+        })
+    }
+
+    fn start_run(&self, context: &V8Context, options: &RunOptions) -> Result<Outcome> {
+        if context.isolate_ref().core().id != self.inner.isolate.core().id {
+            return Err(Error::WrongIsolate);
+        }
+        let outcome = context.run_in(options.timeout, |scope| {
+            v8::tc_scope!(let tc, scope);
+            let unbound = {
+                let g = self.inner.script.lock().unwrap_or_else(|e| e.into_inner());
+                let g = g.as_ref().ok_or(Error::Released("script"))?;
+                v8::Local::new(tc, g)
+            };
+            let script = unbound.bind_to_current_context(tc);
+            let Some(result) = script.run(tc) else {
+                return Err(caught!(tc));
+            };
+            finish!(tc, result, &options.result, Fallback::Undefined)
+        });
+        if options.release {
+            engine_api::Script::release(self);
+        }
+        outcome
+    }
+}
+
+fn deadline(t: Option<Duration>) -> Option<Instant> {
+    t.map(|t| Instant::now() + t)
+}
+
+impl engine_api::Script for V8Script {
+    type Engine = crate::V8;
+
+    fn isolate(&self) -> V8Isolate {
+        self.inner.isolate.clone()
+    }
+
+    fn run(&self, context: &V8Context, options: &RunOptions) -> Result<Value> {
+        let d = deadline(options.timeout);
+        let outcome = self.start_run(context, options)?;
+        pending::wait(self.inner.isolate.core(), outcome, d)
+    }
+
+    fn cached_data(&self) -> Option<Arc<[u8]>> {
+        self.inner.cached_data.clone()
+    }
+
+    fn cached_data_rejected(&self) -> Option<bool> {
+        self.inner.rejected
+    }
+
+    fn release(&self) {
+        let g = self
+            .inner
+            .script
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(g);
+    }
+
+    fn run_async(&self, context: &V8Context, options: RunOptions) -> Task<Value> {
+        let (task, completer) = Task::pending();
+        let (this, context) = (self.clone(), context.clone());
+        self.inner.isolate.core().queue.spawn_ignored(move || {
+            let outcome = this.start_run(&context, &options);
+            pending::complete(this.inner.isolate.core(), outcome, completer);
+        });
+        task
+    }
+}
