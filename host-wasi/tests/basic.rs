@@ -1,0 +1,307 @@
+//! A few fast end-to-end checks of the Boa-WASI host (the full suite is `conformance`).
+
+use std::time::{Duration, Instant};
+
+use engine_api::{
+    Callback, Context, DeterministicSeed, Error, EvalOptions, Isolate, IsolateOptions, Module,
+    Reference, RunOptions, Script, ScriptOptions, TransferOptions, Value,
+};
+use host_wasi::BoaIsolate;
+
+fn isolate() -> BoaIsolate {
+    BoaIsolate::new(IsolateOptions::default()).expect("isolate")
+}
+
+fn js_message(e: &Error) -> String {
+    e.as_js()
+        .map(|j| format!("{}: {}", j.name, j.message))
+        .unwrap_or_else(|| e.to_string())
+}
+
+#[test]
+fn eval_one_plus_one() -> anyhow::Result<()> {
+    let context = isolate().create_context()?;
+    assert_eq!(
+        context.eval("1 + 1", &EvalOptions::default())?,
+        Value::from(2)
+    );
+    let v = context.eval("({a: [1, 'x', null]})", &EvalOptions::copy())?;
+    assert_eq!(
+        v,
+        Value::object([("a", Value::Array(vec![1.into(), "x".into(), Value::Null]))])
+    );
+    let err = context.eval("throw new TypeError('boom')", &EvalOptions::default());
+    assert_eq!(
+        err.unwrap_err().as_js().map(|j| j.name.as_str()),
+        Some("TypeError")
+    );
+    Ok(())
+}
+
+#[test]
+fn scripts_and_closures() -> anyhow::Result<()> {
+    let isolate = isolate();
+    let context = isolate.create_context()?;
+    let script = isolate.compile_script(
+        "globalThis.n = (globalThis.n || 0) + 1",
+        &ScriptOptions::default(),
+    )?;
+    script.run(&context, &RunOptions::default())?;
+    assert_eq!(
+        script.run(&context, &RunOptions::default())?,
+        Value::from(2)
+    );
+    let v = context.eval_closure(
+        "return $0 + $1",
+        vec![2.into(), 40.into()],
+        &EvalOptions::default(),
+    )?;
+    assert_eq!(v, Value::from(42));
+    let other = BoaIsolate::new(IsolateOptions::default())?.create_context()?;
+    assert_eq!(
+        script.run(&other, &RunOptions::default()).unwrap_err(),
+        Error::WrongIsolate
+    );
+    Ok(())
+}
+
+#[test]
+fn callbacks_sync_async_and_errors() -> anyhow::Result<()> {
+    let context = isolate().create_context()?;
+    let global = context.global()?;
+    let add = Callback::new(|args| {
+        let n: f64 = args.iter().filter_map(Value::as_f64).sum();
+        Ok(Value::from(n))
+    });
+    global.set("add".into(), add.into(), &TransferOptions::default())?;
+    assert_eq!(
+        context.eval("add(2, 3)", &EvalOptions::default())?,
+        Value::from(5)
+    );
+
+    let fail = Callback::new(|_| Err(Error::js("RangeError", "nope")));
+    global.set("fail".into(), fail.into(), &TransferOptions::default())?;
+    let v = context.eval(
+        "try { fail() } catch (e) { e.name + ':' + e.message }",
+        &EvalOptions::default(),
+    )?;
+    assert_eq!(v, Value::from("RangeError:nope"));
+
+    let double = Callback::new_async(|args| {
+        std::thread::sleep(Duration::from_millis(5));
+        Ok(Value::from(args[0].as_f64().unwrap_or(0.0) * 2.0))
+    });
+    global.set("double".into(), double.into(), &TransferOptions::default())?;
+    let opts = EvalOptions {
+        result: TransferOptions::copy().with_promise(),
+        ..Default::default()
+    };
+    assert_eq!(
+        context.eval("double(21).then(x => x + 1)", &opts)?,
+        Value::from(43)
+    );
+    // The same from the worker pool (the waiter holds the isolate's turn).
+    let task = context.eval_async("double(4)", opts);
+    assert_eq!(task.wait()?, Value::from(8));
+    Ok(())
+}
+
+#[test]
+fn reentrant_callback_is_an_error_not_a_deadlock() -> anyhow::Result<()> {
+    let context = isolate().create_context()?;
+    let inner = context.clone();
+    let cb = Callback::new(move |_| inner.eval("1", &EvalOptions::default()));
+    context
+        .global()?
+        .set("reenter".into(), cb.into(), &TransferOptions::default())?;
+    let v = context.eval(
+        "try { reenter() } catch (e) { e.message }",
+        &EvalOptions::default(),
+    )?;
+    assert!(v.as_str().unwrap_or("").contains("re-entrant"), "{v:?}");
+    assert_eq!(context.eval("2", &EvalOptions::default())?, Value::from(2));
+    Ok(())
+}
+
+#[test]
+fn references() -> anyhow::Result<()> {
+    let context = isolate().create_context()?;
+    let global = context.global()?;
+    let math = global.get("Math".into(), &TransferOptions::default())?;
+    let Value::Reference(math) = math else {
+        panic!("expected a reference, got {math:?}")
+    };
+    let max = math.get("max".into(), &TransferOptions::default())?;
+    let Value::Reference(max) = max else {
+        panic!("expected a reference")
+    };
+    let v = max.apply(
+        Value::Undefined,
+        vec![1.into(), 7.into(), 3.into()],
+        &Default::default(),
+    )?;
+    assert_eq!(v, Value::from(7));
+    let isolate = context.isolate();
+    let before = isolate.reference_count();
+    max.release();
+    assert_eq!(isolate.reference_count(), before - 1);
+    assert!(matches!(
+        max.get("x".into(), &TransferOptions::default()),
+        Err(Error::Released(_))
+    ));
+    Ok(())
+}
+
+#[test]
+fn modules() -> anyhow::Result<()> {
+    let isolate = isolate();
+    let context = isolate.create_context()?;
+    let main = isolate.compile_module(
+        "import { x } from 'dep'; export const y = x * 2;",
+        &ScriptOptions::default(),
+    )?;
+    assert_eq!(main.dependency_specifiers()?, vec!["dep".to_string()]);
+    let iso = isolate.clone();
+    main.instantiate(&context, &mut |spec, _| {
+        assert_eq!(spec, "dep");
+        iso.compile_module("export const x = 21;", &ScriptOptions::default())
+    })?;
+    main.evaluate(&RunOptions::default())?;
+    let ns = main.namespace()?;
+    assert_eq!(
+        ns.get("y".into(), &TransferOptions::copy())?,
+        Value::from(42)
+    );
+    Ok(())
+}
+
+#[test]
+fn memory_limit_disposes_the_isolate() -> anyhow::Result<()> {
+    let isolate = BoaIsolate::new(IsolateOptions {
+        memory_limit_mb: 32,
+        ..Default::default()
+    })?;
+    let context = isolate.create_context()?;
+    let err = context
+        .eval(
+            "const a = []; while (true) a.push(new Array(10000).fill('x'));",
+            &EvalOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::MemoryLimit, "{}", js_message(&err));
+    assert!(isolate.is_disposed());
+    assert_eq!(
+        context.eval("1", &EvalOptions::default()).unwrap_err(),
+        Error::Disposed
+    );
+    Ok(())
+}
+
+#[test]
+fn fuel_runs_out() -> anyhow::Result<()> {
+    let isolate = BoaIsolate::new(IsolateOptions {
+        fuel: Some(200_000_000),
+        ..Default::default()
+    })?;
+    let context = isolate.create_context()?;
+    let before = isolate.fuel_remaining().unwrap_or(0);
+    context.eval(
+        "let s = 0; for (let i = 0; i < 1000; i++) s += i; s",
+        &EvalOptions::default(),
+    )?;
+    let after = isolate.fuel_remaining().unwrap_or(0);
+    assert!(after < before, "{after} < {before}");
+    let err = context
+        .eval("while (true) {}", &EvalOptions::default())
+        .unwrap_err();
+    assert_eq!(err, Error::OutOfFuel);
+    assert!(isolate.is_disposed());
+    Ok(())
+}
+
+#[test]
+fn timeout_stops_an_endless_loop() -> anyhow::Result<()> {
+    let isolate = isolate();
+    let context = isolate.create_context()?;
+    let start = Instant::now();
+    let err = context
+        .eval(
+            "while (true) {}",
+            &EvalOptions::default().with_timeout(Duration::from_millis(50)),
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::Timeout);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(isolate.is_disposed());
+    // Other isolates carry on.
+    let other = BoaIsolate::new(IsolateOptions::default())?.create_context()?;
+    assert_eq!(other.eval("3", &EvalOptions::default())?, Value::from(3));
+    Ok(())
+}
+
+#[test]
+fn dispose_from_another_thread_stops_a_running_call() -> anyhow::Result<()> {
+    let isolate = isolate();
+    let context = isolate.create_context()?;
+    let handle = isolate.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        handle.dispose()
+    });
+    let err = context
+        .eval("while (true) {}", &EvalOptions::default())
+        .unwrap_err();
+    assert_eq!(err, Error::Disposed);
+    t.join().expect("thread")?;
+    assert_eq!(isolate.dispose().unwrap_err(), Error::Disposed);
+    Ok(())
+}
+
+#[test]
+fn dispose_twice() -> anyhow::Result<()> {
+    let isolate = isolate();
+    let context = isolate.create_context()?;
+    isolate.dispose()?;
+    assert!(isolate.is_disposed());
+    assert_eq!(isolate.dispose().unwrap_err(), Error::Disposed);
+    assert_eq!(
+        context.eval("1", &EvalOptions::default()).unwrap_err(),
+        Error::Disposed
+    );
+    Ok(())
+}
+
+#[test]
+fn deterministic_isolates_agree() -> anyhow::Result<()> {
+    let run = || -> anyhow::Result<Value> {
+        let isolate = BoaIsolate::new(IsolateOptions {
+            deterministic: Some(DeterministicSeed {
+                start_time_ms: 1_000_000,
+                random_seed: 7,
+            }),
+            ..Default::default()
+        })?;
+        let context = isolate.create_context()?;
+        Ok(context.eval(
+            "[Math.random(), Math.random(), Date.now()]",
+            &EvalOptions::copy(),
+        )?)
+    };
+    let (a, b) = (run()?, run()?);
+    assert_eq!(a, b);
+    let now = a.as_array().and_then(|a| a[2].as_f64()).unwrap_or(0.0);
+    assert!((1_000_000.0..1_001_000.0).contains(&now), "{now}");
+    Ok(())
+}
+
+#[test]
+fn heap_statistics_and_times() -> anyhow::Result<()> {
+    let isolate = isolate();
+    let context = isolate.create_context()?;
+    context.eval("let a = new Array(1000).fill(1)", &EvalOptions::default())?;
+    let stats = isolate.heap_statistics()?;
+    assert!(stats.used_heap_size > 0 && stats.used_heap_size <= stats.total_heap_size);
+    assert_eq!(stats.heap_size_limit, 128 << 20);
+    assert!(isolate.wall_time() > Duration::ZERO);
+    Ok(())
+}
