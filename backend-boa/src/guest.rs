@@ -1,0 +1,16 @@
+//! The guest side: Boa behind the message ABI of [`crate::abi`].
+//!
+//! One Boa [`boa_engine::Context`] lives in a thread-local (wasm is single-threaded);
+//! isovm contexts are Boa realms of it. Values the host holds live in a handle table.
+
+mod alloc;
+mod convert;
+mod errors;
+mod exports;
+mod handles;
+mod host;
+mod ivm;
+mod modules;
+mod random;
+mod requests;
+mod runtime;

@@ -1,0 +1,172 @@
+//! JS errors as [`GuestError`] data, and back.
+
+use boa_engine::{Context, JsError, JsNativeError, JsValue, error::EngineError, js_string};
+
+use crate::abi::{ErrorKind, GuestError};
+
+/// A typed failure.
+pub fn guest(kind: ErrorKind, name: &str, message: impl Into<String>) -> GuestError {
+    GuestError {
+        kind: Some(kind),
+        name: name.into(),
+        message: message.into(),
+        ..GuestError::default()
+    }
+}
+
+/// A value that cannot be transferred.
+pub fn not_transferable(message: impl Into<String>) -> GuestError {
+    guest(ErrorKind::NotTransferable, "TypeError", message)
+}
+
+/// A malformed request.
+pub fn invalid(message: impl Into<String>) -> GuestError {
+    guest(ErrorKind::InvalidRequest, "TypeError", message)
+}
+
+/// Lossy `JsString` to `String`.
+pub fn string_of(value: &JsValue, ctx: &mut Context) -> String {
+    match value.as_string() {
+        Some(s) => s.to_std_string_escaped(),
+        None => match value.to_string(ctx) {
+            Ok(s) => s.to_std_string_escaped(),
+            Err(_) => value.display().to_string(),
+        },
+    }
+}
+
+/// Reads a property as a string, `None` when missing or throwing.
+fn prop_string(obj: &boa_engine::JsObject, key: &str, ctx: &mut Context) -> Option<String> {
+    let v = obj.get(js_string!(key), ctx).ok()?;
+    if v.is_undefined() {
+        return None;
+    }
+    Some(string_of(&v, ctx))
+}
+
+/// `(file, line, column)` from the first frame of a Boa stack (`    at f (file:1:2)`).
+fn location_from_stack(stack: &str) -> Option<(String, u32, u32)> {
+    let line = stack.lines().find(|l| l.trim_start().starts_with("at "))?;
+    let open = line.find('(')?;
+    let inner = line[open + 1..].trim_end().strip_suffix(')')?;
+    let mut parts = inner.rsplitn(3, ':');
+    let column = parts.next()?.parse().ok()?;
+    let row = parts.next()?.parse().ok()?;
+    let file = parts.next()?.to_string();
+    Some((file, row, column))
+}
+
+/// `(line, column)` from a Boa parser message (`... at line 3, col 7`).
+fn location_from_syntax(message: &str) -> Option<(u32, u32)> {
+    let at = message.rfind(" at line ")?;
+    let rest = &message[at + " at line ".len()..];
+    let (row, rest) = rest.split_once(", col ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((row.trim().parse().ok()?, column.parse().ok()?))
+}
+
+/// The message without Boa's trailing position (reported separately).
+fn strip_syntax_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Converts a thrown JS error; `file` names the source for syntax errors.
+pub fn from_js(err: JsError, file: Option<&str>, ctx: &mut Context) -> GuestError {
+    if let Some(engine) = err.as_engine() {
+        return match engine {
+            EngineError::RuntimeLimit(_) => guest(
+                ErrorKind::StackOverflow,
+                "RangeError",
+                "Maximum call stack size exceeded",
+            ),
+            other => guest(ErrorKind::Js, "InternalError", other.to_string()),
+        };
+    }
+    let value = match err.into_opaque(ctx) {
+        Ok(v) => v,
+        Err(e) => return guest(ErrorKind::Js, "Error", e.to_string()),
+    };
+    from_value(&value, file, ctx)
+}
+
+/// Converts a thrown (or rejection) value.
+pub fn from_value(value: &JsValue, file: Option<&str>, ctx: &mut Context) -> GuestError {
+    let mut out = guest(ErrorKind::Js, "Error", String::new());
+    let Some(obj) = value.as_object() else {
+        out.message = string_of(value, ctx);
+        return out;
+    };
+    let is_error = obj.is::<boa_engine::builtins::error::Error>();
+    out.name = prop_string(&obj, "name", ctx).unwrap_or_else(|| "Error".into());
+    out.message = prop_string(&obj, "message", ctx).unwrap_or_default();
+    if !is_error && out.message.is_empty() {
+        out.message = string_of(value, ctx);
+    }
+    out.stack = obj
+        .get(js_string!("stack"), ctx)
+        .ok()
+        .and_then(|s| s.as_string().map(|s| s.to_std_string_escaped()));
+    if let Some((f, l, c)) = out.stack.as_deref().and_then(location_from_stack) {
+        out.file = Some(f);
+        out.line = Some(l);
+        out.column = Some(c);
+    } else if out.name == "SyntaxError" {
+        if let Some((l, c)) = location_from_syntax(&out.message) {
+            out.line = Some(l);
+            out.column = Some(c);
+            out.file = file.map(str::to_string);
+            out.message = strip_syntax_position(&out.message);
+        }
+    }
+    out
+}
+
+/// A native error with `name` and `message`, for throwing into JS.
+pub fn to_js(name: &str, message: &str, ctx: &mut Context) -> JsError {
+    let native = match name {
+        "TypeError" => JsNativeError::typ(),
+        "RangeError" => JsNativeError::range(),
+        "SyntaxError" => JsNativeError::syntax(),
+        "ReferenceError" => JsNativeError::reference(),
+        "EvalError" => JsNativeError::eval(),
+        "URIError" => JsNativeError::uri(),
+        _ => JsNativeError::error(),
+    }
+    .with_message(message.to_string());
+    let standard = matches!(
+        name,
+        "Error"
+            | "TypeError"
+            | "RangeError"
+            | "SyntaxError"
+            | "ReferenceError"
+            | "EvalError"
+            | "URIError"
+    );
+    if standard {
+        return native.into();
+    }
+    let obj = native.into_opaque(ctx);
+    let _ = obj.set(js_string!("name"), js_string!(name), false, ctx);
+    JsError::from_opaque(obj.into())
+}
+
+/// A [`GuestError`] thrown into JS (inside native functions).
+pub fn guest_to_js(err: &GuestError, ctx: &mut Context) -> JsError {
+    to_js(&err.name, &err.message, ctx)
+}
+
+/// A new error object (for copies coming in).
+pub fn error_value(name: &str, message: &str, stack: Option<&str>, ctx: &mut Context) -> JsValue {
+    let value = match to_js(name, message, ctx).into_opaque(ctx) {
+        Ok(v) => v,
+        Err(_) => return JsValue::undefined(),
+    };
+    if let (Some(stack), Some(obj)) = (stack, value.as_object()) {
+        let _ = obj.create_data_property(js_string!("stack"), js_string!(stack), ctx);
+    }
+    value
+}

@@ -1,0 +1,253 @@
+//! Calls into the host: the `host_call` import, host functions, async-call promises and
+//! promise watches.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use boa_engine::{
+    Context, JsResult, JsValue, NativeFunction, builtins::promise::ResolvingFunctions,
+    object::builtins::JsPromise, realm::Realm,
+};
+
+use crate::abi::{
+    self, CallMode, ErrorKind, GuestError, HostRequest, HostResponse, Transfer, WireValue,
+};
+
+use super::{convert, errors, exports};
+
+#[link(wasm_import_module = "isovm")]
+unsafe extern "C" {
+    fn host_call(ptr: i32, len: i32) -> i64;
+}
+
+thread_local! {
+    /// Promises handed out for async host calls, by id.
+    static PROMISES: RefCell<HashMap<u32, (ResolvingFunctions, Realm)>> = RefCell::default();
+    static NEXT_PROMISE: Cell<u32> = const { Cell::new(1) };
+    static NEXT_WATCH: Cell<u32> = const { Cell::new(1) };
+}
+
+/// Sends one request to the host. `Err((name, message))` when the host failed it.
+pub fn request(req: &HostRequest) -> Result<HostResponse, (String, String)> {
+    let bytes = abi::encode(req);
+    let (Ok(ptr), Ok(len)) = (
+        i32::try_from(bytes.as_ptr() as usize),
+        i32::try_from(bytes.len()),
+    ) else {
+        return Err(("Error".into(), "host request too large".into()));
+    };
+    // SAFETY: `bytes` stays alive and unmodified for the whole call; the host only reads
+    // it and may call `isovm_alloc`, which never touches existing allocations.
+    let packed = unsafe { host_call(ptr, len) };
+    let (rptr, rlen) = ((packed >> 32) as u32 as i32, packed as u32 as i32);
+    let response = exports::read_bytes(rptr, rlen);
+    if rlen > 0 && response.is_some() {
+        exports::isovm_free(rptr, rlen);
+    }
+    match response.as_deref().and_then(abi::decode::<HostResponse>) {
+        Some(HostResponse::Error { name, message }) => Err((name, message)),
+        Some(r) => Ok(r),
+        None => Err(("Error".into(), "malformed host response".into())),
+    }
+}
+
+/// Sends a request; a host error is thrown into JS.
+pub fn call(req: &HostRequest, ctx: &mut Context) -> JsResult<HostResponse> {
+    request(req).map_err(|(name, message)| errors::to_js(&name, &message, ctx))
+}
+
+/// A host response's value, as JS.
+pub fn value_of(resp: HostResponse, ctx: &mut Context) -> JsResult<JsValue> {
+    match resp {
+        HostResponse::Value(w) => wire_in(w, ctx),
+        HostResponse::Bool(b) => Ok(b.into()),
+        HostResponse::Id(id) => Ok(id.into()),
+        HostResponse::Ok => Ok(JsValue::undefined()),
+        HostResponse::Error { name, message } => Err(errors::to_js(&name, &message, ctx)),
+    }
+}
+
+/// [`convert::from_wire`] with failures thrown into JS.
+pub fn wire_in(w: WireValue, ctx: &mut Context) -> JsResult<JsValue> {
+    convert::from_wire(w, ctx).map_err(|e| errors::guest_to_js(&e, ctx))
+}
+
+/// A new pending promise for an async host call, and its id.
+pub fn new_async(ctx: &mut Context) -> (JsPromise, u32) {
+    let (promise, functions) = JsPromise::new_pending(ctx);
+    let id = NEXT_PROMISE.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1).max(1));
+        id
+    });
+    let realm = ctx.realm().clone();
+    PROMISES.with_borrow_mut(|p| p.insert(id, (functions, realm)));
+    (promise, id)
+}
+
+/// Settles promise `id` (from `Request::SettlePromise`).
+pub fn settle(id: u32, ok: bool, value: WireValue, ctx: &mut Context) -> Result<(), GuestError> {
+    let Some((functions, realm)) = PROMISES.with_borrow_mut(|p| p.remove(&id)) else {
+        return Err(errors::guest(
+            ErrorKind::Released,
+            "ReferenceError",
+            format!("no pending promise {id}"),
+        ));
+    };
+    super::runtime::in_realm(ctx, &realm, |ctx| {
+        let value = convert::from_wire(value, ctx)?;
+        let f = if ok {
+            functions.resolve
+        } else {
+            functions.reject
+        };
+        f.call(&JsValue::undefined(), &[value], ctx)
+            .map_err(|e| errors::from_js(e, None, ctx))?;
+        super::runtime::run_jobs(ctx);
+        Ok(())
+    })
+}
+
+/// Settles a promise of ours right away (the host call failed synchronously).
+pub fn settle_now(id: u32, ok: bool, value: JsValue, ctx: &mut Context) {
+    if let Some((functions, _)) = PROMISES.with_borrow_mut(|p| p.remove(&id)) {
+        let f = if ok {
+            functions.resolve
+        } else {
+            functions.reject
+        };
+        let _ = f.call(&JsValue::undefined(), &[value], ctx);
+    }
+}
+
+/// A plain JS function calling host function `id`.
+pub fn function(id: u32, mode: u8, ctx: &mut Context) -> Result<JsValue, GuestError> {
+    if mode > 2 {
+        return Err(errors::invalid(format!(
+            "unknown host function mode {mode}"
+        )));
+    }
+    let f = NativeFunction::from_copy_closure(move |this, args, ctx| {
+        call_function(id, mode, this, args, ctx)
+    });
+    Ok(f.to_js_function(ctx.realm()).into())
+}
+
+fn call_function(
+    id: u32,
+    mode: u8,
+    this: &JsValue,
+    args: &[JsValue],
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let mut wire = Vec::with_capacity(args.len());
+    for (i, a) in args.iter().enumerate() {
+        match convert::copy_out(a, ctx) {
+            Ok(w) => wire.push(w),
+            Err(convert::CopyError::NotTransferable(m)) => {
+                return Err(boa_engine::JsNativeError::typ()
+                    .with_message(format!(
+                        "argument {i} of a host function is not transferable: {m}"
+                    ))
+                    .into());
+            }
+            Err(convert::CopyError::Js(e)) => return Err(e),
+        }
+    }
+    let receiver = convert::copy_out(this, ctx).unwrap_or(WireValue::Undefined);
+    apply(id, receiver, wire, mode, Transfer::default(), ctx)
+}
+
+/// `HostRequest::Apply` in mode 0 (sync), 1 (async: returns a promise) or 2 (ignored).
+pub fn apply(
+    target: u32,
+    receiver: WireValue,
+    args: Vec<WireValue>,
+    mode: u8,
+    result: Transfer,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    match mode {
+        0 => {
+            let r = call(
+                &HostRequest::Apply {
+                    target,
+                    receiver,
+                    args,
+                    mode: CallMode::Sync,
+                    result,
+                },
+                ctx,
+            )?;
+            value_of(r, ctx)
+        }
+        1 => {
+            let (promise, id) = new_async(ctx);
+            let req = HostRequest::Apply {
+                target,
+                receiver,
+                args,
+                mode: CallMode::Async { promise: id },
+                result,
+            };
+            if let Err((name, message)) = request(&req) {
+                let err = errors::to_js(&name, &message, ctx);
+                let reason = err.into_opaque(ctx).unwrap_or_default();
+                settle_now(id, false, reason, ctx);
+            }
+            Ok(promise.into())
+        }
+        _ => {
+            let req = HostRequest::Apply {
+                target,
+                receiver,
+                args,
+                mode: CallMode::Ignored,
+                result,
+            };
+            let _ = request(&req);
+            Ok(JsValue::undefined())
+        }
+    }
+}
+
+/// Watches a pending promise: when it settles, tells the host (`PromiseSettled`).
+pub fn watch(promise: &JsPromise, t: Transfer, ctx: &mut Context) -> u32 {
+    let watch = NEXT_WATCH.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1).max(1));
+        id
+    });
+    let on_ok = NativeFunction::from_copy_closure(move |_, args, ctx| {
+        let v = args.first().cloned().unwrap_or_default();
+        let (ok, value) = match convert::transfer_out(v, t, ctx) {
+            Ok(abi::Response::Value(w)) => (true, w),
+            Ok(_) => (true, WireValue::Undefined),
+            Err(e) => (false, error_wire(e)),
+        };
+        let _ = request(&HostRequest::PromiseSettled { watch, ok, value });
+        Ok(JsValue::undefined())
+    })
+    .to_js_function(ctx.realm());
+    let on_err = NativeFunction::from_copy_closure(move |_, args, ctx| {
+        let v = args.first().cloned().unwrap_or_default();
+        let value = error_wire(errors::from_value(&v, None, ctx));
+        let _ = request(&HostRequest::PromiseSettled {
+            watch,
+            ok: false,
+            value,
+        });
+        Ok(JsValue::undefined())
+    })
+    .to_js_function(ctx.realm());
+    let _ = promise.then(Some(on_ok), Some(on_err), ctx);
+    watch
+}
+
+fn error_wire(e: GuestError) -> WireValue {
+    WireValue::Error {
+        name: e.name,
+        message: e.message,
+        stack: e.stack,
+    }
+}

@@ -1,0 +1,301 @@
+//! One function per [`Request`].
+
+use std::path::Path;
+
+use boa_engine::{Context, JsValue, Script, Source, realm::Realm};
+
+use crate::abi::{GuestError, Handle, Origin, Request, Response, Transfer, WireValue};
+
+use super::handles::{self, Entry};
+use super::runtime::{self, Engine};
+use super::{alloc, convert, errors, host, modules};
+
+/// Line offsets larger than this are not applied (they would only cost memory).
+const MAX_PADDING: i32 = 1 << 20;
+
+/// A compiled script: its source, and one parse per realm it ran in.
+pub struct ScriptEntry {
+    code: String,
+    origin: Origin,
+    parsed: Vec<(Realm, Script)>,
+}
+
+/// The source with the origin's line and column offsets applied as leading padding, so
+/// that every position Boa reports (errors, stacks) already includes them.
+pub fn pad(code: &str, origin: &Origin) -> String {
+    let lines = origin.line_offset.clamp(0, MAX_PADDING) as usize;
+    let columns = origin.column_offset.clamp(0, MAX_PADDING) as usize;
+    if lines == 0 && columns == 0 {
+        return code.to_string();
+    }
+    let mut s = String::with_capacity(lines + columns + code.len());
+    s.extend(std::iter::repeat_n('\n', lines));
+    s.extend(std::iter::repeat_n(' ', columns));
+    s.push_str(code);
+    s
+}
+
+fn source<'a>(
+    padded: &'a str,
+    origin: &'a Origin,
+) -> Source<'a, boa_engine::parser::source::UTF8Input<&'a [u8]>> {
+    Source::from_bytes(padded.as_bytes()).with_path(Path::new(&origin.filename))
+}
+
+/// Handles one request.
+pub fn handle(engine: &mut Engine, request: Request) -> Response {
+    match dispatch(engine, request) {
+        Ok(r) => r,
+        Err(e) => Response::Error(e),
+    }
+}
+
+fn dispatch(engine: &mut Engine, request: Request) -> Result<Response, GuestError> {
+    let ctx = &mut engine.context;
+    match request {
+        Request::CreateContext => {
+            let realm = match engine.spare_realm.take() {
+                Some(r) => r,
+                None => {
+                    let realm = ctx
+                        .create_realm()
+                        .map_err(|e| errors::from_js(e, None, ctx))?;
+                    runtime::in_realm(ctx, &realm, runtime::setup_realm)
+                        .map_err(|e| errors::from_js(e, None, ctx))?;
+                    realm
+                }
+            };
+            Ok(Response::Handle(handles::insert(Entry::Context(realm))))
+        }
+        Request::Release { handle } => {
+            handles::remove(handle)?;
+            Ok(Response::Ok)
+        }
+        Request::Global { context } => {
+            let realm = handles::context(context)?;
+            let global = runtime::in_realm(ctx, &realm, |ctx| ctx.global_object());
+            Ok(Response::Handle(handles::insert(Entry::Value(
+                global.into(),
+                realm,
+            ))))
+        }
+        Request::Eval {
+            context,
+            code,
+            origin,
+            result,
+        } => {
+            let realm = handles::context(context)?;
+            runtime::in_realm(ctx, &realm, |ctx| {
+                let padded = pad(&code, &origin);
+                let out = ctx.eval(source(&padded, &origin));
+                finish(out, &origin, result, ctx)
+            })
+        }
+        Request::EvalClosure {
+            context,
+            code,
+            args,
+            origin,
+            result,
+        } => {
+            let realm = handles::context(context)?;
+            runtime::in_realm(ctx, &realm, |ctx| {
+                eval_closure(&code, args, &origin, result, ctx)
+            })
+        }
+        Request::CompileScript { code, origin } => {
+            let padded = pad(&code, &origin);
+            let script = Script::parse(source(&padded, &origin), None, ctx)
+                .map_err(|e| errors::from_js(e, Some(&origin.filename), ctx))?;
+            let realm = ctx.realm().clone();
+            let entry = ScriptEntry {
+                code,
+                origin,
+                parsed: vec![(realm, script)],
+            };
+            Ok(Response::Handle(handles::insert(Entry::Script(entry))))
+        }
+        Request::RunScript {
+            script,
+            context,
+            result,
+        } => {
+            let realm = handles::context(context)?;
+            run_script(script, &realm, result, ctx)
+        }
+        Request::CompileModule { code, origin } => modules::compile(code, origin, ctx),
+        Request::InstantiateModule {
+            module,
+            context,
+            resolutions,
+        } => {
+            let realm = handles::context(context)?;
+            let loader = engine.loader.clone();
+            runtime::in_realm(ctx, &realm, |ctx| {
+                modules::instantiate(module, &realm, resolutions, &loader, ctx)
+            })
+        }
+        Request::EvaluateModule { module, result } => modules::evaluate(module, result, ctx),
+        Request::ModuleNamespace { module } => modules::namespace(module, ctx),
+        Request::TypeOf { handle } => {
+            let (value, _) = handles::value(handle)?;
+            Ok(Response::TypeOf(convert::type_of(&value)))
+        }
+        Request::Get {
+            handle,
+            key,
+            result,
+        } => {
+            let (value, realm) = handles::value(handle)?;
+            runtime::in_realm(ctx, &realm, |ctx| {
+                let key = convert::from_wire(key, ctx)?;
+                let out = key
+                    .to_property_key(ctx)
+                    .and_then(|k| value.to_object(ctx)?.get(k, ctx));
+                finish(out, &Origin::default(), result, ctx)
+            })
+        }
+        Request::Set { handle, key, value } => {
+            let (target, realm) = handles::value(handle)?;
+            runtime::in_realm(ctx, &realm, |ctx| {
+                let key = convert::from_wire(key, ctx)?;
+                let value = convert::from_wire(value, ctx)?;
+                let out = key
+                    .to_property_key(ctx)
+                    .and_then(|k| target.to_object(ctx)?.set(k, value, false, ctx));
+                runtime::run_jobs(ctx);
+                out.map(Response::Bool)
+                    .map_err(|e| errors::from_js(e, None, ctx))
+            })
+        }
+        Request::Delete { handle, key } => {
+            let (target, realm) = handles::value(handle)?;
+            runtime::in_realm(ctx, &realm, |ctx| {
+                let key = convert::from_wire(key, ctx)?;
+                let out = key
+                    .to_property_key(ctx)
+                    .and_then(|k| target.to_object(ctx)?.delete_property_or_throw(k, ctx));
+                runtime::run_jobs(ctx);
+                out.map(Response::Bool)
+                    .map_err(|e| errors::from_js(e, None, ctx))
+            })
+        }
+        Request::Apply {
+            handle,
+            receiver,
+            args,
+            result,
+        } => {
+            let (target, realm) = handles::value(handle)?;
+            runtime::in_realm(ctx, &realm, |ctx| {
+                let receiver = convert::from_wire(receiver, ctx)?;
+                let args = args
+                    .into_iter()
+                    .map(|a| convert::from_wire(a, ctx))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let out = match target.as_callable() {
+                    Some(f) => f.call(&receiver, &args, ctx),
+                    None => Err(boa_engine::JsNativeError::typ()
+                        .with_message("Reference is not a function")
+                        .into()),
+                };
+                finish(out, &Origin::default(), result, ctx)
+            })
+        }
+        Request::Copy { handle } => {
+            let (value, realm) = handles::value(handle)?;
+            runtime::in_realm(ctx, &realm, |ctx| {
+                convert::copy_out(&value, ctx)
+                    .map(Response::Value)
+                    .map_err(|e| e.into_guest(ctx))
+            })
+        }
+        Request::SettlePromise { promise, ok, value } => {
+            host::settle(promise, ok, value, ctx)?;
+            Ok(Response::Ok)
+        }
+        Request::HeapStatistics => Ok(Response::Heap {
+            used: alloc::used(),
+        }),
+    }
+}
+
+/// Runs the job queue, then transfers the outcome of a call that ran JS.
+fn finish(
+    out: boa_engine::JsResult<JsValue>,
+    origin: &Origin,
+    result: Transfer,
+    ctx: &mut Context,
+) -> Result<Response, GuestError> {
+    runtime::run_jobs(ctx);
+    let value = out.map_err(|e| errors::from_js(e, Some(&origin.filename), ctx))?;
+    convert::transfer_out(value, result, ctx)
+}
+
+fn eval_closure(
+    code: &str,
+    args: Vec<WireValue>,
+    origin: &Origin,
+    result: Transfer,
+    ctx: &mut Context,
+) -> Result<Response, GuestError> {
+    let params: Vec<String> = (0..args.len()).map(|i| format!("${i}")).collect();
+    let wrapped = format!("(function({}) {{{}\n}})", params.join(", "), code);
+    let padded = pad(&wrapped, origin);
+    let function = ctx
+        .eval(source(&padded, origin))
+        .map_err(|e| errors::from_js(e, Some(&origin.filename), ctx))?;
+    let args = args
+        .into_iter()
+        .map(|a| convert::from_wire(a, ctx))
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = match function.as_callable() {
+        Some(f) => f.call(&JsValue::undefined(), &args, ctx),
+        None => {
+            return Err(errors::invalid(
+                "closure body did not compile to a function",
+            ));
+        }
+    };
+    finish(out, origin, result, ctx)
+}
+
+fn run_script(
+    handle: Handle,
+    realm: &Realm,
+    result: Transfer,
+    ctx: &mut Context,
+) -> Result<Response, GuestError> {
+    let cached: Result<Script, (String, Origin)> = handles::with(handle, |e| match e {
+        Entry::Script(s) => {
+            let found = s.parsed.iter().find(|(r, _)| r == realm);
+            Ok(match found {
+                Some((_, script)) => Ok(script.clone()),
+                None => Err((s.code.clone(), s.origin.clone())),
+            })
+        }
+        other => Err(handles::wrong_kind(other, "script")),
+    })?;
+    runtime::in_realm(ctx, realm, |ctx| {
+        let (script, origin) = match cached {
+            Ok(script) => (script, None),
+            Err((code, origin)) => {
+                let padded = pad(&code, &origin);
+                let script = Script::parse(source(&padded, &origin), None, ctx)
+                    .map_err(|e| errors::from_js(e, Some(&origin.filename), ctx))?;
+                let s = script.clone();
+                let r = realm.clone();
+                handles::with(handle, move |e| {
+                    if let Entry::Script(entry) = e {
+                        entry.parsed.push((r, s));
+                    }
+                    Ok(())
+                })?;
+                (script, Some(origin))
+            }
+        };
+        let out = script.evaluate(ctx);
+        finish(out, &origin.unwrap_or_default(), result, ctx)
+    })
+}
