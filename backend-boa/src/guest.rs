@@ -14,3 +14,4 @@ mod modules;
 mod random;
 mod requests;
 mod runtime;
+mod source;

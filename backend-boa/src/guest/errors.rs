@@ -113,13 +113,13 @@ pub fn from_value(value: &JsValue, file: Option<&str>, ctx: &mut Context) -> Gue
         out.file = Some(f);
         out.line = Some(l);
         out.column = Some(c);
-    } else if out.name == "SyntaxError" {
-        if let Some((l, c)) = location_from_syntax(&out.message) {
-            out.line = Some(l);
-            out.column = Some(c);
-            out.file = file.map(str::to_string);
-            out.message = strip_syntax_position(&out.message);
-        }
+    } else if out.name == "SyntaxError"
+        && let Some((l, c)) = location_from_syntax(&out.message)
+    {
+        out.line = Some(l);
+        out.column = Some(c);
+        out.file = file.map(str::to_string);
+        out.message = strip_syntax_position(&out.message);
     }
     out
 }

@@ -1,7 +1,6 @@
 //! ES modules: compile, link from the host's resolution table, evaluate once.
 
 use std::cell::RefCell;
-use std::path::Path;
 use std::rc::Rc;
 
 use boa_engine::{
@@ -16,7 +15,7 @@ use boa_engine::{
 use crate::abi::{GuestError, Handle, Origin, Response, Transfer};
 
 use super::handles::{self, Entry};
-use super::{convert, errors, requests, runtime};
+use super::{convert, errors, runtime, source};
 
 /// A compiled module.
 pub struct ModuleEntry {
@@ -69,8 +68,9 @@ fn parse(
     realm: Option<Realm>,
     ctx: &mut Context,
 ) -> Result<Module, GuestError> {
-    let padded = requests::pad(code, origin);
-    let src = Source::from_bytes(padded.as_bytes()).with_path(Path::new(&origin.filename));
+    source::check_nesting(code, origin)?;
+    let padded = source::pad(code, origin);
+    let src = source::source(&padded, origin);
     Module::parse(src, realm, ctx).map_err(|e| errors::from_js(e, Some(&origin.filename), ctx))
 }
 

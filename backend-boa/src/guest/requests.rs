@@ -1,45 +1,19 @@
 //! One function per [`Request`].
 
-use std::path::Path;
-
-use boa_engine::{Context, JsValue, Script, Source, realm::Realm};
+use boa_engine::{Context, JsValue, Script, realm::Realm};
 
 use crate::abi::{GuestError, Handle, Origin, Request, Response, Transfer, WireValue};
 
 use super::handles::{self, Entry};
 use super::runtime::{self, Engine};
+use super::source::{check_nesting, pad, source};
 use super::{alloc, convert, errors, host, modules};
-
-/// Line offsets larger than this are not applied (they would only cost memory).
-const MAX_PADDING: i32 = 1 << 20;
 
 /// A compiled script: its source, and one parse per realm it ran in.
 pub struct ScriptEntry {
     code: String,
     origin: Origin,
     parsed: Vec<(Realm, Script)>,
-}
-
-/// The source with the origin's line and column offsets applied as leading padding, so
-/// that every position Boa reports (errors, stacks) already includes them.
-pub fn pad(code: &str, origin: &Origin) -> String {
-    let lines = origin.line_offset.clamp(0, MAX_PADDING) as usize;
-    let columns = origin.column_offset.clamp(0, MAX_PADDING) as usize;
-    if lines == 0 && columns == 0 {
-        return code.to_string();
-    }
-    let mut s = String::with_capacity(lines + columns + code.len());
-    s.extend(std::iter::repeat_n('\n', lines));
-    s.extend(std::iter::repeat_n(' ', columns));
-    s.push_str(code);
-    s
-}
-
-fn source<'a>(
-    padded: &'a str,
-    origin: &'a Origin,
-) -> Source<'a, boa_engine::parser::source::UTF8Input<&'a [u8]>> {
-    Source::from_bytes(padded.as_bytes()).with_path(Path::new(&origin.filename))
 }
 
 /// Handles one request.
@@ -86,6 +60,7 @@ fn dispatch(engine: &mut Engine, request: Request) -> Result<Response, GuestErro
             result,
         } => {
             let realm = handles::context(context)?;
+            check_nesting(&code, &origin)?;
             runtime::in_realm(ctx, &realm, |ctx| {
                 let padded = pad(&code, &origin);
                 let out = ctx.eval(source(&padded, &origin));
@@ -105,6 +80,7 @@ fn dispatch(engine: &mut Engine, request: Request) -> Result<Response, GuestErro
             })
         }
         Request::CompileScript { code, origin } => {
+            check_nesting(&code, &origin)?;
             let padded = pad(&code, &origin);
             let script = Script::parse(source(&padded, &origin), None, ctx)
                 .map_err(|e| errors::from_js(e, Some(&origin.filename), ctx))?;
@@ -240,6 +216,7 @@ fn eval_closure(
     result: Transfer,
     ctx: &mut Context,
 ) -> Result<Response, GuestError> {
+    check_nesting(code, origin)?;
     let params: Vec<String> = (0..args.len()).map(|i| format!("${i}")).collect();
     let wrapped = format!("(function({}) {{{}\n}})", params.join(", "), code);
     let padded = pad(&wrapped, origin);

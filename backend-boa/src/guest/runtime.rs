@@ -11,7 +11,7 @@ use super::{ivm, modules::Loader, random, requests};
 
 /// Maximum JS call depth (Boa keeps JS frames off the native stack; native re-entry
 /// through accessors and callbacks counts too).
-const RECURSION_LIMIT: usize = 10_000;
+const RECURSION_LIMIT: usize = 1_000;
 /// Maximum VM value-stack length.
 const STACK_SIZE_LIMIT: usize = 1 << 20;
 /// Native re-entries (getters, callbacks from builtins) use the wasm stack: keep it bounded.
