@@ -40,7 +40,12 @@ pub(crate) fn arguments<'s>(
 ) -> Result<Vec<Value>> {
     let mut out = Vec::with_capacity(args.length().max(0) as usize);
     for i in from..args.length() {
-        out.push(convert::to_value(scope, args.get(i), opts, Fallback::Error)?);
+        out.push(convert::to_value(
+            scope,
+            args.get(i),
+            opts,
+            Fallback::Error,
+        )?);
     }
     Ok(out)
 }

@@ -64,11 +64,7 @@ impl V8Context {
         self.inner.isolate.enter(timeout, |iso| {
             v8::scope!(let scope, iso);
             let context = {
-                let g = self
-                    .inner
-                    .context
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
+                let g = self.inner.context.lock().unwrap_or_else(|e| e.into_inner());
                 let g = g.as_ref().ok_or(Error::Released("context"))?;
                 v8::Local::new(scope, g)
             };

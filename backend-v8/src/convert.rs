@@ -507,7 +507,7 @@ fn typed_array<'s>(
 ) -> Result<v8::Local<'s, v8::Value>> {
     use TypedArrayKind::*;
     let size = kind.element_size();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(Error::InvalidArgument(format!(
             "{} of {} bytes",
             kind.name(),
@@ -645,4 +645,3 @@ pub(crate) fn error_from<'s>(
         _ => Error::Timeout,
     }
 }
-

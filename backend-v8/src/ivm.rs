@@ -4,9 +4,7 @@
 //! The classes are JavaScript (below); they reach the host through native functions that
 //! only the bootstrap closure sees. Objects are recognised by private symbols.
 
-use engine_api::{
-    AnyReference, ApplyOptions, Error, ExternalCopy, Result, TransferOptions, Value,
-};
+use engine_api::{AnyReference, ApplyOptions, Error, ExternalCopy, Result, TransferOptions, Value};
 
 use crate::V8Reference;
 use crate::callbacks;
@@ -234,8 +232,19 @@ fn native_call<'s, const N: usize>(
     mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
     const TABLE: [Native; 13] = [
-        tag, new_reference, ref_typeof, ref_apply, ref_get, ref_set, ref_delete, ref_copy,
-        ref_deref, ref_release, new_copy, copy_copy, copy_release,
+        tag,
+        new_reference,
+        ref_typeof,
+        ref_apply,
+        ref_get,
+        ref_set,
+        ref_delete,
+        ref_copy,
+        ref_deref,
+        ref_release,
+        new_copy,
+        copy_copy,
+        copy_release,
     ];
     match TABLE[N](scope, &args) {
         Ok(Some(v)) => match convert::from_value(scope, &v) {
@@ -247,14 +256,20 @@ fn native_call<'s, const N: usize>(
     }
 }
 
-fn id_arg<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<u64> {
+fn id_arg<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<u64> {
     args.get(0)
         .number_value(scope)
         .map(|n| n as u64)
         .ok_or_else(|| Error::InvalidArgument("bad handle".into()))
 }
 
-fn reference_arg<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<AnyReference> {
+fn reference_arg<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<AnyReference> {
     let id = id_arg(scope, args)?;
     Core::of(scope)
         .tables()
@@ -264,7 +279,10 @@ fn reference_arg<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallba
         .ok_or(Error::Released("reference"))
 }
 
-fn tag<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn tag<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let obj = v8::Local::<v8::Object>::try_from(args.get(0))
         .map_err(|_| Error::InvalidArgument("not an object".into()))?;
     let kind_key = private(scope, "isovm.kind");
@@ -288,7 +306,10 @@ fn new_reference<'s>(
     Ok(Some(Value::Number(id as f64)))
 }
 
-fn ref_typeof<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn ref_typeof<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
     Ok(Some(Value::from(r.type_of()?.as_str())))
 }
@@ -321,7 +342,10 @@ fn member<'s>(
     obj.get(scope, k.into()).filter(|v| !v.is_undefined())
 }
 
-fn ref_apply<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn ref_apply<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
     let options = args.get(3);
     let arguments = member(scope, options, "arguments")
@@ -372,45 +396,81 @@ fn ref_apply<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackAr
     }
 }
 
-fn ref_get<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn ref_get<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
-    let key = convert::to_value(scope, args.get(1), &TransferOptions::copy(), Fallback::Error)?;
+    let key = convert::to_value(
+        scope,
+        args.get(1),
+        &TransferOptions::copy(),
+        Fallback::Error,
+    )?;
     let opts = transfer_options(scope, args.get(2));
     r.get(key, &opts).map(Some)
 }
 
-fn ref_set<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn ref_set<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
-    let key = convert::to_value(scope, args.get(1), &TransferOptions::copy(), Fallback::Error)?;
+    let key = convert::to_value(
+        scope,
+        args.get(1),
+        &TransferOptions::copy(),
+        Fallback::Error,
+    )?;
     let opts = transfer_options(scope, args.get(3));
     let value = convert::to_value(scope, args.get(2), &opts, Fallback::Error)?;
     r.set(key, value, &opts).map(|b| Some(Value::Bool(b)))
 }
 
-fn ref_delete<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn ref_delete<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
-    let key = convert::to_value(scope, args.get(1), &TransferOptions::copy(), Fallback::Error)?;
+    let key = convert::to_value(
+        scope,
+        args.get(1),
+        &TransferOptions::copy(),
+        Fallback::Error,
+    )?;
     r.delete(key).map(|b| Some(Value::Bool(b)))
 }
 
-fn ref_copy<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn ref_copy<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
     r.copy().map(Some)
 }
 
-fn ref_deref<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn ref_deref<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
     Ok(Some(Value::DerefInto(r)))
 }
 
-fn ref_release<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn ref_release<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let id = id_arg(scope, args)?;
     let r = Core::of(scope).tables().refs.remove(&id);
     drop(r);
     Ok(None)
 }
 
-fn new_copy<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn new_copy<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let data = convert::copy(scope, args.get(0))?;
     let copy = ExternalCopy::new(data)?;
     let core = Core::of(scope);
@@ -420,7 +480,10 @@ fn new_copy<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArg
     Ok(Some(Value::Number(id as f64)))
 }
 
-fn copy_copy<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn copy_copy<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let id = id_arg(scope, args)?;
     let copy = Core::of(scope)
         .tables()
@@ -431,7 +494,10 @@ fn copy_copy<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackAr
     copy.copy().map(Some)
 }
 
-fn copy_release<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Result<Option<Value>> {
+fn copy_release<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
     let id = id_arg(scope, args)?;
     let c = Core::of(scope).tables().copies.remove(&id);
     drop(c);

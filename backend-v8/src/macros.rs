@@ -19,12 +19,9 @@ macro_rules! finish {
             Err(engine_api::Error::Timeout)
         } else {
             match $crate::pending::transfer_out($tc, $result, $opts, $fallback) {
-                Err(engine_api::Error::Timeout) if $tc.has_caught() => {
-                    Err(caught!($tc))
-                }
+                Err(engine_api::Error::Timeout) if $tc.has_caught() => Err(caught!($tc)),
                 other => other,
             }
         }
     }};
 }
-

@@ -46,7 +46,11 @@ impl std::fmt::Debug for V8Module {
 type Compiled = (v8::Global<v8::Module>, i32, Vec<String>);
 
 impl V8Module {
-    pub(crate) fn compile(isolate: &V8Isolate, code: &str, options: &ScriptOptions) -> Result<Self> {
+    pub(crate) fn compile(
+        isolate: &V8Isolate,
+        code: &str,
+        options: &ScriptOptions,
+    ) -> Result<Self> {
         let this = isolate.clone();
         let (module, hash, specifiers) = isolate.enter(None, |iso| -> Result<Compiled> {
             v8::scope!(let scope, iso);
@@ -205,7 +209,8 @@ impl engine_api::Module for V8Module {
                 }
                 dep.check_live()?;
                 links.push(((m.inner.hash, spec.clone()), dep.clone()));
-                if dep.context().is_none() && !seen.iter().any(|s| Arc::ptr_eq(&s.inner, &dep.inner))
+                if dep.context().is_none()
+                    && !seen.iter().any(|s| Arc::ptr_eq(&s.inner, &dep.inner))
                 {
                     seen.push(dep.clone());
                     todo.push(dep);
@@ -298,7 +303,9 @@ impl engine_api::Module for V8Module {
             let recorder = this.clone();
             let (inner_task, inner) = Task::pending();
             pending::complete(this.inner.isolate.core(), outcome, inner);
-            engine_api::spawn_detached(move || completer.complete(recorder.record(inner_task.wait())));
+            engine_api::spawn_detached(move || {
+                completer.complete(recorder.record(inner_task.wait()))
+            });
         });
         task
     }

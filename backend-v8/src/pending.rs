@@ -218,7 +218,10 @@ fn decode(bits: i32) -> (TransferOptions, convert::Fallback) {
     (o, f)
 }
 
-fn slot_of<'s>(scope: &mut v8::PinScope<'s, '_>, args: &v8::FunctionCallbackArguments<'s>) -> Option<(u64, i32)> {
+fn slot_of<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Option<(u64, i32)> {
     let data: v8::Local<v8::Array> = args.data().try_into().ok()?;
     let id = data.get_index(scope, 0)?.number_value(scope)? as u64;
     let bits = data.get_index(scope, 1)?.int32_value(scope)?;

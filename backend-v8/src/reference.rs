@@ -4,14 +4,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use engine_api::{
-    ApplyOptions, Error, IsolateId, Result, Task, TransferOptions, TypeOf, Value,
-};
+use engine_api::{ApplyOptions, Error, IsolateId, Result, Task, TransferOptions, TypeOf, Value};
 
+use crate::V8Isolate;
 use crate::convert::{self, Fallback};
 use crate::isolate::HandleCount;
 use crate::pending::{self, Outcome};
-use crate::V8Isolate;
 
 struct ReferenceInner {
     value: Mutex<Option<v8::Global<v8::Value>>>,
@@ -64,7 +62,8 @@ impl V8Reference {
     fn with_value<R: Send>(
         &self,
         timeout: Option<std::time::Duration>,
-        f: impl for<'s, 'i> FnOnce(&mut v8::PinScope<'s, 'i>, v8::Local<'s, v8::Value>) -> Result<R> + Send,
+        f: impl for<'s, 'i> FnOnce(&mut v8::PinScope<'s, 'i>, v8::Local<'s, v8::Value>) -> Result<R>
+        + Send,
     ) -> Result<R> {
         if self.inner.released.load(Ordering::Acquire) {
             return Err(Error::Released("reference"));
@@ -113,8 +112,9 @@ impl V8Reference {
     ) -> Result<Outcome> {
         self.with_value(options.timeout, |scope, value| {
             v8::tc_scope!(let tc, scope);
-            let func = v8::Local::<v8::Function>::try_from(value)
-                .map_err(|_| Error::InvalidArgument("the referenced value is not a function".into()))?;
+            let func = v8::Local::<v8::Function>::try_from(value).map_err(|_| {
+                Error::InvalidArgument("the referenced value is not a function".into())
+            })?;
             let recv = convert::from_value(tc, &receiver)?;
             let mut locals = Vec::with_capacity(args.len());
             for a in &args {

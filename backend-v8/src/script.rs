@@ -56,10 +56,18 @@ impl std::fmt::Debug for V8Script {
     }
 }
 
-type Compiled = (v8::Global<v8::UnboundScript>, Option<Arc<[u8]>>, Option<bool>);
+type Compiled = (
+    v8::Global<v8::UnboundScript>,
+    Option<Arc<[u8]>>,
+    Option<bool>,
+);
 
 impl V8Script {
-    pub(crate) fn compile(isolate: &V8Isolate, code: &str, options: &ScriptOptions) -> Result<Self> {
+    pub(crate) fn compile(
+        isolate: &V8Isolate,
+        code: &str,
+        options: &ScriptOptions,
+    ) -> Result<Self> {
         let this = isolate.clone();
         let (script, cached_data, rejected) = isolate.enter(None, |iso| -> Result<Compiled> {
             v8::scope!(let scope, iso);

@@ -2,8 +2,8 @@
 
 use backend_v8::V8;
 use engine_api::{
-    Context, Engine, Error, EvalOptions, ExternalCopy, Isolate, IsolateOptions, Reference,
-    ScriptOrigin, SharedBuffer, TransferOptions, TypedArrayKind, Value,
+    Context, Engine, Error, EvalOptions, ExternalCopy, Isolate, IsolateOptions, ScriptOrigin,
+    SharedBuffer, TransferOptions, TypedArrayKind, Value,
 };
 
 type I = <V8 as Engine>::Isolate;
@@ -23,7 +23,10 @@ fn eval_primitives_and_default_transfer() {
     assert_eq!(ctx.eval("'a' + 'b'", &d).unwrap(), Value::from("ab"));
     assert_eq!(ctx.eval("null", &d).unwrap(), Value::Null);
     assert_eq!(ctx.eval("true", &d).unwrap(), Value::Bool(true));
-    assert_eq!(ctx.eval("2n ** 70n", &d).unwrap(), Value::BigInt("1180591620717411303424".into()));
+    assert_eq!(
+        ctx.eval("2n ** 70n", &d).unwrap(),
+        Value::BigInt("1180591620717411303424".into())
+    );
     // Objects become undefined without a transfer option.
     assert_eq!(ctx.eval("({a: 1})", &d).unwrap(), Value::Undefined);
     // State persists across evals.
@@ -87,7 +90,10 @@ fn eval_copy_structured_clone() {
             bytes: vec![0, 0]
         })
     );
-    assert_eq!(v.get("big"), Some(&Value::BigInt("12345678901234567890".into())));
+    assert_eq!(
+        v.get("big"),
+        Some(&Value::BigInt("12345678901234567890".into()))
+    );
 }
 
 #[test]
@@ -97,23 +103,54 @@ fn values_round_trip_into_the_guest() {
         ("map", Value::Map(vec![("k".into(), 2.into())])),
         ("set", Value::Set(vec![1.into()])),
         ("date", Value::Date(5.0)),
-        ("re", Value::RegExp { source: "x".into(), flags: "g".into() }),
-        ("bytes", Value::TypedArray { kind: TypedArrayKind::Uint8, bytes: vec![9, 8] }),
+        (
+            "re",
+            Value::RegExp {
+                source: "x".into(),
+                flags: "g".into(),
+            },
+        ),
+        (
+            "bytes",
+            Value::TypedArray {
+                kind: TypedArrayKind::Uint8,
+                bytes: vec![9, 8],
+            },
+        ),
         ("big", Value::BigInt("-98765432109876543210".into())),
-        ("err", Value::Error(engine_api::ErrorValue { name: "RangeError".into(), message: "m".into(), stack: None })),
+        (
+            "err",
+            Value::Error(engine_api::ErrorValue {
+                name: "RangeError".into(),
+                message: "m".into(),
+                stack: None,
+            }),
+        ),
     ]);
     let code = r#"
         const v = $0;
         return [v.map.get('k'), v.set.has(1), v.date.getTime(), v.re.flags, v.bytes[1],
                 String(v.big), v.err instanceof RangeError, v.err.message];
     "#;
-    let out = ctx.eval_closure(code, vec![value.clone()], &EvalOptions::copy()).unwrap();
+    let out = ctx
+        .eval_closure(code, vec![value.clone()], &EvalOptions::copy())
+        .unwrap();
     assert_eq!(
         out,
-        Value::Array(vec![2.into(), true.into(), 5.into(), "g".into(), 8.into(),
-            "-98765432109876543210".into(), true.into(), "m".into()])
+        Value::Array(vec![
+            2.into(),
+            true.into(),
+            5.into(),
+            "g".into(),
+            8.into(),
+            "-98765432109876543210".into(),
+            true.into(),
+            "m".into()
+        ])
     );
-    let back = ctx.eval_closure("return $0", vec![value.clone()], &EvalOptions::copy()).unwrap();
+    let back = ctx
+        .eval_closure("return $0", vec![value.clone()], &EvalOptions::copy())
+        .unwrap();
     assert_eq!(back, value);
 }
 
@@ -121,24 +158,46 @@ fn values_round_trip_into_the_guest() {
 fn not_transferable_values() {
     let ctx = context();
     let c = EvalOptions::copy();
-    for code in ["(() => 1)", "Symbol('s')", "(() => { const a = {}; a.self = a; return a })()", "({ f() {} })", "new WeakMap()", "Promise.resolve(1)"] {
+    for code in [
+        "(() => 1)",
+        "Symbol('s')",
+        "(() => { const a = {}; a.self = a; return a })()",
+        "({ f() {} })",
+        "new WeakMap()",
+        "Promise.resolve(1)",
+    ] {
         match ctx.eval(code, &c) {
             Err(Error::NotTransferable(_)) => {}
             other => panic!("{code}: {other:?}"),
         }
     }
     // Shared (non-cyclic) sub-objects are fine.
-    assert!(ctx.eval("(() => { const a = {x: 1}; return [a, a] })()", &c).is_ok());
+    assert!(
+        ctx.eval("(() => { const a = {x: 1}; return [a, a] })()", &c)
+            .is_ok()
+    );
 }
 
 #[test]
 fn eval_closure_args_and_return() {
     let ctx = context();
     let v = ctx
-        .eval_closure("return $0 + $1.length", vec![1.into(), vec![1, 2, 3].into()], &EvalOptions::copy())
+        .eval_closure(
+            "return $0 + $1.length",
+            vec![1.into(), vec![1, 2, 3].into()],
+            &EvalOptions::copy(),
+        )
         .unwrap();
     assert_eq!(v, Value::from(4));
-    assert_eq!(ctx.eval_closure("$0.x = 1", vec![Value::object([("y", 2.into())])], &EvalOptions::default()).unwrap(), Value::Undefined);
+    assert_eq!(
+        ctx.eval_closure(
+            "$0.x = 1",
+            vec![Value::object([("y", 2.into())])],
+            &EvalOptions::default()
+        )
+        .unwrap(),
+        Value::Undefined
+    );
 }
 
 #[test]
@@ -148,45 +207,102 @@ fn js_errors_have_name_message_stack_location() {
         origin: ScriptOrigin::file("test.js"),
         ..Default::default()
     };
-    let err = ctx.eval("let a = 1;\nfunction f() { throw new RangeError('boom') }\nf()", &opts).unwrap_err();
+    let err = ctx
+        .eval(
+            "let a = 1;\nfunction f() { throw new RangeError('boom') }\nf()",
+            &opts,
+        )
+        .unwrap_err();
     let Error::Js(e) = err else { panic!("{err:?}") };
     assert_eq!(e.name, "RangeError");
     assert_eq!(e.message, "boom");
-    assert!(e.stack.as_deref().unwrap().contains("at f (test.js:2"), "{:?}", e.stack);
+    assert!(
+        e.stack.as_deref().unwrap().contains("at f (test.js:2"),
+        "{:?}",
+        e.stack
+    );
     let loc = e.location.unwrap();
     assert_eq!((loc.file.as_str(), loc.line), ("test.js", 2));
     assert!(loc.column > 1);
     assert!(e.source_line.unwrap().contains("throw new RangeError"));
 
-    let Error::Js(e) = ctx.eval("throw 'plain'", &EvalOptions::default()).unwrap_err() else { panic!() };
+    let Error::Js(e) = ctx
+        .eval("throw 'plain'", &EvalOptions::default())
+        .unwrap_err()
+    else {
+        panic!()
+    };
     assert_eq!((e.name.as_str(), e.message.as_str()), ("Error", "plain"));
 }
 
 #[test]
 fn syntax_errors_at_compile_time() {
     let ctx = context();
-    let Error::Js(e) = ctx.eval("let = ;", &EvalOptions::default()).unwrap_err() else { panic!() };
+    let Error::Js(e) = ctx.eval("let = ;", &EvalOptions::default()).unwrap_err() else {
+        panic!()
+    };
     assert_eq!(e.name, "SyntaxError");
     assert_eq!(e.location.unwrap().line, 1);
     let isolate = ctx.isolate();
-    let Error::Js(e) = isolate.compile_script("{{", &Default::default()).unwrap_err() else { panic!() };
+    let Error::Js(e) = isolate
+        .compile_script("{{", &Default::default())
+        .unwrap_err()
+    else {
+        panic!()
+    };
     assert_eq!(e.name, "SyntaxError");
 }
 
 #[test]
 fn result_transfer_options() {
     let ctx = context();
-    let ext = ctx.eval("({a: [1]})", &EvalOptions { result: TransferOptions::external_copy(), ..Default::default() }).unwrap();
-    let Value::ExternalCopy(copy) = ext else { panic!("{ext:?}") };
-    assert_eq!(copy.copy().unwrap().get("a"), Some(&Value::Array(vec![1.into()])));
-    let r = ctx.eval("({a: 5})", &EvalOptions { result: TransferOptions::reference(), ..Default::default() }).unwrap();
+    let ext = ctx
+        .eval(
+            "({a: [1]})",
+            &EvalOptions {
+                result: TransferOptions::external_copy(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let Value::ExternalCopy(copy) = ext else {
+        panic!("{ext:?}")
+    };
+    assert_eq!(
+        copy.copy().unwrap().get("a"),
+        Some(&Value::Array(vec![1.into()]))
+    );
+    let r = ctx
+        .eval(
+            "({a: 5})",
+            &EvalOptions {
+                result: TransferOptions::reference(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     let Value::Reference(r) = r else { panic!() };
-    assert_eq!(r.get("a".into(), &TransferOptions::default()).unwrap(), Value::from(5));
+    assert_eq!(
+        r.get("a".into(), &TransferOptions::default()).unwrap(),
+        Value::from(5)
+    );
     // The external copy enters another isolate, copied.
     let other = context();
-    let v = other.eval_closure("return $0.copy().a[0]", vec![Value::ExternalCopy(copy.clone())], &EvalOptions::copy()).unwrap();
+    let v = other
+        .eval_closure(
+            "return $0.copy().a[0]",
+            vec![Value::ExternalCopy(copy.clone())],
+            &EvalOptions::copy(),
+        )
+        .unwrap();
     assert_eq!(v, Value::from(1));
-    let v = other.eval_closure("return $0.a[0]", vec![copy.copy_into().unwrap()], &EvalOptions::copy()).unwrap();
+    let v = other
+        .eval_closure(
+            "return $0.a[0]",
+            vec![copy.copy_into().unwrap()],
+            &EvalOptions::copy(),
+        )
+        .unwrap();
     assert_eq!(v, Value::from(1));
     let _ = ExternalCopy::total_external_size();
 }
@@ -194,10 +310,25 @@ fn result_transfer_options() {
 #[test]
 fn promise_results_are_awaited() {
     let ctx = context();
-    let opts = EvalOptions { result: TransferOptions::copy().with_promise(), ..Default::default() };
-    assert_eq!(ctx.eval("Promise.resolve({v: 1})", &opts).unwrap(), Value::object([("v", 1.into())]));
-    assert_eq!(ctx.eval("(async () => { await null; return 7 })()", &opts).unwrap(), Value::from(7));
-    let Error::Js(e) = ctx.eval("Promise.reject(new Error('no'))", &opts).unwrap_err() else { panic!() };
+    let opts = EvalOptions {
+        result: TransferOptions::copy().with_promise(),
+        ..Default::default()
+    };
+    assert_eq!(
+        ctx.eval("Promise.resolve({v: 1})", &opts).unwrap(),
+        Value::object([("v", 1.into())])
+    );
+    assert_eq!(
+        ctx.eval("(async () => { await null; return 7 })()", &opts)
+            .unwrap(),
+        Value::from(7)
+    );
+    let Error::Js(e) = ctx
+        .eval("Promise.reject(new Error('no'))", &opts)
+        .unwrap_err()
+    else {
+        panic!()
+    };
     assert_eq!(e.message, "no");
     let task = ctx.eval_async("(async () => 8)()", opts.clone());
     assert_eq!(task.wait().unwrap(), Value::from(8));
@@ -208,13 +339,32 @@ fn shared_array_buffer_shares_memory() {
     let a = context();
     let b = context();
     let buf = SharedBuffer::new(8);
-    a.eval_closure("new Uint8Array($0)[0] = 42", vec![Value::SharedArrayBuffer(buf.clone())], &EvalOptions::default()).unwrap();
+    a.eval_closure(
+        "new Uint8Array($0)[0] = 42",
+        vec![Value::SharedArrayBuffer(buf.clone())],
+        &EvalOptions::default(),
+    )
+    .unwrap();
     assert_eq!(buf.to_vec()[0], 42);
-    let v = b.eval_closure("return new Uint8Array($0)[0]", vec![Value::SharedArrayBuffer(buf.clone())], &EvalOptions::copy()).unwrap();
+    let v = b
+        .eval_closure(
+            "return new Uint8Array($0)[0]",
+            vec![Value::SharedArrayBuffer(buf.clone())],
+            &EvalOptions::copy(),
+        )
+        .unwrap();
     assert_eq!(v, Value::from(42));
     // Coming back out, it is the same memory.
-    let out = a.eval_closure("globalThis.sab = $0; return sab", vec![Value::SharedArrayBuffer(buf.clone())], &EvalOptions::copy()).unwrap();
-    let Value::SharedArrayBuffer(back) = out else { panic!() };
+    let out = a
+        .eval_closure(
+            "globalThis.sab = $0; return sab",
+            vec![Value::SharedArrayBuffer(buf.clone())],
+            &EvalOptions::copy(),
+        )
+        .unwrap();
+    let Value::SharedArrayBuffer(back) = out else {
+        panic!()
+    };
     assert!(back.ptr_eq(&buf));
 }
 
@@ -226,9 +376,13 @@ fn async_and_ignored_forms_keep_order() {
         ctx.eval_ignored(format!("log.push({i})"), EvalOptions::default());
     }
     let t = ctx.eval_async("log.length", EvalOptions::default());
-    ctx.eval("log.push('sync')", &EvalOptions::default()).unwrap();
+    ctx.eval("log.push('sync')", &EvalOptions::default())
+        .unwrap();
     assert_eq!(t.wait().unwrap(), Value::from(20));
-    assert_eq!(ctx.eval("log.length", &EvalOptions::default()).unwrap(), Value::from(21));
+    assert_eq!(
+        ctx.eval("log.length", &EvalOptions::default()).unwrap(),
+        Value::from(21)
+    );
 }
 
 #[test]
@@ -236,6 +390,10 @@ fn capabilities_and_unsupported_options() {
     let caps = V8::capabilities();
     assert!(caps.snapshots && caps.code_cache && caps.shared_memory);
     assert!(!caps.fuel && !caps.hard_memory_cap && !caps.inspector && !caps.deterministic);
-    let err = I::new(IsolateOptions { fuel: Some(10), ..Default::default() }).unwrap_err();
+    let err = I::new(IsolateOptions {
+        fuel: Some(10),
+        ..Default::default()
+    })
+    .unwrap_err();
     assert_eq!(err, Error::Unsupported(engine_api::Capability::Fuel));
 }

@@ -21,10 +21,19 @@ fn bomb(code: &str) {
     let err = ctx.eval(code, &EvalOptions::default()).unwrap_err();
     assert_eq!(err, Error::MemoryLimit, "{code}");
     assert!(iso.is_disposed(), "{code}");
-    assert_eq!(ctx.eval("1", &EvalOptions::default()).unwrap_err(), Error::Disposed);
+    assert_eq!(
+        ctx.eval("1", &EvalOptions::default()).unwrap_err(),
+        Error::Disposed
+    );
     // Other isolates keep running.
-    let other = I::new(IsolateOptions::default()).unwrap().create_context().unwrap();
-    assert_eq!(other.eval("1 + 1", &EvalOptions::default()).unwrap(), Value::from(2));
+    let other = I::new(IsolateOptions::default())
+        .unwrap()
+        .create_context()
+        .unwrap();
+    assert_eq!(
+        other.eval("1 + 1", &EvalOptions::default()).unwrap(),
+        Value::from(2)
+    );
 }
 
 #[test]
@@ -39,7 +48,9 @@ fn string_bomb() {
 
 #[test]
 fn json_bomb() {
-    bomb("let s = JSON.stringify(Array.from({length: 1000}, (_, i) => ({i, s: 'abcdefgh'}))); const keep = []; while (true) keep.push(JSON.parse(s))");
+    bomb(
+        "let s = JSON.stringify(Array.from({length: 1000}, (_, i) => ({i, s: 'abcdefgh'}))); const keep = []; while (true) keep.push(JSON.parse(s))",
+    );
 }
 
 #[test]
@@ -71,7 +82,11 @@ fn context_spam_bomb() {
 fn heap_statistics_count_array_buffers() {
     let iso = I::new(IsolateOptions::default()).unwrap();
     let ctx = iso.create_context().unwrap();
-    ctx.eval("globalThis.buf = new Uint8Array(4 << 20)", &EvalOptions::default()).unwrap();
+    ctx.eval(
+        "globalThis.buf = new Uint8Array(4 << 20)",
+        &EvalOptions::default(),
+    )
+    .unwrap();
     let s = iso.heap_statistics().unwrap();
     assert!(s.externally_allocated_size >= 4 << 20, "{s:?}");
     assert!(s.used_heap_size > 0 && s.heap_size_limit > 0);
@@ -82,9 +97,15 @@ fn timeout_keeps_isolate_usable() {
     let iso = I::new(IsolateOptions::default()).unwrap();
     let ctx = iso.create_context().unwrap();
     let opts = EvalOptions::default().with_timeout(Duration::from_millis(50));
-    assert_eq!(ctx.eval("while (true) {}", &opts).unwrap_err(), Error::Timeout);
+    assert_eq!(
+        ctx.eval("while (true) {}", &opts).unwrap_err(),
+        Error::Timeout
+    );
     assert!(!iso.is_disposed());
-    assert_eq!(ctx.eval("1 + 1", &EvalOptions::default()).unwrap(), Value::from(2));
+    assert_eq!(
+        ctx.eval("1 + 1", &EvalOptions::default()).unwrap(),
+        Value::from(2)
+    );
     assert!(iso.cpu_time() > Duration::ZERO);
     assert!(iso.wall_time() >= iso.cpu_time() / 2);
 }
@@ -95,16 +116,25 @@ fn timeout_in_microtask_loop() {
     let ctx = iso.create_context().unwrap();
     let opts = EvalOptions::default().with_timeout(Duration::from_millis(50));
     let err = ctx
-        .eval("function spin() { Promise.resolve().then(spin) } spin(); 1", &opts)
+        .eval(
+            "function spin() { Promise.resolve().then(spin) } spin(); 1",
+            &opts,
+        )
         .unwrap_err();
     assert_eq!(err, Error::Timeout);
-    assert_eq!(ctx.eval("2", &EvalOptions::default()).unwrap(), Value::from(2));
+    assert_eq!(
+        ctx.eval("2", &EvalOptions::default()).unwrap(),
+        Value::from(2)
+    );
     // An async function looping forever after an await.
     let err = ctx
         .eval("(async () => { await null; while (true) {} })(); 1", &opts)
         .unwrap_err();
     assert_eq!(err, Error::Timeout);
-    assert_eq!(ctx.eval("3", &EvalOptions::default()).unwrap(), Value::from(3));
+    assert_eq!(
+        ctx.eval("3", &EvalOptions::default()).unwrap(),
+        Value::from(3)
+    );
 }
 
 #[test]
@@ -112,9 +142,18 @@ fn timeout_inside_builtins_and_closures() {
     let iso = I::new(IsolateOptions::default()).unwrap();
     let ctx = iso.create_context().unwrap();
     let opts = EvalOptions::default().with_timeout(Duration::from_millis(50));
-    let err = ctx.eval_closure("Array.from({length: 1e9}, () => 1).sort(); return 1", vec![], &opts).unwrap_err();
+    let err = ctx
+        .eval_closure(
+            "Array.from({length: 1e9}, () => 1).sort(); return 1",
+            vec![],
+            &opts,
+        )
+        .unwrap_err();
     assert!(matches!(err, Error::Timeout | Error::Js(_)), "{err:?}");
-    assert_eq!(ctx.eval("4", &EvalOptions::default()).unwrap(), Value::from(4));
+    assert_eq!(
+        ctx.eval("4", &EvalOptions::default()).unwrap(),
+        Value::from(4)
+    );
 }
 
 #[test]
@@ -124,13 +163,27 @@ fn no_stale_termination_after_fast_calls() {
     let opts = EvalOptions::default().with_timeout(Duration::from_millis(1));
     for i in 0..200 {
         let _ = ctx.eval("let x = 0; for (let i = 0; i < 1000; i++) x += i; x", &opts);
-        assert_eq!(ctx.eval(&format!("{i}"), &EvalOptions::default()).unwrap(), Value::from(i));
+        assert_eq!(
+            ctx.eval(&format!("{i}"), &EvalOptions::default()).unwrap(),
+            Value::from(i)
+        );
     }
 }
 
 #[test]
 fn stack_overflow_is_a_js_error() {
-    let ctx = I::new(IsolateOptions::default()).unwrap().create_context().unwrap();
-    let Error::Js(e) = ctx.eval("function f() { return f() + 1 } f()", &EvalOptions::default()).unwrap_err() else { panic!() };
+    let ctx = I::new(IsolateOptions::default())
+        .unwrap()
+        .create_context()
+        .unwrap();
+    let Error::Js(e) = ctx
+        .eval(
+            "function f() { return f() + 1 } f()",
+            &EvalOptions::default(),
+        )
+        .unwrap_err()
+    else {
+        panic!()
+    };
     assert_eq!(e.name, "RangeError");
 }

@@ -24,20 +24,28 @@ fn thousand_idle_isolates_use_bounded_threads() {
     let warm = I::new(IsolateOptions::default()).unwrap();
     let c = warm.create_context().unwrap();
     c.eval_async("1", EvalOptions::default()).wait().unwrap();
-    c.eval("1", &EvalOptions::default().with_timeout(Duration::from_secs(5))).unwrap();
+    c.eval(
+        "1",
+        &EvalOptions::default().with_timeout(Duration::from_secs(5)),
+    )
+    .unwrap();
     let before = threads();
     let mut live = Vec::new();
     for i in 0..1000 {
         let iso = I::new(IsolateOptions::default()).unwrap();
         let ctx = iso.create_context().unwrap();
-        ctx.eval(&format!("globalThis.id = {i}"), &EvalOptions::default()).unwrap();
+        ctx.eval(&format!("globalThis.id = {i}"), &EvalOptions::default())
+            .unwrap();
         live.push((iso, ctx));
     }
     let after = threads();
     eprintln!("threads: {before} before, {after} with 1000 idle isolates");
     assert!(after <= before + 8, "threads grew from {before} to {after}");
     // All still alive and independent; async work on them goes through the shared pool.
-    let tasks: Vec<_> = live.iter().map(|(_, c)| c.eval_async("id", EvalOptions::default())).collect();
+    let tasks: Vec<_> = live
+        .iter()
+        .map(|(_, c)| c.eval_async("id", EvalOptions::default()))
+        .collect();
     for (i, t) in tasks.into_iter().enumerate() {
         assert_eq!(t.wait().unwrap(), Value::from(i));
     }
@@ -52,7 +60,8 @@ fn dispose_while_running_from_another_thread() {
     for _ in 0..20 {
         let iso = I::new(IsolateOptions::default()).unwrap();
         let ctx = iso.create_context().unwrap();
-        let runner = std::thread::spawn(move || ctx.eval("while (true) {}", &EvalOptions::default()));
+        let runner =
+            std::thread::spawn(move || ctx.eval("while (true) {}", &EvalOptions::default()));
         std::thread::sleep(Duration::from_millis(5));
         iso.dispose().unwrap();
         let r = runner.join().unwrap();
@@ -66,7 +75,9 @@ fn dispose_races_with_queued_work() {
     for round in 0..20 {
         let iso = I::new(IsolateOptions::default()).unwrap();
         let ctx = iso.create_context().unwrap();
-        let tasks: Vec<_> = (0..20).map(|i| ctx.eval_async(format!("{i}"), EvalOptions::default())).collect();
+        let tasks: Vec<_> = (0..20)
+            .map(|i| ctx.eval_async(format!("{i}"), EvalOptions::default()))
+            .collect();
         let d = iso.clone();
         let disposer = std::thread::spawn(move || {
             if round % 2 == 0 {
@@ -81,7 +92,10 @@ fn dispose_races_with_queued_work() {
             }
         }
         disposer.join().unwrap().unwrap();
-        assert_eq!(ctx.eval("1", &EvalOptions::default()).unwrap_err(), Error::Disposed);
+        assert_eq!(
+            ctx.eval("1", &EvalOptions::default()).unwrap_err(),
+            Error::Disposed
+        );
     }
 }
 
@@ -94,7 +108,13 @@ fn dispose_from_inside_a_callback() {
         me.dispose()?;
         Ok(Value::Undefined)
     });
-    let err = ctx.eval_closure("$0(); while (true) {}", vec![kill.into()], &EvalOptions::default()).unwrap_err();
+    let err = ctx
+        .eval_closure(
+            "$0(); while (true) {}",
+            vec![kill.into()],
+            &EvalOptions::default(),
+        )
+        .unwrap_err();
     assert_eq!(err, Error::Disposed);
 }
 
@@ -102,7 +122,8 @@ fn dispose_from_inside_a_callback() {
 fn many_threads_one_isolate() {
     let iso = I::new(IsolateOptions::default()).unwrap();
     let ctx = iso.create_context().unwrap();
-    ctx.eval("globalThis.n = 0", &EvalOptions::default()).unwrap();
+    ctx.eval("globalThis.n = 0", &EvalOptions::default())
+        .unwrap();
     let done = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..8)
         .map(|_| {
@@ -119,7 +140,10 @@ fn many_threads_one_isolate() {
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(ctx.eval("n", &EvalOptions::default()).unwrap(), Value::from(1600));
+    assert_eq!(
+        ctx.eval("n", &EvalOptions::default()).unwrap(),
+        Value::from(1600)
+    );
 }
 
 #[test]
@@ -127,7 +151,11 @@ fn dropping_every_handle_frees_the_isolate() {
     for _ in 0..200 {
         let iso = I::new(IsolateOptions::default()).unwrap();
         let ctx = iso.create_context().unwrap();
-        ctx.eval("globalThis.big = new Array(1000).fill('x')", &EvalOptions::default()).unwrap();
+        ctx.eval(
+            "globalThis.big = new Array(1000).fill('x')",
+            &EvalOptions::default(),
+        )
+        .unwrap();
         drop(ctx);
         drop(iso);
     }
