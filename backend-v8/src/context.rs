@@ -98,11 +98,18 @@ impl V8Context {
         self.run_in(options.timeout, |scope| {
             v8::tc_scope!(let tc, scope);
             let mut locals = Vec::with_capacity(args.len());
-            for a in &args {
-                locals.push(convert::from_value(tc, a)?);
+            for a in args.iter().cloned() {
+                // `{ arguments: { reference: true } }` passes host functions as references.
+                let a = match a {
+                    Value::Callback(cb) if options.arguments.reference => {
+                        Value::Reference(cb.into_reference())
+                    }
+                    other => other,
+                };
+                locals.push(convert::from_value(tc, &a)?);
             }
-            let mut params = Vec::with_capacity(args.len());
-            for i in 0..args.len() {
+            let mut params = Vec::with_capacity(locals.len());
+            for i in 0..locals.len() {
                 let name = v8::String::new(tc, &format!("${i}"))
                     .ok_or_else(|| Error::InvalidArgument("too many arguments".into()))?;
                 params.push(name);

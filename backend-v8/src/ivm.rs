@@ -40,7 +40,11 @@ const BOOTSTRAP: &str = r#"(function (native) {
     deleteIgnored(key) { try { this.deleteSync(key); } catch (e) {} }
     copySync() { return native.refCopy(this.#id); }
     copy() { return Promise.resolve().then(() => this.copySync()); }
-    deref() { return native.refDeref(this.#id); }
+    deref(options) {
+      const v = native.refDeref(this.#id);
+      if (options && options.release) this.release();
+      return v;
+    }
     derefInto() { const m = {}; native.tag(m, 1, this.#id); return Object.freeze(m); }
     release() { native.refRelease(this.#id); }
   }

@@ -354,3 +354,31 @@ fn host_callback_as_reference_from_host() {
         Value::from(1)
     );
 }
+
+#[test]
+fn seed_readme_sample_program() {
+    let iso = isolate();
+    let ctx = iso.create_context().unwrap();
+    let jail = ctx.global().unwrap();
+    jail.set("global".into(), jail.deref_into(), &TransferOptions::default()).unwrap();
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let l2 = logs.clone();
+    let log_callback = Callback::new(move |args| {
+        l2.lock().unwrap().push(args);
+        Ok(Value::Undefined)
+    });
+    ctx.eval_closure(
+        "global.log = function(...args) { $0.applyIgnored(undefined, args, { arguments: { copy: true } }); }",
+        vec![log_callback.into()],
+        &EvalOptions { arguments: TransferOptions::reference(), ..Default::default() },
+    )
+    .unwrap();
+    ctx.eval("log('hello world')", &EvalOptions::default()).unwrap();
+    for _ in 0..200 {
+        if !logs.lock().unwrap().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(logs.lock().unwrap()[0], vec![Value::from("hello world")]);
+}
