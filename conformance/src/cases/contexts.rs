@@ -32,7 +32,10 @@ fn separate_builtins<E: Engine>() -> R {
     let i = E::Isolate::new(Default::default())?;
     let a = i.create_context()?;
     let b = i.create_context()?;
-    eval(&a, "Array.prototype.first = function () { return this[0] }")?;
+    eval(
+        &a,
+        "Array.prototype.first = function () { return this[0] }; 1",
+    )?;
     ensure_eq!(eval(&a, "[9].first()")?, Value::from(9));
     ensure_eq!(eval(&b, "typeof [].first")?, Value::from("undefined"));
     Ok(())

@@ -12,7 +12,11 @@ fn table() -> Vec<(&'static str, &'static str, serde_json::Value)> {
         ("eval/number", "1 + 2", json!(3)),
         ("eval/float", "0.5 * 3", json!(1.5)),
         ("eval/string", "'a' + 'b'", json!("ab")),
-        ("eval/unicode_string", "'héllo ✓ 😀'.length", json!(9)),
+        (
+            "eval/unicode_string_utf16_length",
+            "'héllo ✓ 😀'.length",
+            json!(10),
+        ),
         ("eval/bool", "3 > 2", json!(true)),
         ("eval/null", "null", json!(null)),
         ("eval/array", "[1, 'two', [3]]", json!([1, "two", [3]])),

@@ -133,11 +133,9 @@ fn set_and_delete<E: Engine>() -> R {
     ensure!(r.delete("k".into())?);
     ensure_eq!(eval(&c, "'k' in target")?, Value::from(false));
     let frozen = reference_to::<E>(&c, "Object.freeze({ f: 1 })")?;
-    let ok = frozen.set("f".into(), 2.into(), &Default::default());
-    ensure!(
-        !matches!(ok, Ok(true)),
-        "setting a frozen property reported success"
-    );
+    // Like V8's Object::Set in sloppy mode, a write to a frozen property may report true;
+    // either way it must not fail and the value must not change.
+    frozen.set("f".into(), 2.into(), &Default::default())?;
     ensure_eq!(frozen.get("f".into(), &Default::default())?, Value::from(1));
     Ok(())
 }
