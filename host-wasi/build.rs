@@ -1,4 +1,5 @@
-//! Builds the Boa guest (`backend-boa` for `wasm32-wasip1`, profile `guest`) so that a plain
+//! Builds the Boa guest (`backend-boa` as a cdylib for `wasm32-wasip1`, profile `guest`,
+//! in `target/isovm-guest`) so that a plain
 //! `cargo build` needs no manual step, and copies the module into `OUT_DIR/guest.wasm` for
 //! `include_bytes!`.
 //!
@@ -72,14 +73,14 @@ fn build_guest(root: &Path, target_dir: &Path, may_install: bool) -> Result<(), 
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(root)
         .args([
-            "build",
+            "rustc",
             "-p",
             "backend-boa",
-            "--target",
-            TARGET,
-            "--profile",
-            PROFILE,
+            "--lib",
+            "--crate-type",
+            "cdylib",
         ])
+        .args(["--target", TARGET, "--profile", PROFILE])
         .env("CARGO_TARGET_DIR", target_dir);
     // Settings of the outer build must not leak into the guest build.
     for (key, _) in env::vars_os() {
@@ -143,7 +144,7 @@ fn build_guest(root: &Path, target_dir: &Path, may_install: bool) -> Result<(), 
         ));
     }
     Err(format!(
-        "building the Boa guest (cargo build -p backend-boa --target {TARGET} --profile \
-         {PROFILE}) failed:\n{stderr}"
+        "building the Boa guest (cargo rustc -p backend-boa --lib --crate-type cdylib --target \
+         {TARGET} --profile {PROFILE}) failed:\n{stderr}"
     ))
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use backend_boa::abi::{self, Request, Response};
 use engine_api::{DeterministicSeed, Error, Result};
@@ -161,8 +161,24 @@ impl Guest {
 
     /// Arms the per-call deadline (checked on every epoch tick).
     pub(crate) fn begin(&mut self, deadline: Option<Instant>) {
-        self.store.data_mut().deadline = deadline;
+        let state = self.store.data_mut();
+        state.deadline = deadline;
+        state.cpu_mark = None;
         self.store.set_epoch_deadline(1);
+    }
+
+    /// CPU time of a call that started at `started` and ends now.
+    ///
+    /// Reading the thread's CPU clock is a system call (~0.4 us), a tenth of a short call,
+    /// so it is read only from the first epoch tick on (`epoch_tick` marks it): a call
+    /// shorter than one tick counts its wall time.
+    pub(crate) fn cpu_time_since(&mut self, started: Instant) -> Duration {
+        match self.store.data_mut().cpu_mark.take() {
+            Some((at, cpu_at)) => {
+                at.saturating_duration_since(started) + thread_cpu().saturating_sub(cpu_at)
+            }
+            None => started.elapsed(),
+        }
     }
 
     /// Fuel left, when this store meters fuel.
@@ -177,8 +193,13 @@ impl Guest {
 }
 
 /// Called on every epoch tick while the guest runs: stop on dispose or past the deadline.
-fn epoch_tick(cx: wasmtime::StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
-    let state = cx.data();
+fn epoch_tick(
+    mut cx: wasmtime::StoreContextMut<'_, HostState>,
+) -> wasmtime::Result<UpdateDeadline> {
+    let state = cx.data_mut();
+    if state.cpu_mark.is_none() {
+        state.cpu_mark = Some((Instant::now(), thread_cpu()));
+    }
     if state.interrupted() {
         return Err(wasmtime::Error::new(HostTrap::Disposed));
     }
@@ -186,4 +207,18 @@ fn epoch_tick(cx: wasmtime::StoreContextMut<'_, HostState>) -> wasmtime::Result<
         return Err(wasmtime::Error::new(HostTrap::Timeout));
     }
     Ok(UpdateDeadline::Continue(1))
+}
+
+/// CPU time of the calling thread.
+pub(crate) fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes to it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }

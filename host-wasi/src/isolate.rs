@@ -22,6 +22,9 @@ use crate::{BoaContext, BoaModule, BoaScript, BoaWasi};
 /// fuel exhausted, memory limit, stack overflow, a guest fault) leaves the guest's state
 /// unknown, so the isolate is disposed: [`is_disposed`](engine_api::Isolate::is_disposed)
 /// becomes true and later calls fail with `Error::Disposed`. Other isolates carry on.
+///
+/// `cpu_time` is the calling thread's CPU time during guest calls, read from the first
+/// epoch tick of a call on (a call shorter than one tick, ~1 ms, counts its wall time).
 #[derive(Clone)]
 pub struct BoaIsolate {
     pub(crate) inner: Arc<IsolateInner>,
@@ -145,20 +148,6 @@ fn reentrant() -> Error {
     )
 }
 
-/// CPU time of the calling thread.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the call only writes to it.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 impl BoaIsolate {
     /// A new isolate on `runtime` (`engine_api::Isolate::new` uses [`Runtime::global`]).
     pub fn with_runtime(runtime: &Runtime, options: IsolateOptions) -> Result<Self> {
@@ -224,11 +213,11 @@ impl BoaIsolate {
                 return Err(Error::Disposed);
             };
             let _call = inner.runtime.enter_call();
-            let (started, cpu) = (Instant::now(), thread_cpu());
+            let started = Instant::now();
             guest.begin(timeout.and_then(|t| started.checked_add(t)));
             let mut session = Session {
                 isolate: self,
-                guest,
+                guest: &mut *guest,
                 fatal: false,
             };
             let result = session.flush_releases().and_then(|()| f(&mut session));
@@ -237,7 +226,7 @@ impl BoaIsolate {
                 .wall_ns
                 .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             inner.cpu_ns.fetch_add(
-                thread_cpu().saturating_sub(cpu).as_nanos() as u64,
+                guest.cpu_time_since(started).as_nanos() as u64,
                 Ordering::Relaxed,
             );
             if let Some(left) = &inner.fuel_left {

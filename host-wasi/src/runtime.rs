@@ -78,6 +78,7 @@ impl Drop for RuntimeInner {
     fn drop(&mut self) {
         if let Some(t) = &self.ticker {
             t.stop.store(true, Ordering::SeqCst);
+            t.asleep.store(true, Ordering::SeqCst);
             t.wake();
         }
     }
@@ -324,6 +325,8 @@ struct Ticker {
     engines: Vec<Engine>,
     active: AtomicUsize,
     stop: AtomicBool,
+    /// Mirrors `sleeping`, so that starting a call only locks when the ticker sleeps.
+    asleep: AtomicBool,
     sleeping: Mutex<bool>,
     wakeup: Condvar,
 }
@@ -337,6 +340,7 @@ impl Ticker {
             engines,
             active: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            asleep: AtomicBool::new(false),
             sleeping: Mutex::new(false),
             wakeup: Condvar::new(),
         });
@@ -350,6 +354,9 @@ impl Ticker {
     }
 
     fn wake(&self) {
+        if !self.asleep.load(Ordering::SeqCst) {
+            return;
+        }
         let sleeping = self.sleeping.lock().unwrap_or_else(|e| e.into_inner());
         if *sleeping {
             self.wakeup.notify_all();
@@ -373,6 +380,7 @@ impl Ticker {
             }
             let mut sleeping = self.sleeping.lock().unwrap_or_else(|e| e.into_inner());
             *sleeping = true;
+            self.asleep.store(true, Ordering::SeqCst);
             while self.active.load(Ordering::SeqCst) == 0 && !self.stop.load(Ordering::SeqCst) {
                 sleeping = self
                     .wakeup
@@ -380,6 +388,7 @@ impl Ticker {
                     .unwrap_or_else(|e| e.into_inner());
             }
             *sleeping = false;
+            self.asleep.store(false, Ordering::SeqCst);
             idle = Duration::ZERO;
         }
     }

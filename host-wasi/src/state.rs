@@ -28,6 +28,8 @@ pub(crate) struct HostState {
     pub(crate) interrupt: Arc<AtomicBool>,
     /// When the running call must stop (`Error::Timeout`).
     pub(crate) deadline: Option<Instant>,
+    /// The first epoch tick of the running call: when, and the thread's CPU time then.
+    pub(crate) cpu_mark: Option<(Instant, std::time::Duration)>,
     /// Exports the `host_call` import needs, filled in after instantiation.
     pub(crate) memory: Option<Memory>,
     pub(crate) alloc: Option<TypedFunc<i32, i32>>,
@@ -53,6 +55,7 @@ impl HostState {
             isolate,
             interrupt,
             deadline: None,
+            cpu_mark: None,
             memory: None,
             alloc: None,
             stderr: Vec::new(),
