@@ -59,7 +59,10 @@ pub struct Origin {
 }
 
 /// A value on the wire, in either direction.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Decoding refuses values nested deeper than [`MAX_WIRE_DEPTH`], so a hostile guest cannot
+/// exhaust the host's native stack with a deeply nested message.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum WireValue {
     /// `undefined`.
     Undefined,
@@ -136,6 +139,91 @@ pub enum WireValue {
     /// Guest → host (result with `external_copy`): never; the host wraps copied data.
     ExternalCopy {
         /// The host's id for it.
+        id: u32,
+    },
+}
+
+/// How deeply a [`WireValue`] may nest (arrays, objects, maps, sets inside each other):
+/// a little more than [`engine_api::MAX_TRANSFER_DEPTH`], which both sides enforce first.
+pub const MAX_WIRE_DEPTH: usize = engine_api::MAX_TRANSFER_DEPTH + 12;
+
+thread_local! {
+    static DECODE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one level of nesting while a `WireValue` decodes.
+struct DepthGuard;
+
+impl DepthGuard {
+    fn enter() -> Option<DepthGuard> {
+        DECODE_DEPTH.with(|d| {
+            if d.get() >= MAX_WIRE_DEPTH {
+                None
+            } else {
+                d.set(d.get() + 1);
+                Some(DepthGuard)
+            }
+        })
+    }
+}
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        DECODE_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+impl<'de> Deserialize<'de> for WireValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _guard = DepthGuard::enter()
+            .ok_or_else(|| <D::Error as serde::de::Error>::custom("value nested too deeply"))?;
+        WireValueDef::deserialize(d)
+    }
+}
+
+/// The derived decoder behind `WireValue`'s depth-checked one (same shape, field for field).
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(remote = "WireValue")]
+enum WireValueDef {
+    Undefined,
+    Null,
+    Bool(bool),
+    Number(f64),
+    BigInt(String),
+    String(String),
+    Array(Vec<WireValue>),
+    Object(Vec<(String, WireValue)>),
+    Map(Vec<(WireValue, WireValue)>),
+    Set(Vec<WireValue>),
+    Date(f64),
+    RegExp {
+        source: String,
+        flags: String,
+    },
+    Error {
+        name: String,
+        message: String,
+        stack: Option<String>,
+    },
+    ArrayBuffer(Vec<u8>),
+    TypedArray {
+        kind: String,
+        bytes: Vec<u8>,
+    },
+    GuestHandle {
+        handle: Handle,
+        type_of: String,
+    },
+    HostReference {
+        id: u32,
+        type_of: String,
+    },
+    HostFunction {
+        id: u32,
+        mode: u8,
+    },
+    ExternalCopy {
         id: u32,
     },
 }
@@ -471,4 +559,48 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 /// Decodes a message; `None` for malformed bytes.
 pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
     postcard::from_bytes(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip() {
+        let v = WireValue::Array(vec![
+            WireValue::Object(vec![("k".into(), WireValue::Number(1.5))]),
+            WireValue::TypedArray {
+                kind: "Uint8Array".into(),
+                bytes: vec![1, 2],
+            },
+        ]);
+        assert_eq!(decode::<WireValue>(&encode(&v)), Some(v));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        // Runs on a 2 MiB stack, the default of Rust threads: the deepest accepted value
+        // decodes there, and a hostile million-deep message is refused, not overflowed.
+        let handle = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let mut v = WireValue::Null;
+                for _ in 0..MAX_WIRE_DEPTH - 1 {
+                    v = WireValue::Array(vec![v]);
+                }
+                let bytes = encode(&v);
+                let ok = decode::<WireValue>(&bytes).is_some();
+                std::mem::forget(v);
+                // Variant index of Array and length 1, repeated, then a Null.
+                let array = encode(&WireValue::Array(vec![WireValue::Null]));
+                let (prefix, _) = array.split_at(array.len() - 1);
+                let mut hostile = prefix.repeat(1_000_000);
+                hostile.extend_from_slice(&encode(&WireValue::Null));
+                let refused = decode::<WireValue>(&hostile).is_none();
+                let again = decode::<WireValue>(&encode(&WireValue::Array(vec![]))).is_some();
+                (ok, refused, again)
+            })
+            .unwrap();
+        assert_eq!(handle.join().unwrap(), (true, true, true));
+    }
 }

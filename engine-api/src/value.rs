@@ -6,6 +6,12 @@ use std::sync::atomic::AtomicU8;
 
 use crate::{AnyReference, Callback, ExternalCopy};
 
+/// How deeply a transferred value may nest (arrays, objects, maps, sets inside each other).
+/// Every backend refuses deeper values with
+/// [`Error::NotTransferable`](crate::Error::NotTransferable), so hostile data cannot
+/// exhaust the host's native stack while it is copied.
+pub const MAX_TRANSFER_DEPTH: usize = 500;
+
 /// A value passed into or out of an isolate.
 ///
 /// The data variants follow the structured clone algorithm and are backend-neutral: a value

@@ -32,6 +32,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
         Case::new("transfers/json_like_10k_records", json_like_records::<E>),
         Case::new("transfers/deep_nesting", deep_nesting::<E>),
         Case::new("transfers/sparse_array", sparse_array::<E>),
+        Case::new("transfers/too_deep_not_transferable", too_deep::<E>),
     ];
     for kind in [
         TypedArrayKind::Int8,
@@ -363,5 +364,27 @@ fn typed_array<E: Engine>(kind: TypedArrayKind) -> R {
     ensure_eq!(info, Value::Array(vec![kind.name().into(), 16.into()]));
     let back = c.eval_closure("return $0", vec![v.clone()], &EvalOptions::copy())?;
     ensure_eq!(back, v);
+    Ok(())
+}
+
+fn too_deep<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    expect_err(
+        c.eval(
+            "let o = {}; for (let i = 0; i < 100000; i++) o = [o]; o",
+            &EvalOptions::copy(),
+        ),
+        "NotTransferable",
+        |e| matches!(e, Error::NotTransferable(_)),
+    )?;
+    let mut v = Value::Null;
+    for _ in 0..100_000 {
+        v = Value::Array(vec![v]);
+    }
+    let r = c.eval_closure("return 1", vec![v], &EvalOptions::copy());
+    expect_err(r, "NotTransferable", |e| {
+        matches!(e, Error::NotTransferable(_))
+    })?;
+    ensure_eq!(eval(&c, "2")?, Value::from(2));
     Ok(())
 }
