@@ -360,6 +360,20 @@ pub(crate) fn from_value<'s>(
     from_value_rec(scope, value, 0)
 }
 
+/// An internalized string, for property names.
+fn key<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> Result<v8::Local<'s, v8::String>> {
+    v8::String::new_from_utf8(scope, s.as_bytes(), v8::NewStringType::Internalized)
+        .ok_or_else(|| Error::NotTransferable("a property name too long".into()))
+}
+
+/// `Object.prototype` of the current context.
+fn object_prototype<'s>(scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Value> {
+    let probe = v8::Object::new(scope);
+    probe
+        .get_prototype(scope)
+        .unwrap_or_else(|| v8::null(scope).into())
+}
+
 fn string<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> Result<v8::Local<'s, v8::String>> {
     v8::String::new(scope, s).ok_or_else(|| Error::NotTransferable("a string too long".into()))
 }
@@ -388,14 +402,15 @@ fn from_value_rec<'s>(
             v8::Array::new_with_elements(scope, &locals).into()
         }
         Value::Object(props) => {
-            let obj = v8::Object::new(scope);
+            let mut names = Vec::with_capacity(props.len());
+            let mut values = Vec::with_capacity(props.len());
             for (k, v) in props {
-                let key = string(scope, k)?;
-                let val = from_value_rec(scope, v, d)?;
-                obj.create_data_property(scope, key.into(), val)
-                    .ok_or(Error::Timeout)?;
+                names.push(key(scope, k)?.into());
+                values.push(from_value_rec(scope, v, d)?);
             }
-            obj.into()
+            // One call builds the object, like an object literal.
+            let proto = object_prototype(scope);
+            v8::Object::with_prototype_and_properties(scope, proto, &names, &values).into()
         }
         Value::Map(entries) => {
             let m = v8::Map::new(scope);

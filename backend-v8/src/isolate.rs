@@ -55,6 +55,10 @@ pub(crate) struct Core {
     pub handles: AtomicUsize,
     pub tables: Mutex<Tables>,
     pub pending: PendingTable,
+    /// Whether any guest object was tagged as an ivm handle (skips lookups until then).
+    pub tagged: AtomicBool,
+    /// The private keys of those tags.
+    pub tag_keys: Mutex<Option<(v8::Global<v8::Private>, v8::Global<v8::Private>)>>,
     owner: OnceLock<Weak<IsolateInner>>,
 }
 
@@ -97,6 +101,13 @@ impl Drop for IsolateInner {
         self.core.pending.fail_all(Error::Disposed);
         let tables = std::mem::take(&mut *self.core.tables());
         drop(tables);
+        let keys = self
+            .core
+            .tag_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(keys);
     }
 }
 
@@ -152,7 +163,9 @@ impl V8Isolate {
             if let Some(snapshot) = &snapshot {
                 params = params.snapshot_blob(snapshot.0.to_vec().into());
             }
+            let creating = crate::CREATION.read().unwrap_or_else(|e| e.into_inner());
             let mut isolate = v8::Isolate::new(params);
+            drop(creating);
             let handle = isolate.thread_safe_handle();
             let _ = limits.handle.set(handle.clone());
             isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
@@ -171,6 +184,8 @@ impl V8Isolate {
                 handles: AtomicUsize::new(0),
                 tables: Mutex::new(Tables::default()),
                 pending: PendingTable::default(),
+                tagged: AtomicBool::new(false),
+                tag_keys: Mutex::new(None),
                 owner: OnceLock::new(),
             });
             isolate.set_slot(core.clone());
@@ -320,6 +335,12 @@ impl V8Isolate {
         core.pending.fail_all(Error::Disposed);
         let tables = std::mem::take(&mut *core.tables());
         drop(tables);
+        let keys = core
+            .tag_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(keys);
         *self
             .inner
             .utility_context

@@ -81,18 +81,35 @@ fn private<'s>(scope: &mut v8::PinScope<'s, '_>, name: &str) -> v8::Local<'s, v8
     v8::Private::for_api(scope, name)
 }
 
+/// The (kind, id) private keys, looked up once per isolate.
+fn tag_keys<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    core: &Core,
+) -> (v8::Local<'s, v8::Private>, v8::Local<'s, v8::Private>) {
+    let mut cache = core.tag_keys.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((k, i)) = cache.as_ref() {
+        return (v8::Local::new(scope, k), v8::Local::new(scope, i));
+    }
+    let (k, i) = (private(scope, "isovm.kind"), private(scope, "isovm.id"));
+    *cache = Some((v8::Global::new(scope, k), v8::Global::new(scope, i)));
+    (k, i)
+}
+
 /// The tag of `v`, if it is one of this module's objects.
 pub(crate) fn tag_of<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
 ) -> Option<(Tag, u64)> {
     let obj = v8::Local::<v8::Object>::try_from(v).ok()?;
-    let kind_key = private(scope, "isovm.kind");
+    let core = Core::of(scope);
+    if !core.tagged.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    let (kind_key, id_key) = tag_keys(scope, &core);
     let kind = obj.get_private(scope, kind_key)?;
     if !kind.is_number() {
         return None;
     }
-    let id_key = private(scope, "isovm.id");
     let id = obj.get_private(scope, id_key)?.number_value(scope)? as u64;
     let tag = match kind.int32_value(scope)? {
         0 => Tag::Reference,
@@ -289,9 +306,11 @@ fn tag<'s>(
 ) -> Result<Option<Value>> {
     let obj = v8::Local::<v8::Object>::try_from(args.get(0))
         .map_err(|_| Error::InvalidArgument("not an object".into()))?;
-    let kind_key = private(scope, "isovm.kind");
+    let core = Core::of(scope);
+    core.tagged
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let (kind_key, id_key) = tag_keys(scope, &core);
     obj.set_private(scope, kind_key, args.get(1));
-    let id_key = private(scope, "isovm.id");
     obj.set_private(scope, id_key, args.get(2));
     Ok(None)
 }

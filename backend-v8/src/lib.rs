@@ -31,7 +31,7 @@ mod script;
 mod snapshot;
 mod watchdog;
 
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 
 use engine_api::{Capabilities, Engine, Error, Result, Snapshot, SnapshotScript};
 
@@ -70,6 +70,9 @@ impl Engine for V8 {
         snapshot::create(scripts, warmup)
     }
 }
+
+/// Isolate creation takes this shared; snapshot creation takes it exclusively.
+pub(crate) static CREATION: RwLock<()> = RwLock::new(());
 
 /// Initialises the process-wide V8 platform once.
 pub(crate) fn init_v8() {

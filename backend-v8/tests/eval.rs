@@ -397,3 +397,31 @@ fn capabilities_and_unsupported_options() {
     .unwrap_err();
     assert_eq!(err, Error::Unsupported(engine_api::Capability::Fuel));
 }
+
+#[test]
+fn object_keys_edge_cases() {
+    let ctx = context();
+    let v = Value::Object(vec![
+        ("__proto__".into(), Value::from(1)),
+        ("0".into(), Value::from(2)),
+        ("dup".into(), Value::from(3)),
+        ("dup".into(), Value::from(4)),
+    ]);
+    let out = ctx
+        .eval_closure(
+            "const o = $0; return [Object.getPrototypeOf(o) === Object.prototype, Object.keys(o).join(','), o.dup, o[0], Object.getOwnPropertyDescriptor(o, '__proto__').value]",
+            vec![v],
+            &EvalOptions::copy(),
+        )
+        .unwrap();
+    assert_eq!(
+        out,
+        Value::Array(vec![
+            true.into(),
+            "0,__proto__,dup".into(),
+            4.into(),
+            2.into(),
+            1.into()
+        ])
+    );
+}

@@ -360,7 +360,12 @@ fn seed_readme_sample_program() {
     let iso = isolate();
     let ctx = iso.create_context().unwrap();
     let jail = ctx.global().unwrap();
-    jail.set("global".into(), jail.deref_into(), &TransferOptions::default()).unwrap();
+    jail.set(
+        "global".into(),
+        jail.deref_into(),
+        &TransferOptions::default(),
+    )
+    .unwrap();
     let logs = Arc::new(Mutex::new(Vec::new()));
     let l2 = logs.clone();
     let log_callback = Callback::new(move |args| {
@@ -373,7 +378,8 @@ fn seed_readme_sample_program() {
         &EvalOptions { arguments: TransferOptions::reference(), ..Default::default() },
     )
     .unwrap();
-    ctx.eval("log('hello world')", &EvalOptions::default()).unwrap();
+    ctx.eval("log('hello world')", &EvalOptions::default())
+        .unwrap();
     for _ in 0..200 {
         if !logs.lock().unwrap().is_empty() {
             break;
