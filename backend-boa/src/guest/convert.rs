@@ -83,7 +83,7 @@ pub fn new_handle(value: &JsValue, ctx: &mut Context) -> WireValue {
 }
 
 fn string(s: &JsString) -> String {
-    s.to_std_string_escaped()
+    s.to_std_string_lossy()
 }
 
 struct Copier {

@@ -27,9 +27,9 @@ pub fn invalid(message: impl Into<String>) -> GuestError {
 /// Lossy `JsString` to `String`.
 pub fn string_of(value: &JsValue, ctx: &mut Context) -> String {
     match value.as_string() {
-        Some(s) => s.to_std_string_escaped(),
+        Some(s) => s.to_std_string_lossy(),
         None => match value.to_string(ctx) {
-            Ok(s) => s.to_std_string_escaped(),
+            Ok(s) => s.to_std_string_lossy(),
             Err(_) => value.display().to_string(),
         },
     }
@@ -108,7 +108,7 @@ pub fn from_value(value: &JsValue, file: Option<&str>, ctx: &mut Context) -> Gue
     out.stack = obj
         .get(js_string!("stack"), ctx)
         .ok()
-        .and_then(|s| s.as_string().map(|s| s.to_std_string_escaped()));
+        .and_then(|s| s.as_string().map(|s| s.to_std_string_lossy()));
     if let Some((f, l, c)) = out.stack.as_deref().and_then(location_from_stack) {
         out.file = Some(f);
         out.line = Some(l);

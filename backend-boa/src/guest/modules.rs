@@ -55,7 +55,7 @@ impl ModuleLoader for Loader {
             JsNativeError::typ()
                 .with_message(format!(
                     "Cannot find module '{}'",
-                    request.specifier().to_std_string_escaped()
+                    request.specifier().to_std_string_lossy()
                 ))
                 .into()
         })

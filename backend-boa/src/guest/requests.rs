@@ -218,8 +218,26 @@ fn eval_closure(
 ) -> Result<Response, GuestError> {
     check_nesting(code, origin)?;
     let params: Vec<String> = (0..args.len()).map(|i| format!("${i}")).collect();
-    let wrapped = format!("(function({}) {{{}\n}})", params.join(", "), code);
-    let padded = pad(&wrapped, origin);
+    let head = format!("(function({}) {{", params.join(", "));
+    // With a line offset, the wrapper's head goes on the line before the body so that the
+    // body keeps its own line and column numbers; otherwise it shifts the first line only.
+    let padded = if origin.line_offset >= 1 {
+        let above = Origin {
+            line_offset: origin.line_offset - 1,
+            column_offset: 0,
+            ..origin.clone()
+        };
+        let body = pad(
+            code,
+            &Origin {
+                line_offset: 0,
+                ..origin.clone()
+            },
+        );
+        pad(&format!("{head}\n{body}\n}})"), &above)
+    } else {
+        pad(&format!("{head}{code}\n}})"), origin)
+    };
     let function = ctx
         .eval(source(&padded, origin))
         .map_err(|e| errors::from_js(e, Some(&origin.filename), ctx))?;

@@ -72,9 +72,15 @@ pub fn init() {
 /// Handles one request.
 pub fn handle(request: Request) -> Response {
     init();
-    ENGINE.with_borrow_mut(|e| match e.as_mut() {
-        Some(engine) => requests::handle(engine, request),
-        None => Response::Error(super::errors::invalid("engine not initialised")),
+    ENGINE.with(|e| match e.try_borrow_mut() {
+        Ok(mut e) => match e.as_mut() {
+            Some(engine) => requests::handle(engine, request),
+            None => Response::Error(super::errors::invalid("engine not initialised")),
+        },
+        // The host called `isovm_call` from inside `host_call`, which the ABI forbids.
+        Err(_) => Response::Error(super::errors::invalid(
+            "re-entrant isovm_call (only isovm_alloc may be called during host_call)",
+        )),
     })
 }
 
