@@ -366,14 +366,6 @@ fn key<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> Result<v8::Local<'s, v8
         .ok_or_else(|| Error::NotTransferable("a property name too long".into()))
 }
 
-/// `Object.prototype` of the current context.
-fn object_prototype<'s>(scope: &mut v8::PinScope<'s, '_>) -> v8::Local<'s, v8::Value> {
-    let probe = v8::Object::new(scope);
-    probe
-        .get_prototype(scope)
-        .unwrap_or_else(|| v8::null(scope).into())
-}
-
 fn string<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> Result<v8::Local<'s, v8::String>> {
     v8::String::new(scope, s).ok_or_else(|| Error::NotTransferable("a string too long".into()))
 }
@@ -402,15 +394,15 @@ fn from_value_rec<'s>(
             v8::Array::new_with_elements(scope, &locals).into()
         }
         Value::Object(props) => {
-            let mut names = Vec::with_capacity(props.len());
-            let mut values = Vec::with_capacity(props.len());
+            let obj = v8::Object::new(scope);
             for (k, v) in props {
-                names.push(key(scope, k)?.into());
-                values.push(from_value_rec(scope, v, d)?);
+                // Internalized keys let objects of one shape share their hidden class.
+                let key = key(scope, k)?;
+                let val = from_value_rec(scope, v, d)?;
+                obj.create_data_property(scope, key.into(), val)
+                    .ok_or(Error::Timeout)?;
             }
-            // One call builds the object, like an object literal.
-            let proto = object_prototype(scope);
-            v8::Object::with_prototype_and_properties(scope, proto, &names, &values).into()
+            obj.into()
         }
         Value::Map(entries) => {
             let m = v8::Map::new(scope);

@@ -160,3 +160,64 @@ fn dropping_every_handle_frees_the_isolate() {
         drop(iso);
     }
 }
+
+#[test]
+fn nested_isolate_lifecycle_inside_a_callback() {
+    let outer = I::new(IsolateOptions::default()).unwrap();
+    let ctx = outer.create_context().unwrap();
+    let inner = engine_api::Callback::new(|_| {
+        // Create, use and drop a whole isolate while the outer one is locked.
+        let iso = I::new(IsolateOptions::default())?;
+        let c = iso.create_context()?;
+        let v = c.eval("'inner:' + (20 + 1)", &EvalOptions::default())?;
+        drop(c);
+        drop(iso);
+        let iso2 = I::new(IsolateOptions::default())?;
+        iso2.create_context()?;
+        iso2.dispose()?;
+        Ok(v)
+    });
+    let v = ctx
+        .eval_closure(
+            "return $0() + ':' + $0()",
+            vec![inner.into()],
+            &EvalOptions::copy(),
+        )
+        .unwrap();
+    assert_eq!(v, Value::from("inner:21:inner:21"));
+}
+
+#[test]
+fn cross_isolate_cycle_fails_instead_of_deadlocking() {
+    let a = I::new(IsolateOptions::default()).unwrap();
+    let b = I::new(IsolateOptions::default()).unwrap();
+    let ctx_a = a.create_context().unwrap();
+    let ctx_b = b.create_context().unwrap();
+    let back_to_a = ctx_a.clone();
+    let into_a = engine_api::Callback::new(move |_| back_to_a.eval("1", &EvalOptions::default()));
+    ctx_b
+        .eval_closure(
+            "globalThis.intoA = $0",
+            vec![into_a.into()],
+            &EvalOptions::default(),
+        )
+        .unwrap();
+    let b2 = ctx_b.clone();
+    let into_b = engine_api::Callback::new(move |_| b2.eval("intoA()", &EvalOptions::default()));
+    let err = ctx_a
+        .eval_closure("return $0()", vec![into_b.into()], &EvalOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Js(_) | Error::InvalidArgument(_)),
+        "{err:?}"
+    );
+    // Both isolates still work.
+    assert_eq!(
+        ctx_a.eval("2", &EvalOptions::default()).unwrap(),
+        Value::from(2)
+    );
+    assert_eq!(
+        ctx_b.eval("3", &EvalOptions::default()).unwrap(),
+        Value::from(3)
+    );
+}
