@@ -23,6 +23,11 @@ use crate::{BoaContext, BoaModule, BoaScript, BoaWasi};
 /// unknown, so the isolate is disposed: [`is_disposed`](engine_api::Isolate::is_disposed)
 /// becomes true and later calls fail with `Error::Disposed`. Other isolates carry on.
 ///
+/// `memory_limit_mb` (at least 8) counts memory beyond the guest's start-up image (Boa, its
+/// first realm and the guest's stack); `heap_statistics().heap_size_limit` is the
+/// resulting cap on linear memory. Reaching it disposes the isolate (`Error::MemoryLimit`)
+/// even when the guest could have recovered from the failed allocation.
+///
 /// `cpu_time` is the calling thread's CPU time during guest calls, read from the first
 /// epoch tick of a call on (a call shorter than one tick, ~1 ms, counts its wall time).
 #[derive(Clone)]
@@ -154,10 +159,11 @@ impl BoaIsolate {
         if options.snapshot.is_some() {
             return Err(Error::Unsupported(Capability::Snapshots));
         }
+        let prepared = runtime.prepared(options.fuel.is_some())?;
         let memory_limit = (options.memory_limit_mb.max(8) as usize)
             .saturating_mul(1 << 20)
+            .saturating_add(prepared.base_memory)
             .min(runtime.max_memory());
-        let prepared = runtime.prepared(options.fuel.is_some())?;
         let interrupt = Arc::new(AtomicBool::new(false));
         let inner = Arc::new(IsolateInner {
             id: IsolateId::next(),
@@ -220,8 +226,13 @@ impl BoaIsolate {
                 guest: &mut *guest,
                 fatal: false,
             };
-            let result = session.flush_releases().and_then(|()| f(&mut session));
-            let fatal = session.fatal;
+            let mut result = session.flush_releases().and_then(|()| f(&mut session));
+            let mut fatal = session.fatal;
+            if guest.store.data().limits.denied {
+                // The guest may have recovered (Boa turns some failed allocations into a
+                // RangeError), but the isolate reached its cap: it is disposed.
+                (result, fatal) = (Err(Error::MemoryLimit), true);
+            }
             inner
                 .wall_ns
                 .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);

@@ -94,6 +94,8 @@ pub(crate) struct Prepared {
     pub(crate) instance_pre: InstancePre<HostState>,
     /// Whether stores of this engine need fuel set before running.
     pub(crate) consumes_fuel: bool,
+    /// Linear memory of a fresh instance (Boa, its first realm and the guest's stack).
+    pub(crate) base_memory: usize,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -314,9 +316,15 @@ fn link(engine: &Engine, module: &Module) -> Result<Prepared> {
     let instance_pre = linker
         .instantiate_pre(module)
         .map_err(|e| backend(format!("preparing the guest for instantiation: {e:#}")))?;
+    let base_memory = module
+        .exports()
+        .find(|e| e.name() == "memory")
+        .and_then(|e| e.ty().memory().map(|m| m.minimum() * m.page_size()))
+        .unwrap_or(0);
     Ok(Prepared {
         instance_pre,
         consumes_fuel: engine.get_consume_fuel(),
+        base_memory: usize::try_from(base_memory).unwrap_or(usize::MAX),
     })
 }
 

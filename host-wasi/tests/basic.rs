@@ -301,7 +301,8 @@ fn heap_statistics_and_times() -> anyhow::Result<()> {
     context.eval("let a = new Array(1000).fill(1)", &EvalOptions::default())?;
     let stats = isolate.heap_statistics()?;
     assert!(stats.used_heap_size > 0 && stats.used_heap_size <= stats.total_heap_size);
-    assert_eq!(stats.heap_size_limit, 128 << 20);
+    assert!(stats.heap_size_limit >= 128 << 20);
+    assert!(stats.total_heap_size <= stats.heap_size_limit);
     assert!(isolate.wall_time() > Duration::ZERO);
     Ok(())
 }
