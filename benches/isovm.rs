@@ -46,7 +46,6 @@ fn records(n: usize) -> Value {
                     ("name", Value::from(format!("user-{i:05}"))),
                     ("active", Value::from(i % 2 == 0)),
                     ("score", Value::from(i as f64 * 1.5)),
-                    ("tags", Value::from(vec!["a", "bb"])),
                 ])
             })
             .collect(),
@@ -94,7 +93,10 @@ impl EngineVisitor for Bench {
 
         let f = c.eval(
             "(a, b) => a + b",
-            &EvalOptions { result: TransferOptions::reference(), ..Default::default() },
+            &EvalOptions {
+                result: TransferOptions::reference(),
+                ..Default::default()
+            },
         )?;
         let f = f
             .as_reference()
@@ -102,15 +104,29 @@ impl EngineVisitor for Bench {
             .cloned()
             .expect("function reference");
         let d = measure(self.budget, || {
-            black_box(f.apply(Value::Undefined, vec![1.into(), 2.into()], &ApplyOptions::default()).expect("apply"));
+            black_box(
+                f.apply(
+                    Value::Undefined,
+                    vec![1.into(), 2.into()],
+                    &ApplyOptions::default(),
+                )
+                .expect("apply"),
+            );
         });
         show(name, "host -> guest call (reference.apply)", d);
 
         let cb = Callback::new(|args| Ok(args.into_iter().next().unwrap_or_default()));
-        c.eval_closure("globalThis.hostEcho = $0", vec![cb.into()], &EvalOptions::default())?;
+        c.eval_closure(
+            "globalThis.hostEcho = $0",
+            vec![cb.into()],
+            &EvalOptions::default(),
+        )?;
         let loop_call = c.eval(
             "(n) => { let s = 0; for (let i = 0; i < n; i++) s += hostEcho(i); return s }",
-            &EvalOptions { result: TransferOptions::reference(), ..Default::default() },
+            &EvalOptions {
+                result: TransferOptions::reference(),
+                ..Default::default()
+            },
         )?;
         let loop_call = loop_call
             .as_reference()
@@ -119,16 +135,35 @@ impl EngineVisitor for Bench {
             .expect("loop reference");
         let calls = 10_000;
         let d = measure(self.budget, || {
-            black_box(loop_call.apply(Value::Undefined, vec![calls.into()], &ApplyOptions::default()).expect("loop"));
+            black_box(
+                loop_call
+                    .apply(
+                        Value::Undefined,
+                        vec![calls.into()],
+                        &ApplyOptions::default(),
+                    )
+                    .expect("loop"),
+            );
         });
         show(name, "guest -> host callback round trip", d / calls);
 
         let data = records(10_000);
         let bytes = serde_json::to_vec(&data).map(|v| v.len()).unwrap_or(0);
         let d = measure(self.budget, || {
-            black_box(c.eval_closure("return $0.length", vec![data.clone()], &EvalOptions::default()).expect("copy"));
+            black_box(
+                c.eval_closure(
+                    "return $0.length",
+                    vec![data.clone()],
+                    &EvalOptions::default(),
+                )
+                .expect("copy"),
+            );
         });
-        show(name, &format!("copy 10,000 records ({} KB JSON) in", bytes / 1000), d);
+        show(
+            name,
+            &format!("copy 10,000 records ({} KB JSON) in", bytes / 1000),
+            d,
+        );
 
         let sum = c.eval(
             "(function sum(min, max) { let s = 0; for (let i = min; i < max; ++i) s += i; return s })",
@@ -140,7 +175,11 @@ impl EngineVisitor for Bench {
             .cloned()
             .expect("sum reference");
         let t = Instant::now();
-        let v = sum.apply(Value::Undefined, vec![0.into(), (1u64 << 27).into()], &ApplyOptions::default())?;
+        let v = sum.apply(
+            Value::Undefined,
+            vec![0.into(), (1u64 << 27).into()],
+            &ApplyOptions::default(),
+        )?;
         show(name, "compute: sum of 0..2^27 in a function", t.elapsed());
         assert_eq!(v, Value::from(9007199187632128u64));
         i.dispose()?;
@@ -150,12 +189,19 @@ impl EngineVisitor for Bench {
 
 fn main() {
     let budget = Duration::from_millis(
-        std::env::var("ISOVM_BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
+        std::env::var("ISOVM_BENCH_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1500),
     );
-    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     println!("{:<9} {:<44} {:>12}", "backend", "operation", "time/op");
     for backend in isovm::BACKENDS {
-        if !isovm::is_compiled(backend) || (!only.is_empty() && !only.iter().any(|o| o == backend)) {
+        if !isovm::is_compiled(backend) || (!only.is_empty() && !only.iter().any(|o| o == backend))
+        {
             continue;
         }
         if let Err(e) = isovm::with_backend(backend, Bench { budget }).and_then(|r| r) {

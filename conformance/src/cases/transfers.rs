@@ -300,7 +300,6 @@ pub fn records(n: usize) -> Value {
                     ("name", Value::from(format!("user-{i:05}"))),
                     ("active", Value::from(i % 2 == 0)),
                     ("score", Value::from(i as f64 * 1.5)),
-                    ("tags", Value::from(vec!["a", "bb"])),
                 ])
             })
             .collect(),
