@@ -16,6 +16,9 @@ use crate::{V8Reference, callbacks};
 /// Deepest nesting copied in either direction (keeps the host stack bounded).
 const MAX_DEPTH: usize = 1000;
 
+/// Stack kept free below a copy (V8 and the host still need some).
+const STACK_MARGIN: usize = 256 * 1024;
+
 /// What a non-primitive becomes when no transfer option is set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fallback {
@@ -159,7 +162,7 @@ fn copy_rec<'s>(
             obj.get_constructor_name().to_rust_string_lossy(scope)
         )));
     }
-    if stack.len() >= MAX_DEPTH {
+    if stack.len() >= MAX_DEPTH || crate::limits::stack_low_on(STACK_MARGIN) {
         return Err(Error::NotTransferable("a value nested too deeply".into()));
     }
     if stack.iter().any(|o| o.strict_equals(v)) {
@@ -375,7 +378,7 @@ fn from_value_rec<'s>(
     value: &Value,
     depth: usize,
 ) -> Result<v8::Local<'s, v8::Value>> {
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || crate::limits::stack_low_on(STACK_MARGIN) {
         return Err(Error::NotTransferable("a value nested too deeply".into()));
     }
     let d = depth + 1;

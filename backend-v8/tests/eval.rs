@@ -425,3 +425,53 @@ fn object_keys_edge_cases() {
         ])
     );
 }
+
+#[test]
+fn deep_nesting_is_bounded() {
+    let ctx = context();
+    // Within the limit: copied.
+    let v = ctx
+        .eval(
+            "let a = []; for (let i = 0; i < 100; i++) a = [a]; a",
+            &EvalOptions::copy(),
+        )
+        .unwrap();
+    let mut depth = 0;
+    let mut cur = &v;
+    while let Value::Array(items) = cur {
+        depth += 1;
+        match items.first() {
+            Some(next) => cur = next,
+            None => break,
+        }
+    }
+    assert_eq!(depth, 101);
+    let back = ctx
+        .eval_closure(
+            "let d = 0, x = $0; while (x.length) { x = x[0]; d++ } return d",
+            vec![v],
+            &EvalOptions::copy(),
+        )
+        .unwrap();
+    assert_eq!(back, Value::from(100));
+    // Far too deep: an error, not a crash.
+    let err = ctx
+        .eval(
+            "let b = []; for (let i = 0; i < 100000; i++) b = [b]; b",
+            &EvalOptions::copy(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::NotTransferable(_)), "{err:?}");
+    // From inside a deep JS recursion, through a host callback.
+    let cb = engine_api::Callback::new(|args| Ok(Value::from(args.len())));
+    let v = ctx
+        .eval_closure(
+            "const f = (n) => n === 0 ? (() => { let a = []; for (let i = 0; i < 900; i++) a = [a]; return $0(a) })() : f(n - 1); try { return f(5000) } catch (e) { return e.name }",
+            vec![cb.into()],
+            &EvalOptions::copy(),
+        );
+    assert!(
+        v.is_ok() || matches!(v, Err(Error::NotTransferable(_))),
+        "{v:?}"
+    );
+}
