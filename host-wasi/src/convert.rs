@@ -15,8 +15,8 @@ use crate::state::{HostObject, HostTable};
 use crate::trap::backend;
 use crate::{BoaIsolate, BoaReference};
 
-/// Nesting deeper than this is refused (the guest refuses it too).
-const MAX_DEPTH: usize = 2048;
+/// Nesting deeper than this is refused, in both directions (the guest refuses it too).
+const MAX_DEPTH: usize = engine_api::MAX_TRANSFER_DEPTH;
 
 /// `TransferOptions` on the wire; `fallback_reference` says what a value that cannot be
 /// copied becomes when no option is set (a reference for `get` / `apply`, else undefined).
@@ -69,6 +69,10 @@ pub(crate) fn enter(
     own: IsolateId,
     args: &TransferOptions,
 ) -> Result<WireValue> {
+    if too_deep(&value) {
+        dismantle(value);
+        return Err(Error::NotTransferable("a value nested too deeply".into()));
+    }
     if args.external_copy && is_data(&value) {
         let copy = ExternalCopy::new(value)?;
         return Ok(WireValue::ExternalCopy {
@@ -76,6 +80,37 @@ pub(crate) fn enter(
         });
     }
     to_wire(value, table, own, 0)
+}
+
+/// Whether `value` nests deeper than `MAX_DEPTH` (checked without recursion).
+fn too_deep(value: &Value) -> bool {
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) | Value::Set(items) => Box::new(items.iter()),
+            Value::Object(props) => Box::new(props.iter().map(|(_, v)| v)),
+            Value::Map(entries) => Box::new(entries.iter().flat_map(|(k, v)| [k, v])),
+            _ => continue,
+        };
+        if depth >= MAX_DEPTH {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    false
+}
+
+/// Drops a value without recursion (dropping a very deep value would overflow the stack).
+fn dismantle(value: Value) {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(items) | Value::Set(items) => stack.extend(items),
+            Value::Object(props) => stack.extend(props.into_iter().map(|(_, v)| v)),
+            Value::Map(entries) => stack.extend(entries.into_iter().flat_map(|(k, v)| [k, v])),
+            _ => {}
+        }
+    }
 }
 
 fn is_data(v: &Value) -> bool {
@@ -176,7 +211,14 @@ fn to_wire(value: Value, table: &mut HostTable, own: IsolateId, depth: usize) ->
                 id: table.insert(HostObject::Copy(c)),
             }
         }
-        Value::CopyInto(c) => to_wire(c.copy()?, table, own, depth + 1)?,
+        Value::CopyInto(c) => {
+            let data = c.copy()?;
+            if too_deep(&data) {
+                dismantle(data);
+                return Err(Error::NotTransferable("a value nested too deeply".into()));
+            }
+            to_wire(data, table, own, depth + 1)?
+        }
         other => return Err(Error::NotTransferable(format!("{other:?}"))),
     })
 }
