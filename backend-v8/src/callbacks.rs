@@ -68,10 +68,13 @@ fn call_host<'s>(
     };
     match cb.mode() {
         CallbackMode::Sync => match cb.call(values) {
-            Ok(v) => match convert::from_value(scope, &v) {
-                Ok(local) => rv.set(local),
-                Err(e) => convert::throw(scope, &e),
-            },
+            Ok(v) => {
+                match convert::from_value(scope, &v) {
+                    Ok(local) => rv.set(local),
+                    Err(e) => convert::throw(scope, &e),
+                }
+                convert::dismantle([v]);
+            }
             Err(e) => convert::throw(scope, &e),
         },
         CallbackMode::Ignored => {
@@ -127,7 +130,14 @@ pub(crate) fn settle(isolate: V8Isolate, id: u64, result: Result<Value>) {
             let context = v8::Local::new(scope, &context);
             let scope = &mut v8::ContextScope::new(scope, context);
             let resolver = v8::Local::new(scope, &resolver);
-            match result.and_then(|v| convert::from_value(scope, &v)) {
+            let built = match &result {
+                Ok(v) => convert::from_value(scope, v),
+                Err(e) => Err(e.clone()),
+            };
+            if let Ok(v) = result {
+                convert::dismantle([v]);
+            }
+            match built {
                 Ok(v) => resolver.resolve(scope, v),
                 Err(e) => {
                     let exc = match &e {

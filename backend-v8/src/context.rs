@@ -95,18 +95,29 @@ impl V8Context {
         args: Vec<Value>,
         options: &EvalOptions,
     ) -> Result<Outcome> {
+        let r = self.eval_closure_with(code, &args, options);
+        convert::dismantle(args);
+        r
+    }
+
+    fn eval_closure_with(
+        &self,
+        code: &str,
+        args: &[Value],
+        options: &EvalOptions,
+    ) -> Result<Outcome> {
         self.run_in(options.timeout, |scope| {
             v8::tc_scope!(let tc, scope);
             let mut locals = Vec::with_capacity(args.len());
-            for a in args.iter().cloned() {
+            for a in args {
                 // `{ arguments: { reference: true } }` passes host functions as references.
-                let a = match a {
+                let local = match a {
                     Value::Callback(cb) if options.arguments.reference => {
-                        Value::Reference(cb.into_reference())
+                        convert::from_value(tc, &Value::Reference(cb.clone().into_reference()))?
                     }
-                    other => other,
+                    other => convert::from_value(tc, other)?,
                 };
-                locals.push(convert::from_value(tc, &a)?);
+                locals.push(local);
             }
             let mut params = Vec::with_capacity(locals.len());
             for i in 0..locals.len() {

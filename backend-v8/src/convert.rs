@@ -14,7 +14,7 @@ use crate::ivm::{self, Tag};
 use crate::{V8Reference, callbacks};
 
 /// Deepest nesting copied in either direction (keeps the host stack bounded).
-const MAX_DEPTH: usize = 1000;
+const MAX_DEPTH: usize = engine_api::MAX_TRANSFER_DEPTH;
 
 /// Stack kept free below a copy (V8 and the host still need some).
 const STACK_MARGIN: usize = 256 * 1024;
@@ -353,6 +353,19 @@ fn shared_array_buffer<'s>(
         v8::SharedArrayBuffer::new_backing_store_from_ptr(ptr, buf.len(), release_shared, keep)
     };
     v8::SharedArrayBuffer::with_backing_store(scope, &store.make_shared()).into()
+}
+
+/// Drops values without recursion (a very deep value would overflow the stack).
+pub(crate) fn dismantle(values: impl IntoIterator<Item = Value>) {
+    let mut stack: Vec<Value> = values.into_iter().collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(items) | Value::Set(items) => stack.extend(items),
+            Value::Object(props) => stack.extend(props.into_iter().map(|(_, v)| v)),
+            Value::Map(entries) => stack.extend(entries.into_iter().flat_map(|(k, v)| [k, v])),
+            _ => {}
+        }
+    }
 }
 
 /// Builds `value` inside the isolate.

@@ -268,10 +268,13 @@ fn native_call<'s, const N: usize>(
         copy_release,
     ];
     match TABLE[N](scope, &args) {
-        Ok(Some(v)) => match convert::from_value(scope, &v) {
-            Ok(local) => rv.set(local),
-            Err(e) => convert::throw(scope, &e),
-        },
+        Ok(Some(v)) => {
+            match convert::from_value(scope, &v) {
+                Ok(local) => rv.set(local),
+                Err(e) => convert::throw(scope, &e),
+            }
+            convert::dismantle([v]);
+        }
         Ok(None) => {}
         Err(e) => convert::throw(scope, &e),
     }

@@ -93,10 +93,16 @@ impl V8Reference {
     }
 
     fn start_get(&self, key: Value, options: &TransferOptions) -> Result<Outcome> {
+        let r = self.get_with(&key, options);
+        convert::dismantle([key]);
+        r
+    }
+
+    fn get_with(&self, key: &Value, options: &TransferOptions) -> Result<Outcome> {
         self.with_value(None, |scope, value| {
             v8::tc_scope!(let tc, scope);
             let obj = Self::object(value)?;
-            let key = convert::from_value(tc, &key)?;
+            let key = convert::from_value(tc, key)?;
             let Some(result) = obj.get(tc, key) else {
                 return Err(caught!(tc));
             };
@@ -110,14 +116,25 @@ impl V8Reference {
         args: Vec<Value>,
         options: &ApplyOptions,
     ) -> Result<Outcome> {
+        let r = self.apply_with(&receiver, &args, options);
+        convert::dismantle(args.into_iter().chain([receiver]));
+        r
+    }
+
+    fn apply_with(
+        &self,
+        receiver: &Value,
+        args: &[Value],
+        options: &ApplyOptions,
+    ) -> Result<Outcome> {
         self.with_value(options.timeout, |scope, value| {
             v8::tc_scope!(let tc, scope);
             let func = v8::Local::<v8::Function>::try_from(value).map_err(|_| {
                 Error::InvalidArgument("the referenced value is not a function".into())
             })?;
-            let recv = convert::from_value(tc, &receiver)?;
+            let recv = convert::from_value(tc, receiver)?;
             let mut locals = Vec::with_capacity(args.len());
-            for a in &args {
+            for a in args {
                 locals.push(convert::from_value(tc, a)?);
             }
             let Some(result) = func.call(tc, recv, &locals) else {
@@ -165,28 +182,34 @@ impl engine_api::Reference for V8Reference {
     }
 
     fn set(&self, key: Value, value: Value, _options: &TransferOptions) -> Result<bool> {
-        self.with_value(None, |scope, target| {
+        let (k, v) = (&key, &value);
+        let r = self.with_value(None, |scope, target| {
             v8::tc_scope!(let tc, scope);
             let obj = Self::object(target)?;
-            let key = convert::from_value(tc, &key)?;
-            let value = convert::from_value(tc, &value)?;
+            let key = convert::from_value(tc, k)?;
+            let value = convert::from_value(tc, v)?;
             match obj.set(tc, key, value) {
                 Some(ok) => Ok(ok),
                 None => Err(caught!(tc)),
             }
-        })
+        });
+        convert::dismantle([key, value]);
+        r
     }
 
     fn delete(&self, key: Value) -> Result<bool> {
-        self.with_value(None, |scope, target| {
+        let k = &key;
+        let r = self.with_value(None, |scope, target| {
             v8::tc_scope!(let tc, scope);
             let obj = Self::object(target)?;
-            let key = convert::from_value(tc, &key)?;
+            let key = convert::from_value(tc, k)?;
             match obj.delete(tc, key) {
                 Some(ok) => Ok(ok),
                 None => Err(caught!(tc)),
             }
-        })
+        });
+        convert::dismantle([key]);
+        r
     }
 
     fn apply(&self, receiver: Value, args: Vec<Value>, options: &ApplyOptions) -> Result<Value> {
