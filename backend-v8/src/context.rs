@@ -14,7 +14,7 @@ use crate::{V8Isolate, V8Reference, ivm};
 struct ContextInner {
     context: Mutex<Option<v8::Global<v8::Context>>>,
     isolate: V8Isolate,
-    _count: HandleCount,
+    count: HandleCount,
 }
 
 /// A context (realm) inside a [`V8Isolate`].
@@ -46,7 +46,7 @@ impl V8Context {
             inner: Arc::new(ContextInner {
                 context: Mutex::new(Some(global)),
                 isolate: isolate.clone(),
-                _count: HandleCount::new(isolate.core()),
+                count: HandleCount::new(isolate.core()),
             }),
         }
     }
@@ -190,6 +190,7 @@ impl engine_api::Context for V8Context {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         drop(g);
+        self.inner.count.release();
     }
 
     fn eval_async(&self, code: impl Into<String>, options: EvalOptions) -> Task<Value> {

@@ -126,41 +126,18 @@ fn copy_rec<'s>(
     v: v8::Local<'s, v8::Value>,
     stack: &mut Vec<v8::Local<'s, v8::Object>>,
 ) -> Result<Value> {
-    if v.is_undefined() {
-        return Ok(Value::Undefined);
-    }
-    if v.is_null() {
-        return Ok(Value::Null);
-    }
-    if v.is_boolean() {
-        return Ok(Value::Bool(v.is_true()));
-    }
-    if v.is_number() {
-        return Ok(Value::Number(v.number_value(scope).unwrap_or(f64::NAN)));
-    }
-    if v.is_big_int() {
-        return Ok(Value::BigInt(str_of(scope, v)));
-    }
-    if v.is_string() {
-        return Ok(Value::String(str_of(scope, v)));
-    }
-    if v.is_symbol() {
-        return Err(Error::NotTransferable("a symbol".into()));
-    }
+    // Small frames on the recursive path: every case lives in its own function.
+    let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
+        return copy_primitive(scope, v);
+    };
     if v.is_function() {
         return Err(Error::NotTransferable("a function".into()));
     }
-    let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
-        return Err(Error::NotTransferable("an unknown value".into()));
-    };
     if let Some(h) = handle_value(scope, v)? {
         return Ok(h);
     }
     if v.is_promise() || v.is_proxy() || v.is_weak_map() || v.is_weak_set() {
-        return Err(Error::NotTransferable(format!(
-            "a {}",
-            obj.get_constructor_name().to_rust_string_lossy(scope)
-        )));
+        return Err(not_transferable(scope, obj));
     }
     if stack.len() >= MAX_DEPTH || crate::limits::stack_low_on(STACK_MARGIN) {
         return Err(Error::NotTransferable("a value nested too deeply".into()));
@@ -169,35 +146,78 @@ fn copy_rec<'s>(
         return Err(Error::NotTransferable("a cyclic value".into()));
     }
     stack.push(obj);
-    let r = copy_object(scope, v, obj, stack);
+    let r = if v.is_array() {
+        copy_array(scope, v, stack)
+    } else if v.is_map() || v.is_set() {
+        copy_collection(scope, v, stack)
+    } else if v.is_date()
+        || v.is_reg_exp()
+        || v.is_native_error()
+        || v.is_array_buffer()
+        || v.is_shared_array_buffer()
+        || v.is_array_buffer_view()
+    {
+        copy_leaf(scope, v, obj)
+    } else {
+        copy_plain(scope, obj, stack)
+    };
     stack.pop();
     r
 }
 
-fn copy_object<'s>(
+#[inline(never)]
+fn not_transferable<'s>(scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<'s, v8::Object>) -> Error {
+    Error::NotTransferable(format!(
+        "a {}",
+        obj.get_constructor_name().to_rust_string_lossy(scope)
+    ))
+}
+
+#[inline(never)]
+fn copy_primitive<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
-    obj: v8::Local<'s, v8::Object>,
+) -> Result<Value> {
+    Ok(if v.is_undefined() {
+        Value::Undefined
+    } else if v.is_null() {
+        Value::Null
+    } else if v.is_boolean() {
+        Value::Bool(v.is_true())
+    } else if v.is_number() {
+        Value::Number(v.number_value(scope).unwrap_or(f64::NAN))
+    } else if v.is_big_int() {
+        Value::BigInt(str_of(scope, v))
+    } else if v.is_string() {
+        Value::String(str_of(scope, v))
+    } else if v.is_symbol() {
+        return Err(Error::NotTransferable("a symbol".into()));
+    } else {
+        return Err(Error::NotTransferable("an unknown value".into()));
+    })
+}
+
+#[inline(never)]
+fn copy_array<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
     stack: &mut Vec<v8::Local<'s, v8::Object>>,
 ) -> Result<Value> {
-    if let Ok(arr) = v8::Local::<v8::Array>::try_from(v) {
-        let mut out = Vec::with_capacity(arr.length() as usize);
-        for i in 0..arr.length() {
-            let item = arr.get_index(scope, i).ok_or(Error::Timeout)?;
-            out.push(copy_rec(scope, item, stack)?);
-        }
-        return Ok(Value::Array(out));
+    let arr = v8::Local::<v8::Array>::try_from(v).map_err(|_| Error::Timeout)?;
+    let mut out = Vec::with_capacity(arr.length() as usize);
+    for i in 0..arr.length() {
+        let item = arr.get_index(scope, i).ok_or(Error::Timeout)?;
+        out.push(copy_rec(scope, item, stack)?);
     }
-    if let Ok(d) = v8::Local::<v8::Date>::try_from(v) {
-        return Ok(Value::Date(d.value_of()));
-    }
-    if let Ok(re) = v8::Local::<v8::RegExp>::try_from(v) {
-        let source = re.get_source(scope).to_rust_string_lossy(scope);
-        let flags = get(scope, obj, "flags")
-            .map(|f| str_of(scope, f))
-            .unwrap_or_default();
-        return Ok(Value::RegExp { source, flags });
-    }
+    Ok(Value::Array(out))
+}
+
+#[inline(never)]
+fn copy_collection<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+    stack: &mut Vec<v8::Local<'s, v8::Object>>,
+) -> Result<Value> {
     if let Ok(m) = v8::Local::<v8::Map>::try_from(v) {
         let a = m.as_array(scope);
         let mut out = Vec::with_capacity(a.length() as usize / 2);
@@ -208,14 +228,59 @@ fn copy_object<'s>(
         }
         return Ok(Value::Map(out));
     }
-    if let Ok(s) = v8::Local::<v8::Set>::try_from(v) {
-        let a = s.as_array(scope);
-        let mut out = Vec::with_capacity(a.length() as usize);
-        for i in 0..a.length() {
-            let k = a.get_index(scope, i).ok_or(Error::Timeout)?;
-            out.push(copy_rec(scope, k, stack)?);
-        }
-        return Ok(Value::Set(out));
+    let s = v8::Local::<v8::Set>::try_from(v).map_err(|_| Error::Timeout)?;
+    let a = s.as_array(scope);
+    let mut out = Vec::with_capacity(a.length() as usize);
+    for i in 0..a.length() {
+        let k = a.get_index(scope, i).ok_or(Error::Timeout)?;
+        out.push(copy_rec(scope, k, stack)?);
+    }
+    Ok(Value::Set(out))
+}
+
+#[inline(never)]
+fn copy_plain<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    obj: v8::Local<'s, v8::Object>,
+    stack: &mut Vec<v8::Local<'s, v8::Object>>,
+) -> Result<Value> {
+    let names = obj
+        .get_own_property_names(
+            scope,
+            v8::GetPropertyNamesArgs {
+                mode: v8::KeyCollectionMode::OwnOnly,
+                property_filter: v8::PropertyFilter::ONLY_ENUMERABLE
+                    | v8::PropertyFilter::SKIP_SYMBOLS,
+                index_filter: v8::IndexFilter::IncludeIndices,
+                key_conversion: v8::KeyConversionMode::ConvertToString,
+            },
+        )
+        .ok_or(Error::Timeout)?;
+    let mut props = Vec::with_capacity(names.length() as usize);
+    for i in 0..names.length() {
+        let k = names.get_index(scope, i).ok_or(Error::Timeout)?;
+        let val = obj.get(scope, k).ok_or(Error::Timeout)?;
+        props.push((str_of(scope, k), copy_rec(scope, val, stack)?));
+    }
+    Ok(Value::Object(props))
+}
+
+/// Values without children: Date, RegExp, Error, buffers and views.
+#[inline(never)]
+fn copy_leaf<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+    obj: v8::Local<'s, v8::Object>,
+) -> Result<Value> {
+    if let Ok(d) = v8::Local::<v8::Date>::try_from(v) {
+        return Ok(Value::Date(d.value_of()));
+    }
+    if let Ok(re) = v8::Local::<v8::RegExp>::try_from(v) {
+        let source = re.get_source(scope).to_rust_string_lossy(scope);
+        let flags = get(scope, obj, "flags")
+            .map(|f| str_of(scope, f))
+            .unwrap_or_default();
+        return Ok(Value::RegExp { source, flags });
     }
     if v.is_native_error() {
         let name = get(scope, obj, "name").map(|x| str_of(scope, x));
@@ -236,33 +301,11 @@ fn copy_object<'s>(
     if let Ok(sab) = v8::Local::<v8::SharedArrayBuffer>::try_from(v) {
         return Ok(Value::SharedArrayBuffer(shared_buffer_of(sab)));
     }
-    if let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(v) {
-        let kind = view_kind(v).ok_or_else(|| {
-            Error::NotTransferable(obj.get_constructor_name().to_rust_string_lossy(scope))
-        })?;
-        let mut bytes = vec![0u8; view.byte_length()];
-        view.copy_contents(&mut bytes);
-        return Ok(Value::TypedArray { kind, bytes });
-    }
-    let names = obj
-        .get_own_property_names(
-            scope,
-            v8::GetPropertyNamesArgs {
-                mode: v8::KeyCollectionMode::OwnOnly,
-                property_filter: v8::PropertyFilter::ONLY_ENUMERABLE
-                    | v8::PropertyFilter::SKIP_SYMBOLS,
-                index_filter: v8::IndexFilter::IncludeIndices,
-                key_conversion: v8::KeyConversionMode::ConvertToString,
-            },
-        )
-        .ok_or(Error::Timeout)?;
-    let mut props = Vec::with_capacity(names.length() as usize);
-    for i in 0..names.length() {
-        let k = names.get_index(scope, i).ok_or(Error::Timeout)?;
-        let val = obj.get(scope, k).ok_or(Error::Timeout)?;
-        props.push((str_of(scope, k), copy_rec(scope, val, stack)?));
-    }
-    Ok(Value::Object(props))
+    let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| Error::Timeout)?;
+    let kind = view_kind(v).ok_or_else(|| not_transferable(scope, obj))?;
+    let mut bytes = vec![0u8; view.byte_length()];
+    view.copy_contents(&mut bytes);
+    Ok(Value::TypedArray { kind, bytes })
 }
 
 fn store_bytes(store: &v8::SharedRef<v8::BackingStore>, offset: usize, len: usize) -> Vec<u8> {
@@ -391,17 +434,25 @@ fn from_value_rec<'s>(
     value: &Value,
     depth: usize,
 ) -> Result<v8::Local<'s, v8::Value>> {
-    if depth > MAX_DEPTH || crate::limits::stack_low_on(STACK_MARGIN) {
-        return Err(Error::NotTransferable("a value nested too deeply".into()));
+    // Small frames on the recursive path: composite values in their own functions.
+    match value {
+        Value::Array(_) | Value::Object(_) | Value::Map(_) | Value::Set(_) | Value::CopyInto(_) => {
+            if depth > MAX_DEPTH || crate::limits::stack_low_on(STACK_MARGIN) {
+                return Err(Error::NotTransferable("a value nested too deeply".into()));
+            }
+            from_composite(scope, value, depth + 1)
+        }
+        _ => from_leaf(scope, value),
     }
-    let d = depth + 1;
+}
+
+#[inline(never)]
+fn from_composite<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: &Value,
+    d: usize,
+) -> Result<v8::Local<'s, v8::Value>> {
     Ok(match value {
-        Value::Undefined => v8::undefined(scope).into(),
-        Value::Null => v8::null(scope).into(),
-        Value::Bool(b) => v8::Boolean::new(scope, *b).into(),
-        Value::Number(n) => v8::Number::new(scope, *n).into(),
-        Value::BigInt(s) => bigint(scope, s)?,
-        Value::String(s) => string(scope, s)?.into(),
         Value::Array(items) => {
             let mut locals = Vec::with_capacity(items.len());
             for item in items {
@@ -437,6 +488,23 @@ fn from_value_rec<'s>(
             }
             s.into()
         }
+        Value::CopyInto(c) => from_value_rec(scope, c.value()?, d)?,
+        other => from_leaf(scope, other)?,
+    })
+}
+
+#[inline(never)]
+fn from_leaf<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: &Value,
+) -> Result<v8::Local<'s, v8::Value>> {
+    Ok(match value {
+        Value::Undefined => v8::undefined(scope).into(),
+        Value::Null => v8::null(scope).into(),
+        Value::Bool(b) => v8::Boolean::new(scope, *b).into(),
+        Value::Number(n) => v8::Number::new(scope, *n).into(),
+        Value::BigInt(s) => bigint(scope, s)?,
+        Value::String(s) => string(scope, s)?.into(),
         Value::Date(ms) => v8::Date::new(scope, *ms).ok_or(Error::Timeout)?.into(),
         Value::RegExp { source, flags } => {
             let pattern = string(scope, source)?;
@@ -467,7 +535,6 @@ fn from_value_rec<'s>(
             c.value()?;
             ivm::make_external_copy(scope, c.clone())?
         }
-        Value::CopyInto(c) => from_value_rec(scope, c.value()?, d)?,
         Value::DerefInto(r) => {
             let own = Core::of(scope).id;
             match r.downcast_ref::<V8Reference>() {

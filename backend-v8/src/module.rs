@@ -26,7 +26,7 @@ struct ModuleInner {
     context: Mutex<Option<V8Context>>,
     outcome: Mutex<Option<Result<Value>>>,
     isolate: V8Isolate,
-    _count: HandleCount,
+    count: HandleCount,
 }
 
 /// A compiled ES module.
@@ -85,7 +85,7 @@ impl V8Module {
                 context: Mutex::new(None),
                 outcome: Mutex::new(None),
                 isolate: isolate.clone(),
-                _count: HandleCount::new(isolate.core()),
+                count: HandleCount::new(isolate.core()),
             }),
         })
     }
@@ -283,6 +283,7 @@ impl engine_api::Module for V8Module {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         drop(g);
+        self.inner.count.release();
     }
 
     fn evaluate_async(&self, options: RunOptions) -> Task<Value> {

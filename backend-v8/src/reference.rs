@@ -15,7 +15,7 @@ struct ReferenceInner {
     value: Mutex<Option<v8::Global<v8::Value>>>,
     released: AtomicBool,
     isolate: V8Isolate,
-    _count: HandleCount,
+    count: HandleCount,
 }
 
 /// A reference to a value inside a [`V8Isolate`].
@@ -39,7 +39,7 @@ impl V8Reference {
                 value: Mutex::new(Some(value)),
                 released: AtomicBool::new(false),
                 isolate: isolate.clone(),
-                _count: HandleCount::new(isolate.core()),
+                count: HandleCount::new(isolate.core()),
             }),
         }
     }
@@ -237,6 +237,7 @@ impl engine_api::Reference for V8Reference {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         drop(g);
+        self.inner.count.release();
     }
 
     fn is_released(&self) -> bool {

@@ -36,12 +36,43 @@ pub(crate) fn origin<'s>(
     )
 }
 
+/// Our code cache header: magic, V8's cache version tag, a hash of the source.
+const CACHE_MAGIC: &[u8; 4] = b"IVC1";
+const CACHE_HEADER: usize = 16;
+
+fn source_hash(code: &str) -> u64 {
+    // FNV-1a: stable across processes and Rust versions.
+    code.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn wrap_cache(payload: &[u8], code: &str) -> Arc<[u8]> {
+    let mut out = Vec::with_capacity(CACHE_HEADER + payload.len());
+    out.extend_from_slice(CACHE_MAGIC);
+    out.extend_from_slice(&v8::script_compiler::cached_data_version_tag().to_le_bytes());
+    out.extend_from_slice(&source_hash(code).to_le_bytes());
+    out.extend_from_slice(payload);
+    out.into()
+}
+
+/// V8's part of a cache made by `wrap_cache` for this `code`, if it is one.
+fn unwrap_cache<'a>(data: &'a [u8], code: &str) -> Option<&'a [u8]> {
+    if data.len() <= CACHE_HEADER || &data[..4] != CACHE_MAGIC {
+        return None;
+    }
+    let tag = u32::from_le_bytes(data[4..8].try_into().ok()?);
+    let hash = u64::from_le_bytes(data[8..16].try_into().ok()?);
+    (tag == v8::script_compiler::cached_data_version_tag() && hash == source_hash(code))
+        .then(|| &data[CACHE_HEADER..])
+}
+
 struct ScriptInner {
     script: Mutex<Option<v8::Global<v8::UnboundScript>>>,
     isolate: V8Isolate,
     cached_data: Option<Arc<[u8]>>,
     rejected: Option<bool>,
-    _count: HandleCount,
+    count: HandleCount,
 }
 
 /// A compiled script; it runs in any context of its isolate.
@@ -77,7 +108,10 @@ impl V8Script {
             let text = v8::String::new(tc, code)
                 .ok_or_else(|| Error::InvalidArgument("source too long".into()))?;
             let origin = origin(tc, &options.origin, false);
-            let (mut source, compile_options) = match &options.cached_data {
+            // A cache for other code or another V8 is rejected here: V8 itself would not look
+            // at it when its in-isolate compilation cache already has the script.
+            let payload = options.cached_data.as_ref().map(|d| unwrap_cache(d, code));
+            let (mut source, compile_options) = match payload.flatten() {
                 Some(data) => (
                     v8::script_compiler::Source::new_with_cached_data(
                         text,
@@ -99,14 +133,13 @@ impl V8Script {
             ) else {
                 return Err(caught!(tc));
             };
-            let rejected = options
-                .cached_data
-                .as_ref()
-                .map(|_| source.get_cached_data().is_none_or(|c| c.rejected()));
+            let rejected = match payload {
+                None => None,
+                Some(None) => Some(true),
+                Some(Some(_)) => Some(source.get_cached_data().is_none_or(|c| c.rejected())),
+            };
             let produced = if options.produce_cached_data {
-                unbound
-                    .create_code_cache()
-                    .map(|c| Arc::<[u8]>::from(c.to_vec()))
+                unbound.create_code_cache().map(|c| wrap_cache(&c, code))
             } else {
                 None
             };
@@ -118,7 +151,7 @@ impl V8Script {
                 isolate: isolate.clone(),
                 cached_data,
                 rejected,
-                _count: HandleCount::new(isolate.core()),
+                count: HandleCount::new(isolate.core()),
             }),
         })
     }
@@ -180,6 +213,7 @@ impl engine_api::Script for V8Script {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         drop(g);
+        self.inner.count.release();
     }
 
     fn run_async(&self, context: &V8Context, options: RunOptions) -> Task<Value> {

@@ -88,6 +88,7 @@ fn released_and_disposed_handles() {
     let global = ctx.global().unwrap();
     assert_eq!(iso.reference_count(), 2);
     global.release();
+    assert_eq!(iso.reference_count(), 1);
     assert_eq!(global.type_of().unwrap_err(), Error::Released("reference"));
     let script = iso.compile_script("1", &Default::default()).unwrap();
     engine_api::Script::release(&script);

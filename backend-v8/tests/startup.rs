@@ -125,6 +125,17 @@ fn code_cache_produce_and_consume() {
         )
         .unwrap();
     assert_eq!(garbage.cached_data_rejected(), Some(true));
+    // Same isolate, same source (V8's compilation cache hits): garbage is still rejected.
+    let again = iso
+        .compile_script(
+            code,
+            &ScriptOptions {
+                cached_data: Some(vec![9u8; 64].into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(again.cached_data_rejected(), Some(true));
 }
 
 #[test]
