@@ -187,3 +187,42 @@ fn stack_overflow_is_a_js_error() {
     };
     assert_eq!(e.name, "RangeError");
 }
+
+#[test]
+fn single_shot_bombs() {
+    for code in [
+        "'x'.repeat(2 ** 28).length",
+        "new Array(1e8).fill(0).length",
+        "Array.from({length: 5e7}, (_, i) => i).length",
+        "const a = 'ab'.repeat(2 ** 20); a.split('').length",
+        "const o = Array(1000).fill('y'.repeat(1000)); let s = []; for (let i = 0; i < 1e5; i++) s.push(JSON.stringify(o)); s.length",
+        "Array(5e6).fill('abcdefgh').join('-').length",
+    ] {
+        let iso = small();
+        let ctx = iso.create_context().unwrap();
+        let r = ctx.eval(code, &EvalOptions::default());
+        // Whatever the outcome (V8 may build some of these lazily), never a process abort.
+        assert!(
+            r.is_ok()
+                || matches!(r, Err(Error::MemoryLimit))
+                || matches!(&r, Err(Error::Js(e)) if e.name == "RangeError"),
+            "{code}: {r:?}"
+        );
+        eprintln!("{code}: {r:?}");
+    }
+}
+
+#[test]
+fn timeout_inside_regexp_backtracking() {
+    let iso = I::new(IsolateOptions::default()).unwrap();
+    let ctx = iso.create_context().unwrap();
+    let opts = EvalOptions::default().with_timeout(Duration::from_millis(100));
+    let err = ctx
+        .eval("/^(a+)+$/.test('a'.repeat(40) + 'b')", &opts)
+        .unwrap_err();
+    assert_eq!(err, Error::Timeout);
+    assert_eq!(
+        ctx.eval("5", &EvalOptions::default()).unwrap(),
+        Value::from(5)
+    );
+}
