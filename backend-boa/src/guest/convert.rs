@@ -15,8 +15,8 @@ use crate::abi::{GuestError, Response, Transfer, WireValue};
 use super::handles::{self, Entry};
 use super::{errors, host, ivm};
 
-/// Deeper object graphs are refused rather than risking the native stack.
-const MAX_DEPTH: usize = 1_000;
+/// Deeper object graphs are refused (the contract's limit; also keeps the wasm stack safe).
+const MAX_DEPTH: usize = engine_api::MAX_TRANSFER_DEPTH;
 
 /// Why a deep copy failed.
 pub enum CopyError {

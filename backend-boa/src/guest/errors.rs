@@ -170,3 +170,51 @@ pub fn error_value(name: &str, message: &str, stack: Option<&str>, ctx: &mut Con
     }
     value
 }
+
+/// Fills in a location Boa could not map (its source map has no entry for some
+/// instructions, e.g. the name lookup behind "x is not defined": the stack then reads
+/// `file:?:?`). Uses the first whole-word use of the undefined name in the source.
+pub fn locate(e: &mut GuestError, padded: &str, origin: &crate::abi::Origin) {
+    if e.line.is_some() || e.kind != Some(ErrorKind::Js) {
+        return;
+    }
+    let unknown = format!("({}:?:?)", origin.filename);
+    let top = e
+        .stack
+        .as_deref()
+        .and_then(|s| s.lines().find(|l| l.trim_start().starts_with("at ")));
+    if !top.is_some_and(|l| l.trim_end().ends_with(&unknown)) {
+        return;
+    }
+    e.file = Some(origin.filename.clone());
+    let Some(name) = e.message.strip_suffix(" is not defined") else {
+        return;
+    };
+    if let Some((line, column)) = find_identifier(padded, name) {
+        e.line = Some(line);
+        e.column = Some(column);
+        if let Some(stack) = &mut e.stack {
+            let known = format!("({}:{line}:{column})", origin.filename);
+            *stack = stack.replacen(&unknown, &known, 1);
+        }
+    }
+}
+
+/// 1-based line and column of the first whole-word occurrence of `name`.
+fn find_identifier(source: &str, name: &str) -> Option<(u32, u32)> {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    if name.is_empty() {
+        return None;
+    }
+    for (row, line) in source.lines().enumerate() {
+        for (at, _) in line.match_indices(name) {
+            let before = line[..at].chars().next_back();
+            let after = line[at + name.len()..].chars().next();
+            if !before.is_some_and(is_ident) && !after.is_some_and(is_ident) {
+                let column = line[..at].chars().count() + 1;
+                return Some((row as u32 + 1, column as u32));
+            }
+        }
+    }
+    None
+}

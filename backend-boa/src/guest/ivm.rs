@@ -158,33 +158,33 @@ fn this_target(this: &JsValue) -> JsResult<Target> {
     }
 }
 
-/// `(arguments.copy, result transfer)` from an options object.
-fn options(options: &JsValue, ctx: &mut Context) -> JsResult<(bool, Transfer)> {
-    let Some(o) = options.as_object() else {
-        return Ok((
-            false,
-            Transfer {
-                fallback_reference: true,
-                ..Transfer::default()
-            },
-        ));
+/// Transfer flags of a `TransferOptions`-shaped object (`undefined` gives none).
+fn transfer_flags(obj: &JsValue, ctx: &mut Context) -> JsResult<Transfer> {
+    let mut t = Transfer {
+        fallback_reference: true,
+        ..Transfer::default()
     };
-    let flag = |obj: &JsValue, key: &str, ctx: &mut Context| -> JsResult<bool> {
-        match obj.as_object() {
-            Some(obj) => Ok(obj.get(js_string!(key), ctx)?.to_boolean()),
-            None => Ok(false),
-        }
+    if let Some(o) = obj.as_object() {
+        t.copy = o.get(js_string!("copy"), ctx)?.to_boolean();
+        t.external_copy = o.get(js_string!("externalCopy"), ctx)?.to_boolean();
+        t.reference = o.get(js_string!("reference"), ctx)?.to_boolean();
+        t.promise = o.get(js_string!("promise"), ctx)?.to_boolean();
+    }
+    Ok(t)
+}
+
+/// `(arguments.copy, result transfer)` from apply's options (`{ arguments, result }`).
+fn apply_options(options: &JsValue, ctx: &mut Context) -> JsResult<(bool, Transfer)> {
+    let Some(o) = options.as_object() else {
+        return transfer_flags(&JsValue::undefined(), ctx).map(|t| (false, t));
     };
     let args = o.get(js_string!("arguments"), ctx)?;
     let result = o.get(js_string!("result"), ctx)?;
-    let t = Transfer {
-        copy: flag(&result, "copy", ctx)? || flag(&options.clone(), "copy", ctx)?,
-        external_copy: flag(&result, "externalCopy", ctx)?,
-        reference: flag(&result, "reference", ctx)?,
-        promise: flag(&result, "promise", ctx)?,
-        fallback_reference: true,
-    };
-    Ok((flag(&args, "copy", ctx)?, t))
+    let args = transfer_flags(&args, ctx)?;
+    Ok((
+        args.copy || args.external_copy,
+        transfer_flags(&result, ctx)?,
+    ))
 }
 
 fn arg(args: &[JsValue], i: usize) -> JsValue {
@@ -208,7 +208,13 @@ fn apply_mode(this: &JsValue, args: &[JsValue], ctx: &mut Context, mode: u8) -> 
     let target = this_target(this)?;
     let receiver = arg(args, 0);
     let values = list(&arg(args, 1), ctx)?;
-    let (copy, result) = options(&arg(args, 2), ctx)?;
+    let (copy, mut result) = apply_options(&arg(args, 2), ctx)?;
+    let mode = if mode == 3 {
+        result.promise = true;
+        0
+    } else {
+        mode
+    };
     match &target {
         Target::Host(id) => {
             let receiver = wire_arg(&receiver, copy, ctx)?;
@@ -235,6 +241,10 @@ fn apply_mode(this: &JsValue, args: &[JsValue], ctx: &mut Context, mode: u8) -> 
 fn apply_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     apply_mode(this, args, ctx, 0)
 }
+/// `applySyncPromise`: a sync call whose promise result the host awaits first.
+fn apply_sync_promise(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    apply_mode(this, args, ctx, 3)
+}
 fn apply_async(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     apply_mode(this, args, ctx, 1)
 }
@@ -251,7 +261,7 @@ fn get_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsV
     match &this_target(this)? {
         Target::Host(target) => {
             let target = *target;
-            let (_, result) = options(&arg(args, 1), ctx)?;
+            let result = transfer_flags(&arg(args, 1), ctx)?;
             let key = key_wire(&key, ctx)?;
             let r = host::call(
                 &HostRequest::Get {
@@ -275,9 +285,9 @@ fn set_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsV
     match &this_target(this)? {
         Target::Host(target) => {
             let target = *target;
-            let (copy, t) = options(&arg(args, 2), ctx)?;
+            let t = transfer_flags(&arg(args, 2), ctx)?;
             let key = key_wire(&key, ctx)?;
-            let value = wire_arg(&value, copy || t.copy, ctx)?;
+            let value = wire_arg(&value, t.copy || t.external_copy, ctx)?;
             let r = host::call(&HostRequest::Set { target, key, value }, ctx)?;
             host::value_of(r, ctx)
         }
@@ -432,7 +442,8 @@ pub fn install(ctx: &mut Context) -> JsResult<()> {
         ("get", |t, a, c| promised(get_sync, t, a, c), 2),
         ("copy", |t, a, c| promised(copy_sync, t, a, c), 0),
     ];
-    let more: [(&str, Method, usize); 4] = [
+    let more: [(&str, Method, usize); 5] = [
+        ("applySyncPromise", apply_sync_promise, 3),
         ("set", |t, a, c| promised(set_sync, t, a, c), 3),
         (
             "setIgnored",

@@ -64,7 +64,7 @@ fn dispatch(engine: &mut Engine, request: Request) -> Result<Response, GuestErro
             runtime::in_realm(ctx, &realm, |ctx| {
                 let padded = pad(&code, &origin);
                 let out = ctx.eval(source(&padded, &origin));
-                finish(out, &origin, result, ctx)
+                finish(out, &origin, Some(&padded), result, ctx)
             })
         }
         Request::EvalClosure {
@@ -129,7 +129,7 @@ fn dispatch(engine: &mut Engine, request: Request) -> Result<Response, GuestErro
                 let out = key
                     .to_property_key(ctx)
                     .and_then(|k| value.to_object(ctx)?.get(k, ctx));
-                finish(out, &Origin::default(), result, ctx)
+                finish(out, &Origin::default(), None, result, ctx)
             })
         }
         Request::Set { handle, key, value } => {
@@ -176,7 +176,7 @@ fn dispatch(engine: &mut Engine, request: Request) -> Result<Response, GuestErro
                         .with_message("Reference is not a function")
                         .into()),
                 };
-                finish(out, &Origin::default(), result, ctx)
+                finish(out, &Origin::default(), None, result, ctx)
             })
         }
         Request::Copy { handle } => {
@@ -201,11 +201,18 @@ fn dispatch(engine: &mut Engine, request: Request) -> Result<Response, GuestErro
 fn finish(
     out: boa_engine::JsResult<JsValue>,
     origin: &Origin,
+    source: Option<&str>,
     result: Transfer,
     ctx: &mut Context,
 ) -> Result<Response, GuestError> {
     runtime::run_jobs(ctx);
-    let value = out.map_err(|e| errors::from_js(e, Some(&origin.filename), ctx))?;
+    let value = out.map_err(|e| {
+        let mut e = errors::from_js(e, Some(&origin.filename), ctx);
+        if let Some(source) = source {
+            errors::locate(&mut e, source, origin);
+        }
+        e
+    })?;
     convert::transfer_out(value, result, ctx)
 }
 
@@ -253,7 +260,7 @@ fn eval_closure(
             ));
         }
     };
-    finish(out, origin, result, ctx)
+    finish(out, origin, Some(&padded), result, ctx)
 }
 
 fn run_script(
@@ -291,6 +298,20 @@ fn run_script(
             }
         };
         let out = script.evaluate(ctx);
-        finish(out, &origin.unwrap_or_default(), result, ctx)
+        let failed = out.is_err();
+        let response = finish(out, &origin.unwrap_or_default(), None, result, ctx);
+        match response {
+            Err(mut e) if failed && e.line.is_none() => {
+                let source = handles::with(handle, |entry| match entry {
+                    Entry::Script(s) => Ok((pad(&s.code, &s.origin), s.origin.clone())),
+                    other => Err(handles::wrong_kind(other, "script")),
+                });
+                if let Ok((padded, origin)) = source {
+                    errors::locate(&mut e, &padded, &origin);
+                }
+                Err(e)
+            }
+            other => other,
+        }
     })
 }
