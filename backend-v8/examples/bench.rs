@@ -84,6 +84,21 @@ fn main() -> anyhow::Result<()> {
             )
             .unwrap();
     });
+    let global_other = other.global()?;
+    ctx.eval_closure(
+        "globalThis.otherGlobal = $0",
+        vec![global_other.to_any().into()],
+        &EvalOptions::default(),
+    )?;
+    other.eval("globalThis.inc = (x) => x + 1", &EvalOptions::default())?;
+    ctx.eval(
+        "globalThis.inc = otherGlobal.getSync('inc')",
+        &EvalOptions::default(),
+    )?;
+    per_op("guest -> other isolate applySync", 1000, || {
+        ctx.eval("inc.applySync(undefined, [1])", &EvalOptions::default())
+            .unwrap();
+    });
     per_op("compute: fib(27)", 5, || {
         ctx.eval(
             "(function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) })(27)",

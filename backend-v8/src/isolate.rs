@@ -255,11 +255,14 @@ impl V8Isolate {
         if ANCESTORS.with(|a| a.borrow().contains(&id)) {
             return Err(reentry_error());
         }
-        if top.is_some() {
-            // Another isolate is locked on this thread: V8's lockers cannot nest across
-            // isolates safely, so this call runs on a helper thread while this one waits.
-            return hop(|| self.enter(timeout, f))?;
-        }
+        let outer = match top {
+            // Another isolate is locked on this thread. With stack to spare, it steps aside
+            // (exited, still locked) while this one is locked on top; else the call runs on
+            // a helper thread with a fresh stack while this one waits.
+            Some((_, ptr)) if !crate::limits::stack_low_on(NESTED_STACK) => Some(ptr),
+            Some(_) => return hop(|| self.enter(timeout, f))?,
+            None => None,
+        };
         self.inner.core.queue.run(|| {
             let shared = self
                 .inner
@@ -271,12 +274,14 @@ impl V8Isolate {
             if self.is_disposed_now() {
                 return Err(Error::Disposed);
             }
+            let stepped_aside = outer.map(StepAside::new);
             let mut locker = shared.lock();
             // SAFETY: the pointer is only used on this thread while `locker` is held
             // (re-entrant calls from callbacks, see `run_locked`).
             let ptr = unsafe { locker.as_raw_isolate_ptr() };
             let r = self.run_locked(Some(&mut locker), ptr, timeout, f);
             drop(locker);
+            drop(stepped_aside);
             drop(shared);
             r
         })
@@ -380,6 +385,31 @@ impl V8Isolate {
         let ctx = v8::Context::new(scope, Default::default());
         *slot = Some(v8::Global::new(scope, ctx));
         ctx
+    }
+}
+
+/// Stack a nested call on this thread needs free (V8 reserves about 1 MB per entry).
+const NESTED_STACK: usize = 1536 * 1024;
+
+/// Exits the isolate locked below on this thread (it stays locked) and re-enters it when
+/// dropped, so another isolate can be locked on top. V8 supports one thread holding
+/// several lockers; the `v8` crate only asks that no isolate is entered when locking.
+struct StepAside(v8::UnsafeRawIsolatePtr);
+
+impl StepAside {
+    fn new(ptr: v8::UnsafeRawIsolatePtr) -> Self {
+        // SAFETY: `ptr` is the isolate on top of this thread's LOCKED stack: this thread
+        // holds its locker and entered it; exiting only pops V8's per-thread entry.
+        unsafe { v8::Isolate::from_raw_isolate_ptr(ptr).exit() };
+        StepAside(ptr)
+    }
+}
+
+impl Drop for StepAside {
+    fn drop(&mut self) {
+        // SAFETY: the same isolate, still locked by this thread; the nested locker is gone,
+        // so re-entering restores the state `new` found.
+        unsafe { v8::Isolate::from_raw_isolate_ptr(self.0).enter() };
     }
 }
 

@@ -221,3 +221,49 @@ fn cross_isolate_cycle_fails_instead_of_deadlocking() {
         Value::from(3)
     );
 }
+
+#[test]
+fn nested_calls_on_small_and_large_stacks() {
+    // A callback of one isolate calling another: stepped aside in place with stack to
+    // spare, on a helper thread without.
+    for stack in [1usize << 20, 8 << 20] {
+        let r = std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn(|| {
+                let a = I::new(IsolateOptions::default())
+                    .unwrap()
+                    .create_context()
+                    .unwrap();
+                let b = I::new(IsolateOptions::default())
+                    .unwrap()
+                    .create_context()
+                    .unwrap();
+                b.eval("globalThis.k = 5", &EvalOptions::default()).unwrap();
+                let b2 = b.clone();
+                let cross = engine_api::Callback::new(move |args| {
+                    let n = args[0].as_f64().unwrap_or(0.0);
+                    b2.eval(&format!("k * {n}"), &EvalOptions::default())
+                });
+                let v = a
+                    .eval_closure(
+                        "let s = 0; for (let i = 1; i <= 10; i++) s += $0(i); return s",
+                        vec![cross.into()],
+                        &EvalOptions::copy(),
+                    )
+                    .unwrap();
+                let global_b = b.global().unwrap();
+                let w = a
+                    .eval_closure(
+                        "return $0.getSync('k')",
+                        vec![engine_api::Reference::to_any(&global_b).into()],
+                        &EvalOptions::copy(),
+                    )
+                    .unwrap();
+                (v, w)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(r, (Value::from(275), Value::from(5)), "stack {stack}");
+    }
+}
