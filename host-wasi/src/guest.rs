@@ -16,6 +16,9 @@ use crate::trap::{HostTrap, backend, classify};
 /// Largest message either side may send (bytes).
 pub(crate) const MAX_MESSAGE: usize = 1 << 30;
 
+/// Request buffers up to this size are kept for reuse.
+const KEEP_BUFFER: usize = 64 << 10;
+
 /// An error after which the guest's state is unknown: the isolate must be disposed.
 #[derive(Debug)]
 pub(crate) struct Fatal(pub(crate) Error);
@@ -105,7 +108,12 @@ impl Guest {
         let buf = postcard::to_extend(req, buf)
             .map_err(|e| Fatal(backend(format!("encoding a request: {e}"))))?;
         let result = self.exchange(&buf);
-        self.buf = buf;
+        // Keep a small buffer for the next request, not the largest one ever sent.
+        self.buf = if buf.capacity() > KEEP_BUFFER {
+            Vec::new()
+        } else {
+            buf
+        };
         result
     }
 

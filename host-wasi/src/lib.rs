@@ -29,9 +29,18 @@
 //!
 //! # The guest module
 //!
-//! [`guest_wasm`] is the guest binary built by this crate's build script; any wasm host can
-//! load it. Its ABI (exports, the `isovm.host_call` import, postcard messages) is
-//! documented in [`backend_boa::abi`].
+//! [`guest_wasm`] is the guest binary built by this crate's build script
+//! (`ISOVM_GUEST_WASM=/path` embeds another build); any wasm host can load it. Its ABI
+//! (exports, the `isovm.host_call` import, postcard messages) is documented in
+//! [`backend_boa::abi`]. A host needs to:
+//!
+//! 1. provide `isovm.host_call` and the WASI preview 1 functions the module imports (clocks,
+//!    `random_get`, `fd_write`, empty args/environ, `proc_exit`; `ENOSYS` for the rest);
+//! 2. run `wizer-initialize` once, either at pre-initialisation (as this crate does with
+//!    `wasmtime-wizer`, snapshotting the result) or right after each instantiation;
+//! 3. call `isovm_start(seed_lo, seed_hi)` once per instance, then exchange
+//!    [`abi::Request`] / [`abi::Response`] messages through `isovm_alloc` and `isovm_call`,
+//!    treating every pointer, length and message from the guest as untrusted.
 #![deny(missing_docs)]
 
 mod cache;
