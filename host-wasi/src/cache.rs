@@ -79,3 +79,35 @@ pub(crate) fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_cache_file_is_ignored_and_replaced() {
+        let dir = std::env::temp_dir().join(format!("isovm-cache-test-{}", std::process::id()));
+        let engine = Engine::default();
+        let path = dir.join(file_name(&[7; 32], &engine));
+        store(&path, b"not a compiled module").expect("write");
+        assert!(load(&engine, &path).is_none());
+        let module = Module::new(&engine, b"\0asm\x01\0\0\0").expect("compile");
+        store(&path, &module.serialize().expect("serialize")).expect("overwrite");
+        assert!(load(&engine, &path).is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn file_names_depend_on_guest_and_engine_config() {
+        let plain = Engine::default();
+        let mut config = wasmtime::Config::new();
+        config.consume_fuel(true);
+        let fuel = Engine::new(&config).expect("engine");
+        assert_ne!(file_name(&[1; 32], &plain), file_name(&[2; 32], &plain));
+        assert_ne!(file_name(&[1; 32], &plain), file_name(&[1; 32], &fuel));
+        assert_eq!(
+            file_name(&[1; 32], &plain),
+            file_name(&[1; 32], &Engine::default())
+        );
+    }
+}
