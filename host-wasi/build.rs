@@ -10,6 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::{Digest, Sha256};
+
 const TARGET: &str = "wasm32-wasip1";
 const PROFILE: &str = "guest";
 
@@ -28,11 +30,21 @@ fn run() -> Result<(), String> {
     let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let dest = out_dir.join("guest.wasm");
     println!("cargo:rerun-if-env-changed=ISOVM_GUEST_WASM");
+    copy_guest(&dest)?;
+    // The hash keys the compiled-module cache; computing it here saves every process
+    // hashing 8 MB at start-up.
+    let wasm = fs::read(&dest).map_err(|e| format!("reading {}: {e}", dest.display()))?;
+    let digest: [u8; 32] = Sha256::digest(&wasm).into();
+    fs::write(out_dir.join("guest.sha256"), digest).map_err(|e| e.to_string())?;
+    Ok(())
+}
 
+/// Puts the guest module at `dest`: `ISOVM_GUEST_WASM`, else a fresh build.
+fn copy_guest(dest: &Path) -> Result<(), String> {
     if let Some(path) = env::var_os("ISOVM_GUEST_WASM").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         println!("cargo:rerun-if-changed={}", path.display());
-        fs::copy(&path, &dest)
+        fs::copy(&path, dest)
             .map_err(|e| format!("copying ISOVM_GUEST_WASM={}: {e}", path.display()))?;
         return Ok(());
     }
@@ -63,7 +75,7 @@ fn run() -> Result<(), String> {
         .join(TARGET)
         .join(PROFILE)
         .join("backend_boa.wasm");
-    fs::copy(&built, &dest).map_err(|e| format!("copying {}: {e}", built.display()))?;
+    fs::copy(&built, dest).map_err(|e| format!("copying {}: {e}", built.display()))?;
     Ok(())
 }
 

@@ -60,10 +60,7 @@ mod state;
 mod trap;
 mod wasi;
 
-use std::sync::OnceLock;
-
 use engine_api::Capabilities;
-use sha2::{Digest, Sha256};
 
 pub use context::BoaContext;
 pub use isolate::BoaIsolate;
@@ -83,10 +80,10 @@ pub fn guest_wasm() -> &'static [u8] {
     GUEST_WASM
 }
 
-/// sha256 of [`guest_wasm`].
+/// sha256 of [`guest_wasm`] (computed by the build script).
 pub fn guest_wasm_sha256() -> &'static [u8; 32] {
-    static SHA: OnceLock<[u8; 32]> = OnceLock::new();
-    SHA.get_or_init(|| Sha256::digest(GUEST_WASM).into())
+    static SHA: &[u8; 32] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.sha256"));
+    SHA
 }
 
 /// The Boa-WASI backend.

@@ -306,3 +306,10 @@ fn heap_statistics_and_times() -> anyhow::Result<()> {
     assert!(isolate.wall_time() > Duration::ZERO);
     Ok(())
 }
+
+#[test]
+fn guest_hash_matches_the_embedded_module() {
+    use sha2::Digest;
+    let digest: [u8; 32] = sha2::Sha256::digest(host_wasi::guest_wasm()).into();
+    assert_eq!(&digest, host_wasi::guest_wasm_sha256());
+}
