@@ -214,6 +214,15 @@ fn handle(
         }
         HostRequest::NewExternalCopy { value } => {
             let copy = ExternalCopy::new(from_guest(caller, isolate, value)?)?;
+            // Copies live outside guest memory: without this cap a guest could fill the
+            // host's memory with them.
+            let state = caller.data();
+            if state.table.external_bytes().saturating_add(copy.size()) > state.limits.max_bytes {
+                return Err(Error::js(
+                    "RangeError",
+                    "external copies held by this isolate exceed its memory limit",
+                ));
+            }
             HostResponse::Id(caller.data_mut().table.insert(HostObject::Copy(copy)))
         }
         HostRequest::ReadExternalCopy { id } => {

@@ -252,6 +252,8 @@ pub(crate) enum HostObject {
 pub(crate) struct HostTable {
     objects: HashMap<u32, HostObject>,
     next_id: u32,
+    /// Bytes of the external copies in `objects`.
+    copy_bytes: usize,
 }
 
 impl HostTable {
@@ -262,6 +264,9 @@ impl HostTable {
                 break;
             }
         }
+        if let HostObject::Copy(c) = &object {
+            self.copy_bytes = self.copy_bytes.saturating_add(c.size());
+        }
         self.objects.insert(self.next_id, object);
         self.next_id
     }
@@ -271,17 +276,13 @@ impl HostTable {
     }
 
     pub(crate) fn remove(&mut self, id: u32) {
-        self.objects.remove(&id);
+        if let Some(HostObject::Copy(c)) = self.objects.remove(&id) {
+            self.copy_bytes = self.copy_bytes.saturating_sub(c.size());
+        }
     }
 
     /// Bytes of external copies the guest holds.
     pub(crate) fn external_bytes(&self) -> usize {
-        self.objects
-            .values()
-            .map(|o| match o {
-                HostObject::Copy(c) => c.size(),
-                _ => 0,
-            })
-            .sum()
+        self.copy_bytes
     }
 }

@@ -313,3 +313,26 @@ fn guest_hash_matches_the_embedded_module() {
     let digest: [u8; 32] = sha2::Sha256::digest(host_wasi::guest_wasm()).into();
     assert_eq!(&digest, host_wasi::guest_wasm_sha256());
 }
+
+#[test]
+fn guest_external_copies_count_against_the_limit() -> anyhow::Result<()> {
+    let isolate = BoaIsolate::new(IsolateOptions {
+        memory_limit_mb: 8,
+        ..Default::default()
+    })?;
+    let context = isolate.create_context()?;
+    let v = context.eval(
+        "const keep = []; const s = 'x'.repeat(1 << 18); let err = 'none';\n\
+         try { for (let i = 0; i < 400; i++) keep.push(new ivm.ExternalCopy(s)) }\n\
+         catch (e) { err = e.name }\n\
+         err",
+        &EvalOptions::default(),
+    )?;
+    assert_eq!(v, Value::from("RangeError"));
+    let stats = isolate.heap_statistics()?;
+    assert!(
+        stats.externally_allocated_size <= stats.heap_size_limit,
+        "{stats:?}"
+    );
+    Ok(())
+}
