@@ -71,6 +71,8 @@ pub use script::BoaScript;
 
 /// The guest ABI (re-exported from `backend-boa`).
 pub use backend_boa::abi;
+/// The wasmtime this crate runs on, for [`Runtime::with_engine`].
+pub use wasmtime;
 
 static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
 
