@@ -12,6 +12,7 @@ mod host;
 mod ivm;
 mod modules;
 mod random;
+mod realm;
 mod requests;
 mod runtime;
 mod source;

@@ -71,6 +71,14 @@ pub fn remove(handle: Handle) -> Result<Entry, GuestError> {
             .and_then(Option::take)
             .ok_or_else(|| released(handle))?;
         t.free.push(index);
+        if let Entry::Context(realm) = &entry {
+            // Scripts cache one parse per realm: drop the released context's.
+            for slot in t.slots.iter_mut().flatten() {
+                if let Entry::Script(script) = slot {
+                    script.forget_realm(realm);
+                }
+            }
+        }
         Ok(entry)
     })
 }

@@ -16,6 +16,13 @@ pub struct ScriptEntry {
     parsed: Vec<(Realm, Script)>,
 }
 
+impl ScriptEntry {
+    /// Drops the parse bound to `realm` (its context was released).
+    pub fn forget_realm(&mut self, realm: &Realm) {
+        self.parsed.retain(|(r, _)| r != realm);
+    }
+}
+
 /// Handles one request.
 pub fn handle(engine: &mut Engine, request: Request) -> Response {
     match dispatch(engine, request) {
@@ -30,14 +37,8 @@ fn dispatch(engine: &mut Engine, request: Request) -> Result<Response, GuestErro
         Request::CreateContext => {
             let realm = match engine.spare_realm.take() {
                 Some(r) => r,
-                None => {
-                    let realm = ctx
-                        .create_realm()
-                        .map_err(|e| errors::from_js(e, None, ctx))?;
-                    runtime::in_realm(ctx, &realm, runtime::setup_realm)
-                        .map_err(|e| errors::from_js(e, None, ctx))?;
-                    realm
-                }
+                None => super::realm::create(ctx, &engine.uri_functions)
+                    .map_err(|e| errors::from_js(e, None, ctx))?,
             };
             Ok(Response::Handle(handles::insert(Entry::Context(realm))))
         }

@@ -3,11 +3,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use boa_engine::{Context, JsResult, context::ContextBuilder, realm::Realm, vm::RuntimeLimits};
+use boa_engine::{
+    Context, JsResult, JsString, JsValue, context::ContextBuilder, realm::Realm, vm::RuntimeLimits,
+};
 
 use crate::abi::{Request, Response};
 
-use super::{ivm, modules::Loader, random, requests};
+use super::{ivm, modules::Loader, random, realm, requests};
 
 /// Maximum JS call depth (Boa keeps JS frames off the native stack; native re-entry
 /// through accessors and callbacks counts too).
@@ -25,6 +27,8 @@ pub struct Engine {
     pub spare_realm: Option<Realm>,
     /// Answers module imports from the host's resolution table.
     pub loader: Rc<Loader>,
+    /// The first realm's URI functions (see [`super::realm`]).
+    pub uri_functions: Vec<(JsString, JsValue)>,
 }
 
 thread_local! {
@@ -41,12 +45,14 @@ fn build() -> JsResult<Engine> {
     limits.set_stack_size_limit(STACK_SIZE_LIMIT);
     limits.set_backtrace_limit(BACKTRACE_LIMIT);
     context.set_runtime_limits(limits);
+    let uri_functions = realm::capture_uri_functions(&mut context)?;
     setup_realm(&mut context)?;
     let spare_realm = Some(context.realm().clone());
     Ok(Engine {
         context,
         spare_realm,
         loader,
+        uri_functions,
     })
 }
 
