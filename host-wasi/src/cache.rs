@@ -63,8 +63,45 @@ pub(crate) fn load(engine: &Engine, path: &Path) -> Option<Module> {
     unsafe { Module::deserialize_file(engine, path) }.ok()
 }
 
-/// Writes a serialized module atomically. Failures only cost a recompile next time.
+/// Compiled guests kept per cache directory (each guest build and engine configuration
+/// adds one of about 20 MB); the least recently written go first.
+const KEEP_FILES: usize = 8;
+
+/// Writes a serialized module atomically, then trims old entries. Failures only cost a
+/// recompile next time.
 pub(crate) fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically(path, bytes)?;
+    if let Some(dir) = path.parent() {
+        trim(dir, KEEP_FILES);
+    }
+    Ok(())
+}
+
+/// Removes all but the `keep` newest `boa-guest-*.cwasm` files of `dir` (a process that
+/// has one mapped keeps using it; a removed entry is only recompiled when needed again).
+fn trim(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("boa-guest-") && name.ends_with(".cwasm")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if files.len() <= keep {
+        return;
+    }
+    files.sort();
+    for (_, path) in &files[..files.len() - keep] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -94,6 +131,28 @@ mod tests {
         let module = Module::new(&engine, b"\0asm\x01\0\0\0").expect("compile");
         store(&path, &module.serialize().expect("serialize")).expect("overwrite");
         assert!(load(&engine, &path).is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn old_entries_are_trimmed() {
+        let dir = std::env::temp_dir().join(format!("isovm-trim-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        for i in 0..5 {
+            std::fs::write(dir.join(format!("boa-guest-{i}.cwasm")), b"x").expect("write");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::fs::write(dir.join("unrelated.txt"), b"x").expect("write");
+        trim(&dir, 2);
+        let mut left: Vec<_> = std::fs::read_dir(&dir)
+            .expect("read")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            ["boa-guest-3.cwasm", "boa-guest-4.cwasm", "unrelated.txt"]
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
