@@ -57,6 +57,7 @@ mod reference;
 mod runtime;
 mod script;
 mod state;
+mod ticker;
 mod trap;
 mod wasi;
 
