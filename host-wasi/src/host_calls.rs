@@ -78,7 +78,13 @@ fn dispatch(
     isolate: &BoaIsolate,
     request: HostRequest,
 ) -> HostResponse {
-    handle(caller, isolate, request).unwrap_or_else(error_response)
+    // A panic must not unwind through the guest's frames (a callback's is caught already;
+    // this covers references of other backends and conversions).
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handle(caller, isolate, request)
+    }))
+    .unwrap_or_else(|_| Err(Error::Callback("host call panicked".into())))
+    .unwrap_or_else(error_response)
 }
 
 fn object(caller: &Caller<'_, HostState>, id: u32) -> Result<HostObject> {
@@ -167,7 +173,10 @@ fn handle(
                     isolate.inner.promises.start_async();
                     let isolate = isolate.clone();
                     engine_api::spawn_detached(move || {
-                        let r = call(&obj, receiver, args, result);
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            call(&obj, receiver, args, result)
+                        }))
+                        .unwrap_or_else(|_| Err(Error::Callback("host call panicked".into())));
                         isolate.settle_later(promise, r);
                     });
                     HostResponse::Ok
