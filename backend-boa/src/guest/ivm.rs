@@ -6,14 +6,21 @@ use std::cell::Cell;
 use boa_engine::{
     Context, Finalize, JsData, JsNativeError, JsObject, JsResult, JsValue, NativeFunction, Trace,
     js_string,
-    object::{ConstructorBuilder, ObjectInitializer, builtins::JsPromise},
+    object::{ConstructorBuilder, ObjectInitializer},
     property::Attribute,
 };
 
-use crate::abi::{HostRequest, HostResponse, Transfer, WireValue};
+use crate::abi::{HostRequest, HostResponse, WireValue};
 
 use super::convert::{self, CopyError};
 use super::host;
+
+mod reference;
+
+use reference::{
+    apply_async, apply_ignored, apply_sync, apply_sync_promise, copy_sync, delete_sync, deref,
+    deref_into, get_sync, new_reference, promised, release, set_sync,
+};
 
 /// What an ivm object stands for.
 #[derive(Clone, Trace, Finalize)]
@@ -143,252 +150,17 @@ fn type_error(message: &str) -> boa_engine::JsError {
         .into()
 }
 
-/// The live target of a Reference `this`.
-fn this_target(this: &JsValue) -> JsResult<Target> {
-    let data = this
-        .as_object()
-        .and_then(|o| o.downcast_ref::<Ivm>().map(|d| d.clone()))
-        .ok_or_else(|| type_error("not an ivm.Reference"))?;
-    match &data {
-        Ivm::Reference { released, .. } if released.get() => {
-            Err(type_error("Reference has been released"))
-        }
-        Ivm::Reference { target, .. } => Ok(target.clone()),
-        _ => Err(type_error("not an ivm.Reference")),
-    }
-}
-
-/// Transfer flags of a `TransferOptions`-shaped object (`undefined` gives none).
-fn transfer_flags(obj: &JsValue, ctx: &mut Context) -> JsResult<Transfer> {
-    let mut t = Transfer {
-        fallback_reference: true,
-        ..Transfer::default()
-    };
-    if let Some(o) = obj.as_object() {
-        t.copy = o.get(js_string!("copy"), ctx)?.to_boolean();
-        t.external_copy = o.get(js_string!("externalCopy"), ctx)?.to_boolean();
-        t.reference = o.get(js_string!("reference"), ctx)?.to_boolean();
-        t.promise = o.get(js_string!("promise"), ctx)?.to_boolean();
-    }
-    Ok(t)
-}
-
-/// `(arguments.copy, result transfer)` from apply's options (`{ arguments, result }`).
-fn apply_options(options: &JsValue, ctx: &mut Context) -> JsResult<(bool, Transfer)> {
-    let Some(o) = options.as_object() else {
-        return transfer_flags(&JsValue::undefined(), ctx).map(|t| (false, t));
-    };
-    let args = o.get(js_string!("arguments"), ctx)?;
-    let result = o.get(js_string!("result"), ctx)?;
-    let args = transfer_flags(&args, ctx)?;
-    Ok((
-        args.copy || args.external_copy,
-        transfer_flags(&result, ctx)?,
-    ))
-}
-
-fn arg(args: &[JsValue], i: usize) -> JsValue {
+pub(super) fn arg(args: &[JsValue], i: usize) -> JsValue {
     args.get(i).cloned().unwrap_or_default()
 }
 
-fn wire_arg(v: &JsValue, copy: bool, ctx: &mut Context) -> JsResult<WireValue> {
-    convert::arg_out(v, copy, ctx).map_err(CopyError::into_js)
-}
-
 /// Array-like to a list.
-fn list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
+pub(super) fn list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
     let Some(o) = v.as_object() else {
         return Ok(Vec::new());
     };
     let len = o.get(js_string!("length"), ctx)?.to_length(ctx)?;
     (0..len).map(|i| o.get(i, ctx)).collect()
-}
-
-fn apply_mode(this: &JsValue, args: &[JsValue], ctx: &mut Context, mode: u8) -> JsResult<JsValue> {
-    let target = this_target(this)?;
-    let receiver = arg(args, 0);
-    let values = list(&arg(args, 1), ctx)?;
-    let (copy, mut result) = apply_options(&arg(args, 2), ctx)?;
-    let mode = if mode == 3 {
-        result.promise = true;
-        0
-    } else {
-        mode
-    };
-    match &target {
-        Target::Host(id) => {
-            let receiver = wire_arg(&receiver, copy, ctx)?;
-            let wires = values
-                .iter()
-                .map(|v| wire_arg(v, copy, ctx))
-                .collect::<JsResult<Vec<_>>>()?;
-            host::apply(*id, receiver, wires, mode, result, ctx)
-        }
-        Target::Local(f) => {
-            let f = f
-                .as_callable()
-                .ok_or_else(|| type_error("Reference is not a function"))?;
-            let out = f.call(&receiver, &values, ctx);
-            match mode {
-                0 => out,
-                1 => Ok(JsPromise::from_result(out, ctx)?.into()),
-                _ => Ok(JsValue::undefined()),
-            }
-        }
-    }
-}
-
-fn apply_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    apply_mode(this, args, ctx, 0)
-}
-/// `applySyncPromise`: a sync call whose promise result the host awaits first.
-fn apply_sync_promise(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    apply_mode(this, args, ctx, 3)
-}
-fn apply_async(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    apply_mode(this, args, ctx, 1)
-}
-fn apply_ignored(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    apply_mode(this, args, ctx, 2)
-}
-
-fn key_wire(v: &JsValue, ctx: &mut Context) -> JsResult<WireValue> {
-    convert::copy_out(v, ctx).map_err(CopyError::into_js)
-}
-
-fn get_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let key = arg(args, 0);
-    match &this_target(this)? {
-        Target::Host(target) => {
-            let target = *target;
-            let result = transfer_flags(&arg(args, 1), ctx)?;
-            let key = key_wire(&key, ctx)?;
-            let r = host::call(
-                &HostRequest::Get {
-                    target,
-                    key,
-                    result,
-                },
-                ctx,
-            )?;
-            host::value_of(r, ctx)
-        }
-        Target::Local(v) => {
-            let key = key.to_property_key(ctx)?;
-            v.to_object(ctx)?.get(key, ctx)
-        }
-    }
-}
-
-fn set_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let (key, value) = (arg(args, 0), arg(args, 1));
-    match &this_target(this)? {
-        Target::Host(target) => {
-            let target = *target;
-            let t = transfer_flags(&arg(args, 2), ctx)?;
-            let key = key_wire(&key, ctx)?;
-            let value = wire_arg(&value, t.copy || t.external_copy, ctx)?;
-            let r = host::call(&HostRequest::Set { target, key, value }, ctx)?;
-            host::value_of(r, ctx)
-        }
-        Target::Local(v) => {
-            let key = key.to_property_key(ctx)?;
-            Ok(v.to_object(ctx)?.set(key, value, false, ctx)?.into())
-        }
-    }
-}
-
-fn delete_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let key = arg(args, 0);
-    match &this_target(this)? {
-        Target::Host(target) => {
-            let target = *target;
-            let key = key_wire(&key, ctx)?;
-            let r = host::call(&HostRequest::Delete { target, key }, ctx)?;
-            host::value_of(r, ctx)
-        }
-        Target::Local(v) => {
-            let key = key.to_property_key(ctx)?;
-            Ok(v.to_object(ctx)?.delete_property_or_throw(key, ctx)?.into())
-        }
-    }
-}
-
-fn copy_sync(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    match &this_target(this)? {
-        Target::Host(target) => {
-            let r = host::call(&HostRequest::Copy { target: *target }, ctx)?;
-            host::value_of(r, ctx)
-        }
-        Target::Local(v) => {
-            let w = convert::copy_out(v, ctx).map_err(CopyError::into_js)?;
-            host::wire_in(w, ctx)
-        }
-    }
-}
-
-/// Wraps a sync method's outcome in a promise.
-fn promised(
-    f: fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>,
-    this: &JsValue,
-    args: &[JsValue],
-    ctx: &mut Context,
-) -> JsResult<JsValue> {
-    let out = f(this, args, ctx);
-    Ok(JsPromise::from_result(out, ctx)?.into())
-}
-
-fn deref(this: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
-    match &this_target(this)? {
-        Target::Local(v) => Ok(v.clone()),
-        Target::Host(_) => Err(type_error("Cannot dereference this from current isolate")),
-    }
-}
-
-fn deref_into(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let target = this_target(this)?;
-    let type_of = match &target {
-        Target::Local(v) => convert::type_of(v),
-        Target::Host(_) => this
-            .as_object()
-            .and_then(|o| match &*o.downcast_ref::<Ivm>()? {
-                Ivm::Reference { type_of, .. } => Some(type_of.clone()),
-                _ => None,
-            })
-            .unwrap_or_default(),
-    };
-    Ok(make(Ivm::Deref { target, type_of }, ctx, false).into())
-}
-
-fn release(this: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
-    let Some(obj) = this.as_object() else {
-        return Ok(JsValue::undefined());
-    };
-    // Mark released while borrowed; tell the host after the borrow ends.
-    let host_id = match obj.downcast_ref::<Ivm>().as_deref() {
-        Some(Ivm::Reference {
-            target, released, ..
-        }) => match (released.replace(true), target) {
-            (false, Target::Host(id)) => Some(*id),
-            _ => None,
-        },
-        Some(Ivm::ExternalCopy { id, released }) => (!released.replace(true)).then_some(*id),
-        _ => None,
-    };
-    if let Some(target) = host_id {
-        let _ = host::request(&HostRequest::Release { target });
-    }
-    Ok(JsValue::undefined())
-}
-
-fn new_reference(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let value = arg(args, 0);
-    let data = Ivm::Reference {
-        type_of: convert::type_of(&value),
-        target: Target::Local(value),
-        released: Cell::new(false),
-    };
-    Ok(make(data, ctx, false).into())
 }
 
 fn this_copy_id(this: &JsValue) -> JsResult<u32> {
