@@ -268,7 +268,15 @@ impl BoaIsolate {
         })?;
         match outcome {
             Outcome::Ready(v) => Ok(v),
-            Outcome::Pending(watch) => self.wait_watch(watch, deadline),
+            Outcome::Pending(watch) => {
+                // Waiting for the promise counts as wall time of the isolate.
+                let started = Instant::now();
+                let result = self.wait_watch(watch, deadline);
+                self.inner
+                    .wall_ns
+                    .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                result
+            }
         }
     }
 
