@@ -5,8 +5,8 @@ use boa_engine::{
     builtins::{error::Error as ErrorData, object::OrdinaryObject, typed_array::TypedArrayKind},
     js_string,
     object::builtins::{
-        JsArray, JsArrayBuffer, JsDataView, JsDate, JsMap, JsPromise, JsRegExp, JsSet,
-        JsSharedArrayBuffer, JsTypedArray,
+        JsArray, JsArrayBuffer, JsDataView, JsDate, JsMap, JsPromise, JsProxy, JsRegExp, JsSet,
+        JsSharedArrayBuffer, JsTypedArray, JsWeakMap, JsWeakSet,
     },
 };
 
@@ -119,6 +119,11 @@ impl Copier {
                 "a function cannot be copied".into(),
             ));
         }
+        if let Some(kind) = uncopyable_kind(obj) {
+            return Err(CopyError::NotTransferable(format!(
+                "a {kind} cannot be copied"
+            )));
+        }
         if self.path.iter().any(|o| o == obj) {
             return Err(CopyError::NotTransferable(
                 "a cyclic object cannot be copied".into(),
@@ -227,6 +232,21 @@ impl Copier {
             props.push((string(&key), self.copy(&v, ctx)?));
         }
         Ok(WireValue::Object(props))
+    }
+}
+
+/// Objects structured clone refuses (as the V8 backend does).
+fn uncopyable_kind(obj: &JsObject) -> Option<&'static str> {
+    if JsPromise::from_object(obj.clone()).is_ok() {
+        Some("promise")
+    } else if JsProxy::from_object(obj.clone()).is_ok() {
+        Some("proxy")
+    } else if JsWeakMap::from_object(obj.clone()).is_ok() {
+        Some("WeakMap")
+    } else if JsWeakSet::from_object(obj.clone()).is_ok() {
+        Some("WeakSet")
+    } else {
+        None
     }
 }
 
