@@ -64,7 +64,11 @@ pub fn setup_realm(ctx: &mut Context) -> JsResult<()> {
 
 /// Builds the engine if not built yet.
 pub fn init() {
-    ENGINE.with_borrow_mut(|e| {
+    ENGINE.with(|e| {
+        // Busy means a call is running (a forbidden re-entry): the engine exists already.
+        let Ok(mut e) = e.try_borrow_mut() else {
+            return;
+        };
         if e.is_none() {
             match build() {
                 Ok(engine) => *e = Some(engine),
