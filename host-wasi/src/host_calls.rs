@@ -172,7 +172,7 @@ fn handle(
                 CallMode::Async { promise } => {
                     isolate.inner.promises.start_async();
                     let isolate = isolate.clone();
-                    engine_api::spawn_detached(move || {
+                    crate::detached::spawn(move || {
                         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             call(&obj, receiver, args, result)
                         }))

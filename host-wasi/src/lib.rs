@@ -46,6 +46,7 @@
 mod cache;
 mod context;
 mod convert;
+mod detached;
 mod guest;
 mod handle;
 mod host_calls;

@@ -336,3 +336,38 @@ fn guest_external_copies_count_against_the_limit() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn many_async_waits_do_not_starve_async_callbacks() -> anyhow::Result<()> {
+    // More `_async` calls waiting on async host callbacks than the shared pool has workers.
+    let slow = Callback::new_async(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        Ok(Value::from(1))
+    });
+    let opts = EvalOptions {
+        result: TransferOptions::copy().with_promise(),
+        ..Default::default()
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let context = isolate().create_context()?;
+        context.global()?.set(
+            "slow".into(),
+            slow.clone().into(),
+            &TransferOptions::default(),
+        )?;
+        tasks.push((context.clone(), context.eval_async("slow()", opts.clone())));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let results: Vec<_> = tasks.into_iter().map(|(_c, t)| t.wait()).collect();
+        let _ = tx.send(results);
+    });
+    let results = rx
+        .recv_timeout(Duration::from_secs(60))
+        .map_err(|_| anyhow::anyhow!("async calls deadlocked"))?;
+    for r in results {
+        assert_eq!(r?, Value::from(1));
+    }
+    Ok(())
+}
