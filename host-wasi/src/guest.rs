@@ -181,10 +181,11 @@ impl Guest {
     /// so it is read only from the first epoch tick on (`epoch_tick` marks it): a call
     /// shorter than one tick counts its wall time.
     pub(crate) fn cpu_time_since(&mut self, started: Instant) -> Duration {
-        match self.store.data_mut().cpu_mark.take() {
-            Some((at, cpu_at)) => {
-                at.saturating_duration_since(started) + thread_cpu().saturating_sub(cpu_at)
-            }
+        let Some((at, Some(cpu_at))) = self.store.data_mut().cpu_mark.take() else {
+            return started.elapsed();
+        };
+        match thread_cpu() {
+            Some(cpu) => at.saturating_duration_since(started) + cpu.saturating_sub(cpu_at),
             None => started.elapsed(),
         }
     }
@@ -217,16 +218,20 @@ fn epoch_tick(
     Ok(UpdateDeadline::Continue(1))
 }
 
-/// CPU time of the calling thread.
-pub(crate) fn thread_cpu() -> Duration {
+/// CPU time of the calling thread (`None` where the platform cannot say).
+#[cfg(unix)]
+pub(crate) fn thread_cpu() -> Option<Duration> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a valid, writable timespec; the call only writes to it.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// CPU time of the calling thread (`None` where the platform cannot say).
+#[cfg(not(unix))]
+pub(crate) fn thread_cpu() -> Option<Duration> {
+    None
 }

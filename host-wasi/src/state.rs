@@ -29,7 +29,7 @@ pub(crate) struct HostState {
     /// When the running call must stop (`Error::Timeout`).
     pub(crate) deadline: Option<Instant>,
     /// The first epoch tick of the running call: when, and the thread's CPU time then.
-    pub(crate) cpu_mark: Option<(Instant, std::time::Duration)>,
+    pub(crate) cpu_mark: Option<(Instant, Option<std::time::Duration>)>,
     /// Exports the `host_call` import needs, filled in after instantiation.
     pub(crate) memory: Option<Memory>,
     pub(crate) alloc: Option<TypedFunc<i32, i32>>,
