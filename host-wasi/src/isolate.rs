@@ -28,6 +28,9 @@ use crate::{BoaContext, BoaModule, BoaScript, BoaWasi};
 /// resulting cap on linear memory. Reaching it disposes the isolate (`Error::MemoryLimit`)
 /// even when the guest could have recovered from the failed allocation.
 ///
+/// A host callback installed in an isolate that captures a handle of that same isolate keeps
+/// it alive until [`dispose`](engine_api::Isolate::dispose) (the isolate holds the callback).
+///
 /// `cpu_time` is the calling thread's CPU time during guest calls, read from the first
 /// epoch tick of a call on (a call shorter than one tick, ~1 ms, counts its wall time).
 #[derive(Clone)]

@@ -77,6 +77,8 @@ impl HostState {
     }
 
     pub(crate) fn push_stderr(&mut self, bytes: &[u8]) {
+        // Only the tail is kept: never copy more of a (possibly huge) write than that.
+        let bytes = &bytes[bytes.len().saturating_sub(STDERR_TAIL)..];
         self.stderr.extend_from_slice(bytes);
         if self.stderr.len() > STDERR_TAIL {
             let cut = self.stderr.len() - STDERR_TAIL;

@@ -186,7 +186,8 @@ fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, count: i32, o
             return EFAULT;
         };
         if debug_output() {
-            eprint!("[isovm guest] {}", String::from_utf8_lossy(bytes));
+            let shown = &bytes[..bytes.len().min(1 << 16)];
+            eprint!("[isovm guest] {}", String::from_utf8_lossy(shown));
         }
         state.push_stderr(bytes);
         written = written.saturating_add(len as u32);
