@@ -242,9 +242,9 @@ fn eval_closure(
                 ..origin.clone()
             },
         );
-        pad(&format!("{head}\n{body}\n}})"), &above)
+        pad(&format!("{head}\n{body}\n}})"), &above).into_owned()
     } else {
-        pad(&format!("{head}{code}\n}})"), origin)
+        pad(&format!("{head}{code}\n}})"), origin).into_owned()
     };
     let function = ctx
         .eval(source(&padded, origin))
@@ -304,7 +304,9 @@ fn run_script(
         match response {
             Err(mut e) if failed && e.line.is_none() => {
                 let source = handles::with(handle, |entry| match entry {
-                    Entry::Script(s) => Ok((pad(&s.code, &s.origin), s.origin.clone())),
+                    Entry::Script(s) => {
+                        Ok((pad(&s.code, &s.origin).into_owned(), s.origin.clone()))
+                    }
                     other => Err(handles::wrong_kind(other, "script")),
                 });
                 if let Ok((padded, origin)) = source {

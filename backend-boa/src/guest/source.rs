@@ -1,5 +1,6 @@
 //! Preparing source text: origin offsets, and a nesting guard for Boa's recursive parser.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use boa_engine::{Source, parser::source::UTF8Input};
@@ -17,17 +18,17 @@ pub const MAX_NESTING: usize = 200;
 
 /// The source with the origin's line and column offsets applied as leading padding, so
 /// that every position Boa reports (errors, stacks) already includes them.
-pub fn pad(code: &str, origin: &Origin) -> String {
+pub fn pad<'a>(code: &'a str, origin: &Origin) -> Cow<'a, str> {
     let lines = origin.line_offset.clamp(0, MAX_PADDING) as usize;
     let columns = origin.column_offset.clamp(0, MAX_PADDING) as usize;
     if lines == 0 && columns == 0 {
-        return code.to_string();
+        return Cow::Borrowed(code);
     }
     let mut s = String::with_capacity(lines + columns + code.len());
     s.extend(std::iter::repeat_n('\n', lines));
     s.extend(std::iter::repeat_n(' ', columns));
     s.push_str(code);
-    s
+    Cow::Owned(s)
 }
 
 /// A Boa source for padded text named after the origin.
