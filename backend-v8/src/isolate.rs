@@ -166,15 +166,19 @@ impl V8Isolate {
         crate::init_v8();
         let limit = (options.memory_limit_mb.max(8) as usize).saturating_mul(1 << 20);
         let limits = Limits::new(limit);
-        let snapshot = options.snapshot.clone();
+        let snapshot = options
+            .snapshot
+            .as_ref()
+            .map(crate::snapshot::unwrap)
+            .transpose()?;
         // Isolate creation enters the new isolate on this thread; do it where no other
         // isolate is entered.
         let build = move || -> Result<(v8::SharedIsolate, Arc<Core>)> {
             let mut params = v8::CreateParams::default()
                 .heap_limits(0, limit)
                 .array_buffer_allocator(limits::allocator(&limits));
-            if let Some(snapshot) = &snapshot {
-                params = params.snapshot_blob(snapshot.0.to_vec().into());
+            if let Some(blob) = snapshot {
+                params = params.snapshot_blob(blob.into());
             }
             let creating = crate::CREATION.read().unwrap_or_else(|e| e.into_inner());
             let mut isolate = v8::Isolate::new(params);

@@ -71,7 +71,8 @@ impl Engine for V8 {
     }
 }
 
-/// Isolate creation takes this shared; snapshot creation takes it exclusively.
+/// Isolate creation takes this shared; snapshot creation takes it exclusively (a snapshot
+/// creator must not run beside another one or beside isolate set-up).
 pub(crate) static CREATION: RwLock<()> = RwLock::new(());
 
 /// Initialises the process-wide V8 platform once.
@@ -80,6 +81,9 @@ pub(crate) fn init_v8() {
     INIT.get_or_init(|| {
         // Unprotected: isolates are created and locked on any thread, including pool
         // threads that may predate this call.
+        // Snapshots made here must not extend V8's read-only space: every isolate of the
+        // process shares one read-only heap, set up from whichever blob came first.
+        v8::V8::set_flags_from_string("--no-extensible-ro-snapshot");
         let platform = v8::new_unprotected_default_platform(0, false).make_shared();
         v8::V8::initialize_platform(platform);
         v8::V8::initialize();

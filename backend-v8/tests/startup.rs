@@ -259,3 +259,69 @@ fn module_errors() {
         Error::WrongIsolate
     );
 }
+
+#[test]
+fn corrupt_snapshot_is_an_error() {
+    for bytes in [vec![0u8; 16], vec![1u8; 4096]] {
+        let err = I::new(IsolateOptions {
+            snapshot: Some(engine_api::Snapshot(bytes.into())),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    }
+}
+
+#[test]
+fn snapshots_beside_busy_isolates() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let iso = I::new(IsolateOptions::default()).unwrap();
+                    let ctx = iso.create_context().unwrap();
+                    let s = iso
+                        .compile_script(
+                            "'w' + [1, 2].join()",
+                            &ScriptOptions {
+                                produce_cached_data: true,
+                                ..Default::default()
+                            },
+                        )
+                        .unwrap();
+                    assert_eq!(
+                        s.run(&ctx, &RunOptions::default()).unwrap(),
+                        Value::from("w1,2")
+                    );
+                }
+            })
+        })
+        .collect();
+    for i in 0..5 {
+        let snap = V8::create_snapshot(
+            &[SnapshotScript {
+                code: format!("globalThis.gen = {i}; globalThis.names = ['alpha{i}', 'beta{i}']"),
+                ..Default::default()
+            }],
+            None,
+        )
+        .unwrap();
+        let ctx = I::new(IsolateOptions {
+            snapshot: Some(snap),
+            ..Default::default()
+        })
+        .unwrap()
+        .create_context()
+        .unwrap();
+        assert_eq!(
+            ctx.eval("gen + names[1]", &EvalOptions::default()).unwrap(),
+            Value::from(format!("{i}beta{i}"))
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+}
