@@ -8,6 +8,7 @@ use boa_engine::{
         JsArray, JsArrayBuffer, JsDataView, JsDate, JsMap, JsPromise, JsProxy, JsRegExp, JsSet,
         JsSharedArrayBuffer, JsTypedArray, JsWeakMap, JsWeakSet,
     },
+    property::PropertyKey,
 };
 
 use crate::abi::{GuestError, Response, Transfer, WireValue};
@@ -145,7 +146,10 @@ impl Copier {
             let len = obj.get(js_string!("length"), ctx)?.to_length(ctx)?;
             let mut items = Vec::with_capacity(len.min(1 << 16) as usize);
             for i in 0..len {
-                let v = obj.get(i, ctx)?;
+                let v = match own_data(obj, &PropertyKey::from(i)) {
+                    Some(v) => v,
+                    None => obj.get(i, ctx)?,
+                };
                 items.push(self.copy(&v, ctx)?);
             }
             return Ok(WireValue::Array(items));
@@ -219,6 +223,9 @@ impl Copier {
                 "a promise cannot be copied".into(),
             ));
         }
+        if obj.is_ordinary() {
+            return self.ordinary(obj, ctx);
+        }
         let keys = OrdinaryObject::keys(&JsValue::undefined(), &[obj.clone().into()], ctx)?;
         let keys = keys
             .as_object()
@@ -233,6 +240,40 @@ impl Copier {
         }
         Ok(WireValue::Object(props))
     }
+}
+
+impl Copier {
+    /// Own enumerable string-keyed properties of an ordinary object, read from its
+    /// property map (getters still run).
+    fn ordinary(&mut self, obj: &JsObject, ctx: &mut Context) -> Result<WireValue, CopyError> {
+        let keys = obj.own_property_keys(ctx)?;
+        let mut props = Vec::with_capacity(keys.len());
+        for key in keys {
+            let name = match &key {
+                PropertyKey::String(s) => string(s),
+                PropertyKey::Index(i) => i.get().to_string(),
+                PropertyKey::Symbol(_) => continue,
+            };
+            let desc = obj.borrow().properties().get(&key);
+            let Some(desc) = desc.filter(|d| d.enumerable() == Some(true)) else {
+                continue;
+            };
+            let value = match desc.value() {
+                Some(v) => v.clone(),
+                None => obj.get(key, ctx)?,
+            };
+            props.push((name, self.copy(&value, ctx)?));
+        }
+        Ok(WireValue::Object(props))
+    }
+}
+
+/// An own data property's value, straight from the property map.
+fn own_data(obj: &JsObject, key: &PropertyKey) -> Option<JsValue> {
+    obj.borrow()
+        .properties()
+        .get(key)
+        .and_then(|d| d.value().cloned())
 }
 
 /// Objects structured clone refuses (as the V8 backend does).
