@@ -53,6 +53,7 @@ pub fn all_cases<E: engine_api::Engine>() -> Vec<Case> {
     out.extend(cases::scripts::cases::<E>());
     out.extend(cases::modules::cases::<E>());
     out.extend(cases::references::cases::<E>());
+    out.extend(cases::reentrancy::cases::<E>());
     out.extend(cases::external_copy::cases::<E>());
     out.extend(cases::transfers::cases::<E>());
     out.extend(cases::callbacks::cases::<E>());

@@ -11,6 +11,7 @@ pub mod isolates;
 pub mod limits;
 pub mod modules;
 pub mod ordering;
+pub mod reentrancy;
 pub mod references;
 pub mod scripts;
 pub mod seed;

@@ -1,0 +1,75 @@
+//! Re-entrant synchronous calls: a host callback calling back into the isolate that called
+//! it, and A -> B -> A chains between isolates.
+
+use std::sync::{Arc, Mutex};
+
+use engine_api::{Callback, Context, Engine, EvalOptions, TransferOptions, Value};
+
+use crate::support::{R, eval, setup};
+use crate::{Case, ensure_eq};
+
+/// The re-entrancy cases.
+pub fn cases<E: Engine>() -> Vec<Case> {
+    vec![
+        Case::new(
+            "reentrancy/callback_reenters_own_isolate",
+            callback_reenters::<E>,
+        ),
+        Case::new("reentrancy/a_calls_b_calls_a", a_b_a::<E>),
+        Case::new(
+            "reentrancy/failed_reentry_leaves_isolate_usable",
+            failed_reentry_recovers::<E>,
+        ),
+    ]
+}
+
+fn callback_reenters<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    eval(&c, "globalThis.base = 40")?;
+    let slot: Arc<Mutex<Option<E::Context>>> = Arc::new(Mutex::new(Some(c.clone())));
+    let s = slot.clone();
+    let cb = Callback::new(move |_| {
+        let ctx = s.lock().unwrap().clone().expect("context");
+        ctx.eval("base + 2", &EvalOptions::copy())
+    });
+    let v = c.eval_closure("return $0()", vec![cb.into()], &EvalOptions::copy())?;
+    slot.lock().unwrap().take();
+    ensure_eq!(v, Value::from(42));
+    Ok(())
+}
+
+fn a_b_a<E: Engine>() -> R {
+    let (_a, ca) = setup::<E>()?;
+    let (_b, cb) = setup::<E>()?;
+    let reference = EvalOptions {
+        result: TransferOptions::reference(),
+        ..Default::default()
+    };
+    let in_a = ca.eval("(x) => 'a(' + x + ')'", &reference)?;
+    let in_b = cb.eval_closure(
+        "const a = $0; return (x) => a.applySync(undefined, ['b(' + x + ')'])",
+        vec![in_a],
+        &reference,
+    )?;
+    let v = ca.eval_closure(
+        "return $0.applySync(undefined, ['start'])",
+        vec![in_b],
+        &EvalOptions::copy(),
+    )?;
+    ensure_eq!(v, Value::from("a(b(start))"));
+    Ok(())
+}
+
+/// Whatever a backend does with re-entry, afterwards the isolate still works.
+fn failed_reentry_recovers<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let c2 = c.clone();
+    let cb = Callback::new(move |_| c2.eval("1", &EvalOptions::copy()));
+    let _ = c.eval_closure(
+        "try { return $0() } catch (e) { return 'caught' }",
+        vec![cb.into()],
+        &EvalOptions::copy(),
+    );
+    ensure_eq!(eval(&c, "'still fine'")?, Value::from("still fine"));
+    Ok(())
+}
