@@ -239,6 +239,10 @@ pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
     let api = v8::Local::<v8::Object>::try_from(api)
         .map_err(|_| crate::backend_error("ivm bootstrap returned no object"))?;
     let global = tc.get_current_context().global(tc);
+    // WebAssembly memory lives outside the heap and the array buffer allocator, so it
+    // would escape the memory limit: guests get no `WebAssembly`.
+    let wasm = v8::String::new(tc, "WebAssembly").ok_or(Error::Timeout)?;
+    global.delete(tc, wasm.into());
     let key = private(tc, "isovm.internals");
     global.set_private(tc, key, api.into());
     let ivm_key = v8::String::new(tc, "ivm").ok_or(Error::Timeout)?;

@@ -226,3 +226,14 @@ fn timeout_inside_regexp_backtracking() {
         Value::from(5)
     );
 }
+
+#[test]
+fn no_webassembly_to_escape_the_limit() {
+    // Wasm memory is allocated outside V8's heap and the array buffer allocator.
+    let ctx = small().create_context().unwrap();
+    assert_eq!(
+        ctx.eval("typeof WebAssembly", &EvalOptions::default())
+            .unwrap(),
+        Value::from("undefined")
+    );
+}
