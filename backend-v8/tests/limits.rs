@@ -237,3 +237,22 @@ fn no_webassembly_to_escape_the_limit() {
         Value::from("undefined")
     );
 }
+
+#[test]
+fn timeout_interrupts_atomics_wait() {
+    let iso = I::new(IsolateOptions::default()).unwrap();
+    let ctx = iso.create_context().unwrap();
+    let opts = EvalOptions::default().with_timeout(Duration::from_millis(100));
+    let r = ctx.eval(
+        "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)",
+        &opts,
+    );
+    assert!(
+        matches!(r, Err(Error::Timeout) | Err(Error::Js(_))),
+        "{r:?}"
+    );
+    assert_eq!(
+        ctx.eval("6", &EvalOptions::default()).unwrap(),
+        Value::from(6)
+    );
+}
