@@ -487,7 +487,10 @@ impl engine_api::Isolate for V8Isolate {
                 total_heap_size: s.total_heap_size(),
                 used_heap_size: s.used_heap_size(),
                 heap_size_limit: s.heap_size_limit(),
-                externally_allocated_size: s.external_memory() + external.load(Ordering::Relaxed),
+                // V8 counts array buffers too (lazily); ours are exact.
+                externally_allocated_size: s
+                    .external_memory()
+                    .max(external.load(Ordering::Relaxed)),
             })
         })
     }

@@ -89,6 +89,10 @@ fn heap_statistics_count_array_buffers() {
     .unwrap();
     let s = iso.heap_statistics().unwrap();
     assert!(s.externally_allocated_size >= 4 << 20, "{s:?}");
+    assert!(
+        s.externally_allocated_size < 6 << 20,
+        "counted twice: {s:?}"
+    );
     assert!(s.used_heap_size > 0 && s.heap_size_limit > 0);
 }
 
