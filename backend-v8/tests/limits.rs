@@ -260,3 +260,17 @@ fn timeout_interrupts_atomics_wait() {
         Value::from(6)
     );
 }
+
+#[test]
+fn host_value_bigger_than_the_limit() {
+    let iso = small();
+    let ctx = iso.create_context().unwrap();
+    let big = Value::Array(
+        (0..400_000)
+            .map(|i| Value::from(format!("{i:0>100}")))
+            .collect(),
+    );
+    let r = ctx.eval_closure("return $0.length", vec![big], &EvalOptions::default());
+    assert_eq!(r.unwrap_err(), Error::MemoryLimit);
+    assert!(iso.is_disposed());
+}
