@@ -5,8 +5,7 @@ use std::ffi::c_void;
 use std::sync::Mutex;
 
 use engine_api::{
-    Error, ErrorValue, ExternalCopy, JsError, Location, Result, SharedBuffer, TransferOptions,
-    TypedArrayKind, Value,
+    Error, ErrorValue, ExternalCopy, Result, SharedBuffer, TransferOptions, TypedArrayKind, Value,
 };
 
 use crate::isolate::Core;
@@ -108,11 +107,11 @@ pub(crate) fn copy<'s>(
     copy_rec(scope, v, &mut stack)
 }
 
-fn str_of(scope: &mut v8::PinScope, v: v8::Local<v8::Value>) -> String {
+pub(crate) fn str_of(scope: &mut v8::PinScope, v: v8::Local<v8::Value>) -> String {
     v.to_rust_string_lossy(scope)
 }
 
-fn get<'s>(
+pub(crate) fn get<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     obj: v8::Local<'s, v8::Object>,
     key: &str,
@@ -425,7 +424,10 @@ fn key<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> Result<v8::Local<'s, v8
         .ok_or_else(|| Error::NotTransferable("a property name too long".into()))
 }
 
-fn string<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> Result<v8::Local<'s, v8::String>> {
+pub(crate) fn string<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    s: &str,
+) -> Result<v8::Local<'s, v8::String>> {
     v8::String::new(scope, s).ok_or_else(|| Error::NotTransferable("a string too long".into()))
 }
 
@@ -623,115 +625,4 @@ fn typed_array<'s>(
     v.ok_or_else(|| Error::NotTransferable(format!("a {} too large", kind.name())))
 }
 
-/// An error object of constructor `name` (its own `name` if not a builtin one).
-pub(crate) fn error_object<'s>(
-    scope: &mut v8::PinScope<'s, '_>,
-    name: &str,
-    message: &str,
-    stack: Option<&str>,
-) -> Result<v8::Local<'s, v8::Value>> {
-    let msg = string(scope, message)?;
-    let e = match name {
-        "TypeError" => v8::Exception::type_error(scope, msg),
-        "RangeError" => v8::Exception::range_error(scope, msg),
-        "ReferenceError" => v8::Exception::reference_error(scope, msg),
-        "SyntaxError" => v8::Exception::syntax_error(scope, msg),
-        _ => v8::Exception::error(scope, msg),
-    };
-    if let Ok(obj) = v8::Local::<v8::Object>::try_from(e) {
-        if !matches!(
-            name,
-            "Error" | "TypeError" | "RangeError" | "ReferenceError" | "SyntaxError"
-        ) {
-            let k = string(scope, "name")?;
-            let v = string(scope, name)?;
-            obj.set(scope, k.into(), v.into());
-        }
-        if let Some(stack) = stack {
-            let k = string(scope, "stack")?;
-            let v = string(scope, stack)?;
-            obj.set(scope, k.into(), v.into());
-        }
-    }
-    Ok(e)
-}
-
-/// A thrown value as owned data, with its location.
-pub(crate) fn js_error<'s>(
-    scope: &mut v8::PinScope<'s, '_>,
-    exception: v8::Local<'s, v8::Value>,
-    message: Option<v8::Local<'s, v8::Message>>,
-) -> JsError {
-    let mut e = JsError::new("Error", "");
-    match v8::Local::<v8::Object>::try_from(exception) {
-        Ok(obj) if exception.is_native_error() || has_error_shape(scope, obj) => {
-            if let Some(n) = get(scope, obj, "name").filter(|n| !n.is_undefined()) {
-                e.name = str_of(scope, n);
-            }
-            if let Some(m) = get(scope, obj, "message").filter(|m| !m.is_undefined()) {
-                e.message = str_of(scope, m);
-            }
-            e.stack = get(scope, obj, "stack")
-                .filter(|s| s.is_string())
-                .map(|s| str_of(scope, s));
-        }
-        _ => e.message = str_of(scope, exception),
-    }
-    let message = message.unwrap_or_else(|| v8::Exception::create_message(scope, exception));
-    let file = message
-        .get_script_resource_name(scope)
-        .filter(|n| !n.is_undefined() && !n.is_null())
-        .map(|n| str_of(scope, n))
-        .unwrap_or_else(|| "<eval>".into());
-    if let Some(line) = message.get_line_number(scope).filter(|l| *l > 0) {
-        e.location = Some(Location {
-            file,
-            line: line as u32,
-            column: message.get_start_column() as u32 + 1,
-        });
-        e.source_line = message
-            .get_source_line(scope)
-            .map(|s| s.to_rust_string_lossy(scope));
-    }
-    e
-}
-
-fn has_error_shape<'s>(scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<'s, v8::Object>) -> bool {
-    let Some(k) = v8::String::new(scope, "message") else {
-        return false;
-    };
-    obj.has(scope, k.into()).unwrap_or(false)
-}
-
-/// Throws `err` in the guest, as the matching JS error.
-pub(crate) fn throw(scope: &mut v8::PinScope, err: &Error) {
-    let exc = match err {
-        Error::Js(e) => error_object(scope, &e.name, &e.message, e.stack.as_deref()),
-        other => {
-            let name = match other {
-                Error::NotTransferable(_) | Error::WrongIsolate | Error::InvalidArgument(_) => {
-                    "TypeError"
-                }
-                _ => "Error",
-            };
-            error_object(scope, name, &other.to_string(), None)
-        }
-    };
-    if let Ok(exc) = exc {
-        scope.throw_exception(exc);
-    }
-}
-
-/// The error a failed call left behind (termination reads as a timeout; `enter`
-/// reclassifies it).
-pub(crate) fn error_from<'s>(
-    scope: &mut v8::PinScope<'s, '_>,
-    terminated: bool,
-    exception: Option<v8::Local<'s, v8::Value>>,
-    message: Option<v8::Local<'s, v8::Message>>,
-) -> Error {
-    match exception {
-        Some(exc) if !terminated => Error::Js(js_error(scope, exc, message)),
-        _ => Error::Timeout,
-    }
-}
+pub(crate) use crate::errors::{error_from, error_object, js_error, throw};

@@ -21,6 +21,7 @@ mod macros;
 mod callbacks;
 mod context;
 mod convert;
+mod errors;
 mod isolate;
 mod ivm;
 mod limits;
