@@ -252,8 +252,13 @@ impl V8Isolate {
             if top_id == id {
                 return self.run_locked(None, ptr, timeout, f);
             }
-            if LOCKED.with(|l| l.borrow().iter().any(|(i, _)| *i == id)) {
-                return Err(reentry_error());
+            let below = LOCKED.with(|l| l.borrow().iter().find(|(i, _)| *i == id).map(|(_, p)| *p));
+            if let Some(own) = below {
+                // Locked further down this thread (A -> B -> A): this thread holds its lock
+                // and queue turn; switch to it and back.
+                let _aside = StepAside::new(ptr);
+                let _entered = Reenter::new(own);
+                return self.run_locked(None, own, timeout, f);
             }
         }
         if ANCESTORS.with(|a| a.borrow().contains(&id)) {
@@ -414,6 +419,25 @@ impl Drop for StepAside {
         // SAFETY: the same isolate, still locked by this thread; the nested locker is gone,
         // so re-entering restores the state `new` found.
         unsafe { v8::Isolate::from_raw_isolate_ptr(self.0).enter() };
+    }
+}
+
+/// Enters an isolate this thread already holds the lock of, and exits it when dropped.
+struct Reenter(v8::UnsafeRawIsolatePtr);
+
+impl Reenter {
+    fn new(ptr: v8::UnsafeRawIsolatePtr) -> Self {
+        // SAFETY: `ptr` is in this thread's LOCKED stack, so this thread holds its locker;
+        // the isolate above it was stepped aside, so entering keeps V8's entry stack nested.
+        unsafe { v8::Isolate::from_raw_isolate_ptr(ptr).enter() };
+        Reenter(ptr)
+    }
+}
+
+impl Drop for Reenter {
+    fn drop(&mut self) {
+        // SAFETY: undoes `new` on the same thread, before the stepped-aside isolate returns.
+        unsafe { v8::Isolate::from_raw_isolate_ptr(self.0).exit() };
     }
 }
 

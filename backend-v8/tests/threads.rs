@@ -188,38 +188,58 @@ fn nested_isolate_lifecycle_inside_a_callback() {
 }
 
 #[test]
-fn cross_isolate_cycle_fails_instead_of_deadlocking() {
-    let a = I::new(IsolateOptions::default()).unwrap();
-    let b = I::new(IsolateOptions::default()).unwrap();
-    let ctx_a = a.create_context().unwrap();
-    let ctx_b = b.create_context().unwrap();
-    let back_to_a = ctx_a.clone();
-    let into_a = engine_api::Callback::new(move |_| back_to_a.eval("1", &EvalOptions::default()));
-    ctx_b
-        .eval_closure(
-            "globalThis.intoA = $0",
-            vec![into_a.into()],
-            &EvalOptions::default(),
-        )
-        .unwrap();
-    let b2 = ctx_b.clone();
-    let into_b = engine_api::Callback::new(move |_| b2.eval("intoA()", &EvalOptions::default()));
-    let err = ctx_a
-        .eval_closure("return $0()", vec![into_b.into()], &EvalOptions::default())
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Js(_) | Error::InvalidArgument(_)),
-        "{err:?}"
-    );
-    // Both isolates still work.
-    assert_eq!(
-        ctx_a.eval("2", &EvalOptions::default()).unwrap(),
-        Value::from(2)
-    );
-    assert_eq!(
-        ctx_b.eval("3", &EvalOptions::default()).unwrap(),
-        Value::from(3)
-    );
+fn cross_isolate_cycles() {
+    // A -> B -> A re-enters A on the same thread (with stack to spare); on a short stack
+    // (helper thread) it fails instead of deadlocking. Either way both isolates go on.
+    for stack in [8usize << 20, 1 << 20] {
+        let r = std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn(|| {
+                let a = I::new(IsolateOptions::default()).unwrap();
+                let b = I::new(IsolateOptions::default()).unwrap();
+                let ctx_a = a.create_context().unwrap();
+                let ctx_b = b.create_context().unwrap();
+                ctx_a
+                    .eval("globalThis.n = 41", &EvalOptions::default())
+                    .unwrap();
+                let back_to_a = ctx_a.clone();
+                let into_a = engine_api::Callback::new(move |_| {
+                    back_to_a.eval("++n", &EvalOptions::default())
+                });
+                ctx_b
+                    .eval_closure(
+                        "globalThis.intoA = $0",
+                        vec![into_a.into()],
+                        &EvalOptions::default(),
+                    )
+                    .unwrap();
+                let b2 = ctx_b.clone();
+                let into_b =
+                    engine_api::Callback::new(move |_| b2.eval("intoA()", &EvalOptions::default()));
+                let r =
+                    ctx_a.eval_closure("return $0()", vec![into_b.into()], &EvalOptions::default());
+                assert_eq!(
+                    ctx_a.eval("2", &EvalOptions::default()).unwrap(),
+                    Value::from(2)
+                );
+                assert_eq!(
+                    ctx_b.eval("3", &EvalOptions::default()).unwrap(),
+                    Value::from(3)
+                );
+                r
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        if stack > 4 << 20 {
+            assert_eq!(r.unwrap(), Value::from(42));
+        } else {
+            assert!(
+                matches!(r, Err(Error::Js(_) | Error::InvalidArgument(_))),
+                "{r:?}"
+            );
+        }
+    }
 }
 
 #[test]
