@@ -307,17 +307,18 @@ impl V8Isolate {
         let outermost = locker.is_some();
         let (cpu0, wall0) = (limits::thread_cpu_time(), Instant::now());
         let deadline = timeout.map(|t| watchdog::arm(&core.handle, t));
-        LOCKED.with(|l| l.borrow_mut().push((core.id, ptr)));
-        let r = match locker {
-            Some(locker) => f(locker),
-            None => {
-                // SAFETY: this thread holds the isolate's lock (it is on top of LOCKED);
-                // `Isolate` is a plain pointer wrapper without a destructor.
-                let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
-                f(&mut isolate)
+        let r = {
+            let _on_top = OnTop::push(core.id, ptr);
+            match locker {
+                Some(locker) => f(locker),
+                None => {
+                    // SAFETY: this thread holds the isolate's lock (it is on top of
+                    // LOCKED); `Isolate` is a plain pointer wrapper without a destructor.
+                    let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
+                    f(&mut isolate)
+                }
             }
         };
-        LOCKED.with(|l| l.borrow_mut().pop());
         let timed_out = deadline.is_some_and(|d| d.disarm());
         if outermost {
             core.cpu_ns.fetch_add(
@@ -419,6 +420,22 @@ impl Drop for StepAside {
         // SAFETY: the same isolate, still locked by this thread; the nested locker is gone,
         // so re-entering restores the state `new` found.
         unsafe { v8::Isolate::from_raw_isolate_ptr(self.0).enter() };
+    }
+}
+
+/// Keeps LOCKED in step with the call stack, even if a call unwinds.
+struct OnTop;
+
+impl OnTop {
+    fn push(id: IsolateId, ptr: v8::UnsafeRawIsolatePtr) -> Self {
+        LOCKED.with(|l| l.borrow_mut().push((id, ptr)));
+        OnTop
+    }
+}
+
+impl Drop for OnTop {
+    fn drop(&mut self) {
+        LOCKED.with(|l| l.borrow_mut().pop());
     }
 }
 
