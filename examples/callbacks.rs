@@ -17,7 +17,10 @@ fn main() -> anyhow::Result<()> {
     let fetch = Callback::new_async(|args| {
         // Runs on the worker pool; the guest gets a promise.
         let id = args.first().and_then(Value::as_f64).unwrap_or(0.0);
-        Ok(Value::object([("id", Value::from(id)), ("name", Value::from("record"))]))
+        Ok(Value::object([
+            ("id", Value::from(id)),
+            ("name", Value::from("record")),
+        ]))
     });
     let log = Callback::new_ignored(|args| {
         println!("guest says: {args:?}");
@@ -29,7 +32,10 @@ fn main() -> anyhow::Result<()> {
         &EvalOptions::default(),
     )?;
 
-    println!("{:?}", context.eval("greet('isovm')", &EvalOptions::copy())?);
+    println!(
+        "{:?}",
+        context.eval("greet('isovm')", &EvalOptions::copy())?
+    );
     let record = context.eval(
         "(async () => { const r = await fetchRecord(7); log('fetched', r.id); return r })()",
         &EvalOptions {

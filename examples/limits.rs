@@ -16,7 +16,7 @@ fn main() -> anyhow::Result<()> {
         "while (true) {}",
         &EvalOptions::default().with_timeout(Duration::from_millis(100)),
     );
-    assert!(matches!(spin, Err(Error::Timeout)));
+    assert!(matches!(spin, Err(Error::Timeout { .. })));
     println!("infinite loop: {}", spin.unwrap_err());
 
     let isolate = <DefaultEngine as Engine>::Isolate::new(IsolateOptions {
@@ -28,14 +28,20 @@ fn main() -> anyhow::Result<()> {
         "const keep = []; while (true) keep.push(new Array(1e5).fill(1))",
         &EvalOptions::default(),
     );
-    println!("allocation bomb: {:?} (isolate disposed: {})", bomb.unwrap_err(), isolate.is_disposed());
+    println!(
+        "allocation bomb: {:?} (isolate disposed: {})",
+        bomb.unwrap_err(),
+        isolate.is_disposed()
+    );
 
     if <DefaultEngine as Engine>::capabilities().fuel {
         let isolate = <DefaultEngine as Engine>::Isolate::new(IsolateOptions {
             fuel: Some(1_000_000),
             ..Default::default()
         })?;
-        let r = isolate.create_context()?.eval("for (;;) {}", &EvalOptions::default());
+        let r = isolate
+            .create_context()?
+            .eval("for (;;) {}", &EvalOptions::default());
         println!("fuel budget: {:?}", r.unwrap_err());
     }
     Ok(())

@@ -202,10 +202,10 @@ fn copy_array<'s>(
     v: v8::Local<'s, v8::Value>,
     stack: &mut Vec<v8::Local<'s, v8::Object>>,
 ) -> Result<Value> {
-    let arr = v8::Local::<v8::Array>::try_from(v).map_err(|_| Error::Timeout)?;
+    let arr = v8::Local::<v8::Array>::try_from(v).map_err(|_| Error::timeout())?;
     let mut out = Vec::with_capacity(arr.length() as usize);
     for i in 0..arr.length() {
-        let item = arr.get_index(scope, i).ok_or(Error::Timeout)?;
+        let item = arr.get_index(scope, i).ok_or(Error::timeout())?;
         out.push(copy_rec(scope, item, stack)?);
     }
     Ok(Value::Array(out))
@@ -221,17 +221,17 @@ fn copy_collection<'s>(
         let a = m.as_array(scope);
         let mut out = Vec::with_capacity(a.length() as usize / 2);
         for i in (0..a.length()).step_by(2) {
-            let k = a.get_index(scope, i).ok_or(Error::Timeout)?;
-            let val = a.get_index(scope, i + 1).ok_or(Error::Timeout)?;
+            let k = a.get_index(scope, i).ok_or(Error::timeout())?;
+            let val = a.get_index(scope, i + 1).ok_or(Error::timeout())?;
             out.push((copy_rec(scope, k, stack)?, copy_rec(scope, val, stack)?));
         }
         return Ok(Value::Map(out));
     }
-    let s = v8::Local::<v8::Set>::try_from(v).map_err(|_| Error::Timeout)?;
+    let s = v8::Local::<v8::Set>::try_from(v).map_err(|_| Error::timeout())?;
     let a = s.as_array(scope);
     let mut out = Vec::with_capacity(a.length() as usize);
     for i in 0..a.length() {
-        let k = a.get_index(scope, i).ok_or(Error::Timeout)?;
+        let k = a.get_index(scope, i).ok_or(Error::timeout())?;
         out.push(copy_rec(scope, k, stack)?);
     }
     Ok(Value::Set(out))
@@ -254,11 +254,11 @@ fn copy_plain<'s>(
                 key_conversion: v8::KeyConversionMode::ConvertToString,
             },
         )
-        .ok_or(Error::Timeout)?;
+        .ok_or(Error::timeout())?;
     let mut props = Vec::with_capacity(names.length() as usize);
     for i in 0..names.length() {
-        let k = names.get_index(scope, i).ok_or(Error::Timeout)?;
-        let val = obj.get(scope, k).ok_or(Error::Timeout)?;
+        let k = names.get_index(scope, i).ok_or(Error::timeout())?;
+        let val = obj.get(scope, k).ok_or(Error::timeout())?;
         props.push((str_of(scope, k), copy_rec(scope, val, stack)?));
     }
     Ok(Value::Object(props))
@@ -300,7 +300,7 @@ fn copy_leaf<'s>(
     if let Ok(sab) = v8::Local::<v8::SharedArrayBuffer>::try_from(v) {
         return Ok(Value::SharedArrayBuffer(shared_buffer_of(sab)));
     }
-    let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| Error::Timeout)?;
+    let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| Error::timeout())?;
     let kind = view_kind(v).ok_or_else(|| not_transferable(scope, obj))?;
     let mut bytes = vec![0u8; view.byte_length()];
     view.copy_contents(&mut bytes);
@@ -469,7 +469,7 @@ fn from_composite<'s>(
                 let key = key(scope, k)?;
                 let val = from_value_rec(scope, v, d)?;
                 obj.create_data_property(scope, key.into(), val)
-                    .ok_or(Error::Timeout)?;
+                    .ok_or(Error::timeout())?;
             }
             obj.into()
         }
@@ -478,7 +478,7 @@ fn from_composite<'s>(
             for (k, v) in entries {
                 let key = from_value_rec(scope, k, d)?;
                 let val = from_value_rec(scope, v, d)?;
-                m.set(scope, key, val).ok_or(Error::Timeout)?;
+                m.set(scope, key, val).ok_or(Error::timeout())?;
             }
             m.into()
         }
@@ -486,7 +486,7 @@ fn from_composite<'s>(
             let s = v8::Set::new(scope);
             for item in items {
                 let v = from_value_rec(scope, item, d)?;
-                s.add(scope, v).ok_or(Error::Timeout)?;
+                s.add(scope, v).ok_or(Error::timeout())?;
             }
             s.into()
         }
@@ -507,7 +507,7 @@ fn from_leaf<'s>(
         Value::Number(n) => v8::Number::new(scope, *n).into(),
         Value::BigInt(s) => bigint(scope, s)?,
         Value::String(s) => string(scope, s)?.into(),
-        Value::Date(ms) => v8::Date::new(scope, *ms).ok_or(Error::Timeout)?.into(),
+        Value::Date(ms) => v8::Date::new(scope, *ms).ok_or(Error::timeout())?.into(),
         Value::RegExp { source, flags } => {
             let pattern = string(scope, source)?;
             let mut f = v8::RegExpCreationFlags::empty();

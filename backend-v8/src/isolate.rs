@@ -342,7 +342,7 @@ impl V8Isolate {
             isolate.cancel_terminate_execution();
         }
         match r {
-            Err(Error::Timeout) | Err(_) if timed_out => Err(Error::Timeout),
+            Err(Error::Timeout { .. }) | Err(_) if timed_out => Err(Error::timeout()),
             other => other,
         }
     }

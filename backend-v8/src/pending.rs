@@ -122,7 +122,7 @@ pub(crate) fn wait(core: &Core, outcome: Outcome, deadline: Option<Instant>) -> 
         Some(d) => rx
             .recv_timeout(d.saturating_duration_since(Instant::now()))
             .map_err(|e| match e {
-                mpsc::RecvTimeoutError::Timeout => Error::Timeout,
+                mpsc::RecvTimeoutError::Timeout => Error::timeout(),
                 mpsc::RecvTimeoutError::Disconnected => Error::Disposed,
             }),
     };

@@ -72,8 +72,12 @@ pub enum Error {
     #[error("{0}")]
     Js(JsError),
     /// The call ran longer than its `timeout`.
-    #[error("script execution timed out")]
-    Timeout,
+    #[error("script execution timed out{}", stack.as_deref().map(|s| format!("\n{s}")).unwrap_or_default())]
+    Timeout {
+        /// The guest's JS stack where it was stopped (naming the looping function), on
+        /// backends that can capture it.
+        stack: Option<String>,
+    },
     /// The isolate reached its memory limit; it has been disposed.
     #[error("isolate was disposed during execution due to memory limit")]
     MemoryLimit,
@@ -115,6 +119,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// A timeout without a captured stack.
+    pub fn timeout() -> Self {
+        Error::Timeout { stack: None }
+    }
+
     /// Shorthand for a [`Error::Js`] built from a name and a message.
     pub fn js(name: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Js(JsError::new(name, message))

@@ -143,7 +143,7 @@ impl BoaIsolate {
                     let now = Instant::now();
                     if now >= d {
                         st.watches.remove(&watch);
-                        return Err(Error::Timeout);
+                        return Err(Error::timeout());
                     }
                     promises
                         .changed

@@ -55,14 +55,14 @@ pub(crate) fn fault(message: impl Into<String>) -> wasmtime::Error {
 pub(crate) fn classify(err: &wasmtime::Error, state: &HostState) -> Error {
     if let Some(t) = err.downcast_ref::<HostTrap>() {
         return match t {
-            HostTrap::Timeout => Error::Timeout,
+            HostTrap::Timeout => Error::timeout(),
             HostTrap::Disposed => Error::Disposed,
             HostTrap::Exit(_) | HostTrap::Fault(_) => with_stderr(t.to_string(), state),
         };
     }
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Error::OutOfFuel,
-        Some(Trap::Interrupt) => Error::Timeout,
+        Some(Trap::Interrupt) => Error::timeout(),
         _ if state.limits.denied => Error::MemoryLimit,
         Some(Trap::StackOverflow) => Error::StackOverflow,
         Some(trap) => with_stderr(format!("guest trapped: {trap}"), state),

@@ -13,6 +13,14 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     vec![
         Case::new("limits/timeout_infinite_loop", timeout_loop::<E>),
         Case::new("limits/timeout_microtask_loop", timeout_microtasks::<E>),
+        Case::new(
+            "limits/timeout_stack_names_looping_function",
+            timeout_stack::<E>,
+        ),
+        Case::new(
+            "limits/timeout_stack_names_microtask_function",
+            timeout_microtask_stack::<E>,
+        ),
         Case::new("limits/timeout_inside_builtin", timeout_builtin::<E>),
         Case::new(
             "limits/timeout_leaves_isolate_consistent",
@@ -46,7 +54,7 @@ fn timeout(ms: u64) -> EvalOptions {
 }
 
 fn is_timeout(e: &Error) -> bool {
-    matches!(e, Error::Timeout)
+    matches!(e, Error::Timeout { .. })
 }
 
 fn timeout_loop<E: Engine>() -> R {
@@ -299,4 +307,27 @@ fn recursion_uncaught<E: Engine>() -> R {
         ensure_eq!(eval(&c, "3")?, Value::from(3));
     }
     Ok(())
+}
+
+fn timeout_stack_of(code: &str, r: engine_api::Result<Value>, name: &str) -> R {
+    let e = expect_err(r, "Timeout", is_timeout)?;
+    let Error::Timeout { stack } = e else {
+        return Err(format!("{code}: not a timeout").into());
+    };
+    let stack = stack.ok_or("no stack captured at the timeout")?;
+    ensure!(stack.contains(name), "stack does not name {name}: {stack}");
+    Ok(())
+}
+
+fn timeout_stack<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let code = "function spinForever() { while (true) {} }\nspinForever()";
+    timeout_stack_of(code, c.eval(code, &timeout(100)), "spinForever")
+}
+
+fn timeout_microtask_stack<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let code =
+        "function requeueForever() { Promise.resolve().then(requeueForever) }\nrequeueForever()";
+    timeout_stack_of(code, c.eval(code, &timeout(100)), "requeueForever")
 }

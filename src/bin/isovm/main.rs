@@ -13,12 +13,16 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use isovm::{
-    Callback, Context, Engine, EngineVisitor, EvalOptions, Isolate, IsolateOptions,
-    ScriptOrigin, TransferOptions, Value,
+    Callback, Context, Engine, EngineVisitor, EvalOptions, Isolate, IsolateOptions, ScriptOrigin,
+    TransferOptions, Value,
 };
 
 #[derive(Parser)]
-#[command(name = "isovm", version, about = "Run untrusted JavaScript in an isolate, with limits")]
+#[command(
+    name = "isovm",
+    version,
+    about = "Run untrusted JavaScript in an isolate, with limits"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -149,7 +153,11 @@ fn main() -> ExitCode {
     let job = match cli.command {
         Command::Backends => {
             for name in isovm::BACKENDS {
-                let state = if isovm::is_compiled(name) { "compiled in" } else { "not compiled in" };
+                let state = if isovm::is_compiled(name) {
+                    "compiled in"
+                } else {
+                    "not compiled in"
+                };
                 println!("{name}: {state}");
             }
             return ExitCode::SUCCESS;

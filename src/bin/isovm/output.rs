@@ -11,9 +11,9 @@ pub fn render(value: &Value, print_undefined: bool) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(js_number(*n)),
         Value::BigInt(b) => Some(format!("{b}n")),
-        other => Some(
-            serde_json::to_string(other).unwrap_or_else(|e| format!("<unprintable: {e}>")),
-        ),
+        other => {
+            Some(serde_json::to_string(other).unwrap_or_else(|e| format!("<unprintable: {e}>")))
+        }
     }
 }
 
@@ -22,7 +22,11 @@ pub fn js_number(n: f64) -> String {
     if n.is_nan() {
         "NaN".into()
     } else if n.is_infinite() {
-        if n > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if n > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else if n == 0.0 {
         "0".into()
     } else if n.fract() == 0.0 && n.abs() < 1e21 {
@@ -48,14 +52,17 @@ pub fn render_error(e: &Error, filename: &str, code: &str) -> String {
             .map(str::to_owned)
     });
     if let Some(line) = line {
-        out.push_str(&format!("\n    {line}\n    {}^", " ".repeat(loc.column.saturating_sub(1) as usize)));
+        out.push_str(&format!(
+            "\n    {line}\n    {}^",
+            " ".repeat(loc.column.saturating_sub(1) as usize)
+        ));
     }
     out
 }
 
 fn limit_name(e: &Error) -> String {
     match e {
-        Error::Timeout => "TimeoutError: script execution timed out".into(),
+        Error::Timeout { .. } => "TimeoutError: script execution timed out".into(),
         Error::MemoryLimit => "MemoryLimitError: isolate reached its memory limit".into(),
         Error::OutOfFuel => "OutOfFuelError: isolate ran out of fuel".into(),
         other => format!("Error: {other}"),
@@ -66,7 +73,7 @@ fn limit_name(e: &Error) -> String {
 pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Js(_) => 1,
-        Error::Timeout => 3,
+        Error::Timeout { .. } => 3,
         Error::MemoryLimit => 4,
         Error::OutOfFuel => 5,
         _ => 6,
@@ -91,11 +98,18 @@ mod tests {
         let e = Error::Js(isovm::JsError {
             name: "TypeError".into(),
             message: "x is not a function".into(),
-            location: Some(isovm::Location { file: "a.js".into(), line: 2, column: 3 }),
+            location: Some(isovm::Location {
+                file: "a.js".into(),
+                line: 2,
+                column: 3,
+            }),
             ..Default::default()
         });
         let shown = render_error(&e, "a.js", "let x;\n  x();\n");
-        assert!(shown.starts_with("a.js:2:3: TypeError: x is not a function"), "{shown}");
+        assert!(
+            shown.starts_with("a.js:2:3: TypeError: x is not a function"),
+            "{shown}"
+        );
         assert!(shown.contains("\n      x();\n      ^"), "{shown}");
     }
 }
