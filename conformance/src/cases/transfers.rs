@@ -33,6 +33,10 @@ pub fn cases<E: Engine>() -> Vec<Case> {
         Case::new("transfers/deep_nesting", deep_nesting::<E>),
         Case::new("transfers/sparse_array", sparse_array::<E>),
         Case::new("transfers/too_deep_not_transferable", too_deep::<E>),
+        Case::new(
+            "transfers/throwing_getter_is_js_error",
+            throwing_getter::<E>,
+        ),
     ];
     for kind in [
         TypedArrayKind::Int8,
@@ -385,5 +389,19 @@ fn too_deep<E: Engine>() -> R {
         matches!(e, Error::NotTransferable(_))
     })?;
     ensure_eq!(eval(&c, "2")?, Value::from(2));
+    Ok(())
+}
+
+fn throwing_getter<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let e = expect_js(
+        c.eval(
+            "({ ok: 1, get bad() { throw new TypeError('from getter') } })",
+            &EvalOptions::copy(),
+        ),
+        "TypeError",
+    )?;
+    ensure_eq!(e.message, "from getter");
+    ensure_eq!(eval(&c, "'after'")?, Value::from("after"));
     Ok(())
 }
