@@ -319,7 +319,11 @@ impl V8Isolate {
                 }
             }
         };
-        let timed_out = deadline.is_some_and(|d| d.disarm());
+        let fired = match deadline.map(watchdog::Deadline::disarm) {
+            Some(watchdog::Outcome::Fired(stack)) => Some(stack),
+            _ => None,
+        };
+        let timed_out = fired.is_some();
         if outermost {
             core.cpu_ns.fetch_add(
                 (limits::thread_cpu_time().saturating_sub(cpu0)).as_nanos() as u64,
@@ -341,9 +345,9 @@ impl V8Isolate {
         if outermost && terminating {
             isolate.cancel_terminate_execution();
         }
-        match r {
-            Err(Error::Timeout { .. }) | Err(_) if timed_out => Err(Error::timeout()),
-            other => other,
+        match (r, fired) {
+            (Err(_), Some(stack)) => Err(Error::Timeout { stack }),
+            (other, _) => other,
         }
     }
 

@@ -1,21 +1,38 @@
-//! One process-wide thread that terminates calls running past their timeout.
+//! One process-wide thread that stops calls running past their timeout.
+//!
+//! At a deadline the watchdog first requests an interrupt: V8 runs it on the isolate's
+//! thread at its next interrupt check, where it captures the guest's JS stack (naming the
+//! looping function) and terminates execution. Where V8 checks for termination but not for
+//! API interrupts (regexp backtracking, some builtins) or no JS runs, the watchdog
+//! terminates it itself a grace period later, and the timeout has no stack.
 
 use std::collections::BTreeMap;
+use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-struct Entry {
+/// How long the interrupt gets before the watchdog terminates without a stack.
+const GRACE: Duration = Duration::from_millis(20);
+
+/// Frames captured into a timeout's stack.
+const FRAMES: usize = 10;
+
+struct Fired {
     handle: v8::IsolateHandle,
-    fired: bool,
+    /// Set once execution was terminated (by the interrupt or the watchdog).
+    terminated: bool,
+    stack: Option<String>,
 }
 
 #[derive(Default)]
 struct State {
     /// Armed deadlines, by (deadline, key).
     armed: BTreeMap<(Instant, u64), v8::IsolateHandle>,
+    /// Interrupted calls waiting for their grace period to end, by (grace end, key).
+    grace: BTreeMap<(Instant, u64), ()>,
     /// Deadlines that fired and were not disarmed yet, by key.
-    fired: BTreeMap<u64, Entry>,
+    fired: BTreeMap<u64, Fired>,
 }
 
 struct Watchdog {
@@ -39,31 +56,53 @@ fn watchdog() -> &'static Watchdog {
 }
 
 impl Watchdog {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn run(&self) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.lock();
         loop {
             let now = Instant::now();
-            let next = st.armed.keys().next().copied();
+            let next_armed = st.armed.keys().next().copied();
+            let next_grace = st.grace.keys().next().copied();
+            let next = match (next_armed, next_grace) {
+                (Some(a), Some(g)) => Some(a.0.min(g.0)),
+                (a, g) => a.or(g).map(|k| k.0),
+            };
             match next {
                 None => st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner()),
-                Some((deadline, key)) if deadline <= now => {
-                    if let Some(handle) = st.armed.remove(&(deadline, key)) {
-                        // Terminating under the lock: once `disarm` returns, no
-                        // termination from this deadline can arrive later.
-                        handle.terminate_execution();
-                        st.fired.insert(
-                            key,
-                            Entry {
-                                handle,
-                                fired: true,
-                            },
-                        );
+                Some(at) if at <= now => {
+                    if let Some(key) = next_armed.filter(|k| k.0 <= now) {
+                        if let Some(handle) = st.armed.remove(&key) {
+                            // Requested under the lock: once `disarm` returns, the
+                            // interrupt finds its key gone and does nothing.
+                            handle.request_interrupt(interrupt, key.1 as usize as *mut c_void);
+                            st.grace.insert((now + GRACE, key.1), ());
+                            st.fired.insert(
+                                key.1,
+                                Fired {
+                                    handle,
+                                    terminated: false,
+                                    stack: None,
+                                },
+                            );
+                        }
+                    }
+                    if let Some(key) = next_grace.filter(|k| k.0 <= now) {
+                        st.grace.remove(&key);
+                        if let Some(f) = st.fired.get_mut(&key.1).filter(|f| !f.terminated) {
+                            // Terminating under the lock: once `disarm` returns, no
+                            // termination from this deadline can arrive later.
+                            f.handle.terminate_execution();
+                            f.terminated = true;
+                        }
                     }
                 }
-                Some((deadline, _)) => {
+                Some(at) => {
                     st = self
                         .wake
-                        .wait_timeout(st, deadline - now)
+                        .wait_timeout(st, at - now)
                         .unwrap_or_else(|e| e.into_inner())
                         .0;
                 }
@@ -72,12 +111,90 @@ impl Watchdog {
     }
 }
 
+/// Runs on the isolate's thread at an interrupt check after a deadline fired: records the
+/// JS stack and terminates the call.
+unsafe extern "C" fn interrupt(isolate: v8::UnsafeRawIsolatePtr, data: *mut c_void) {
+    let key = data as usize as u64;
+    let w = watchdog();
+    if !w.lock().fired.get(&key).is_some_and(|f| !f.terminated) {
+        // Disarmed meanwhile (the interrupt came late, in a later call), or already
+        // terminated by the watchdog.
+        return;
+    }
+    // SAFETY: V8 runs interrupt callbacks on the thread that holds the isolate, inside it;
+    // `Isolate` is a plain pointer wrapper without a destructor.
+    let mut iso = unsafe { v8::Isolate::from_raw_isolate_ptr(isolate) };
+    let stack = {
+        v8::scope!(let scope, &mut iso);
+        // SAFETY: `isolate` is the isolate this thread is running inside; the returned
+        // handle lives in `scope`, the innermost handle scope.
+        let context = unsafe { v8__Isolate__GetCurrentContext(isolate) };
+        match std::ptr::NonNull::new(context.cast_mut()) {
+            Some(context) => {
+                // SAFETY: `Local<Context>` is a `#[repr(C)]` non-null pointer to a handle
+                // slot (plus a zero-sized marker), which is what V8 returned, and the
+                // slot lives as long as `scope`.
+                let context: v8::Local<'_, v8::Context> = unsafe { std::mem::transmute(context) };
+                let scope = &mut v8::ContextScope::new(scope, context);
+                current_stack(scope)
+            }
+            None => None,
+        }
+    };
+    if stack.is_none() {
+        // Between frames (e.g. the microtask loop itself): try again at the next check;
+        // the grace period still bounds the wait.
+        iso.thread_safe_handle().request_interrupt(interrupt, data);
+        return;
+    }
+    let mut st = w.lock();
+    if let Some(f) = st.fired.get_mut(&key).filter(|f| !f.terminated) {
+        f.stack = stack;
+        f.terminated = true;
+        iso.terminate_execution();
+    }
+}
+
+unsafe extern "C" {
+    /// The `v8` crate's binding of `v8::Isolate::GetCurrentContext` (it exposes it only on
+    /// scopes that already have a context).
+    fn v8__Isolate__GetCurrentContext(isolate: v8::UnsafeRawIsolatePtr) -> *const v8::Context;
+}
+
+/// The current JS stack, as `    at fn (file:line:col)` lines; `None` without frames.
+fn current_stack(scope: &mut v8::PinScope<'_, '_>) -> Option<String> {
+    let trace = v8::StackTrace::current_stack_trace(scope, FRAMES)?;
+    let mut out = String::new();
+    for i in 0..trace.get_frame_count() {
+        let Some(frame) = trace.get_frame(scope, i) else {
+            continue;
+        };
+        let name = frame
+            .get_function_name(scope)
+            .map(|s| s.to_rust_string_lossy(scope))
+            .filter(|s| !s.is_empty());
+        let file = frame
+            .get_script_name_or_source_url(scope)
+            .map(|s| s.to_rust_string_lossy(scope))
+            .unwrap_or_else(|| "<anonymous>".into());
+        let at = format!("{file}:{}:{}", frame.get_line_number(), frame.get_column());
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        match name {
+            Some(name) => out.push_str(&format!("    at {name} ({at})")),
+            None => out.push_str(&format!("    at {at}")),
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// An armed timeout; `disarm` says whether it fired.
 pub(crate) struct Deadline {
     key: (Instant, u64),
 }
 
-/// Terminates execution of `handle`'s isolate after `timeout`, unless disarmed first.
+/// Stops execution of `handle`'s isolate after `timeout`, unless disarmed first.
 pub(crate) fn arm(handle: &v8::IsolateHandle, timeout: Duration) -> Deadline {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let key = (
@@ -85,26 +202,34 @@ pub(crate) fn arm(handle: &v8::IsolateHandle, timeout: Duration) -> Deadline {
         NEXT.fetch_add(1, Ordering::Relaxed),
     );
     let w = watchdog();
-    w.state
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .armed
-        .insert(key, handle.clone());
+    w.lock().armed.insert(key, handle.clone());
     w.wake.notify_one();
     Deadline { key }
 }
 
+/// How a deadline ended.
+pub(crate) enum Outcome {
+    /// The call ended in time.
+    InTime,
+    /// The deadline fired; the guest's stack when the interrupt captured one.
+    Fired(Option<String>),
+}
+
 impl Deadline {
-    /// Cancels the deadline; true if it already fired.
-    pub fn disarm(self) -> bool {
+    /// Cancels the deadline, saying whether it fired.
+    pub fn disarm(self) -> Outcome {
         let w = watchdog();
-        let mut st = w.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = w.lock();
         if st.armed.remove(&self.key).is_some() {
-            return false;
+            return Outcome::InTime;
         }
-        st.fired.remove(&self.key.1).is_some_and(|e| {
-            drop(e.handle);
-            e.fired
-        })
+        match st.fired.remove(&self.key.1) {
+            Some(f) => {
+                drop(st);
+                drop(f.handle);
+                Outcome::Fired(f.stack)
+            }
+            None => Outcome::InTime,
+        }
     }
 }

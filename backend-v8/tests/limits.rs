@@ -275,3 +275,29 @@ fn host_value_bigger_than_the_limit() {
     assert_eq!(r.unwrap_err(), Error::MemoryLimit);
     assert!(iso.is_disposed());
 }
+
+#[test]
+fn timeout_stack_is_formatted_like_v8_stacks() {
+    let iso = I::new(IsolateOptions::default()).unwrap();
+    let ctx = iso.create_context().unwrap();
+    let mut opts = EvalOptions::default().with_timeout(Duration::from_millis(50));
+    opts.origin = engine_api::ScriptOrigin::file("spin.js");
+    let code = "function inner() { for (;;) {} }\nfunction outer() { inner() }\nouter()";
+    let err = ctx.eval(code, &opts).unwrap_err();
+    let Error::Timeout { stack: Some(stack) } = &err else {
+        panic!("no stack: {err:?}");
+    };
+    let lines: Vec<&str> = stack.lines().collect();
+    assert!(lines[0].starts_with("    at inner (spin.js:1:"), "{stack}");
+    assert!(lines[1].starts_with("    at outer (spin.js:2:"), "{stack}");
+    assert!(err.to_string().contains("at inner"), "{err}");
+    // The isolate keeps working, and a later call in time has no stale interrupt.
+    assert_eq!(
+        ctx.eval(
+            "1 + 1",
+            &EvalOptions::default().with_timeout(Duration::from_secs(5))
+        )
+        .unwrap(),
+        Value::from(2)
+    );
+}
