@@ -73,21 +73,21 @@ impl Watchdog {
             match next {
                 None => st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner()),
                 Some(at) if at <= now => {
-                    if let Some(key) = next_armed.filter(|k| k.0 <= now) {
-                        if let Some(handle) = st.armed.remove(&key) {
-                            // Requested under the lock: once `disarm` returns, the
-                            // interrupt finds its key gone and does nothing.
-                            handle.request_interrupt(interrupt, key.1 as usize as *mut c_void);
-                            st.grace.insert((now + GRACE, key.1), ());
-                            st.fired.insert(
-                                key.1,
-                                Fired {
-                                    handle,
-                                    terminated: false,
-                                    stack: None,
-                                },
-                            );
-                        }
+                    if let Some(key) = next_armed.filter(|k| k.0 <= now)
+                        && let Some(handle) = st.armed.remove(&key)
+                    {
+                        // Requested under the lock: once `disarm` returns, the
+                        // interrupt finds its key gone and does nothing.
+                        handle.request_interrupt(interrupt, key.1 as usize as *mut c_void);
+                        st.grace.insert((now + GRACE, key.1), ());
+                        st.fired.insert(
+                            key.1,
+                            Fired {
+                                handle,
+                                terminated: false,
+                                stack: None,
+                            },
+                        );
                     }
                     if let Some(key) = next_grace.filter(|k| k.0 <= now) {
                         st.grace.remove(&key);
@@ -116,7 +116,7 @@ impl Watchdog {
 unsafe extern "C" fn interrupt(isolate: v8::UnsafeRawIsolatePtr, data: *mut c_void) {
     let key = data as usize as u64;
     let w = watchdog();
-    if !w.lock().fired.get(&key).is_some_and(|f| !f.terminated) {
+    if w.lock().fired.get(&key).is_none_or(|f| f.terminated) {
         // Disarmed meanwhile (the interrupt came late, in a later call), or already
         // terminated by the watchdog.
         return;
