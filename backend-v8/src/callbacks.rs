@@ -28,7 +28,7 @@ pub(crate) fn function<'s>(
     v8::Function::builder(call_host)
         .data(data.into())
         .build(scope)
-        .ok_or(Error::timeout())
+        .ok_or_else(crate::empty)
 }
 
 /// Copies guest arguments out for the host.
@@ -91,7 +91,7 @@ fn call_host<'s>(
                     rv.set(promise.into());
                     engine_api::spawn_detached(move || settle(isolate, id, cb.call(values)));
                 }
-                None => convert::throw(scope, &Error::timeout()),
+                None => convert::throw(scope, &crate::empty()),
             }
         }
     }

@@ -196,16 +196,21 @@ fn copy_primitive<'s>(
     })
 }
 
+/// A value V8 classified as one kind and then refused to cast to it.
+fn unexpected(kind: &str) -> Error {
+    crate::backend_error(format!("expected {kind}"))
+}
+
 #[inline(never)]
 fn copy_array<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
     stack: &mut Vec<v8::Local<'s, v8::Object>>,
 ) -> Result<Value> {
-    let arr = v8::Local::<v8::Array>::try_from(v).map_err(|_| Error::timeout())?;
+    let arr = v8::Local::<v8::Array>::try_from(v).map_err(|_| unexpected("an array"))?;
     let mut out = Vec::with_capacity(arr.length() as usize);
     for i in 0..arr.length() {
-        let item = arr.get_index(scope, i).ok_or(Error::timeout())?;
+        let item = arr.get_index(scope, i).ok_or_else(crate::empty)?;
         out.push(copy_rec(scope, item, stack)?);
     }
     Ok(Value::Array(out))
@@ -221,17 +226,17 @@ fn copy_collection<'s>(
         let a = m.as_array(scope);
         let mut out = Vec::with_capacity(a.length() as usize / 2);
         for i in (0..a.length()).step_by(2) {
-            let k = a.get_index(scope, i).ok_or(Error::timeout())?;
-            let val = a.get_index(scope, i + 1).ok_or(Error::timeout())?;
+            let k = a.get_index(scope, i).ok_or_else(crate::empty)?;
+            let val = a.get_index(scope, i + 1).ok_or_else(crate::empty)?;
             out.push((copy_rec(scope, k, stack)?, copy_rec(scope, val, stack)?));
         }
         return Ok(Value::Map(out));
     }
-    let s = v8::Local::<v8::Set>::try_from(v).map_err(|_| Error::timeout())?;
+    let s = v8::Local::<v8::Set>::try_from(v).map_err(|_| unexpected("a set"))?;
     let a = s.as_array(scope);
     let mut out = Vec::with_capacity(a.length() as usize);
     for i in 0..a.length() {
-        let k = a.get_index(scope, i).ok_or(Error::timeout())?;
+        let k = a.get_index(scope, i).ok_or_else(crate::empty)?;
         out.push(copy_rec(scope, k, stack)?);
     }
     Ok(Value::Set(out))
@@ -254,11 +259,11 @@ fn copy_plain<'s>(
                 key_conversion: v8::KeyConversionMode::ConvertToString,
             },
         )
-        .ok_or(Error::timeout())?;
+        .ok_or_else(crate::empty)?;
     let mut props = Vec::with_capacity(names.length() as usize);
     for i in 0..names.length() {
-        let k = names.get_index(scope, i).ok_or(Error::timeout())?;
-        let val = obj.get(scope, k).ok_or(Error::timeout())?;
+        let k = names.get_index(scope, i).ok_or_else(crate::empty)?;
+        let val = obj.get(scope, k).ok_or_else(crate::empty)?;
         props.push((str_of(scope, k), copy_rec(scope, val, stack)?));
     }
     Ok(Value::Object(props))
@@ -300,7 +305,7 @@ fn copy_leaf<'s>(
     if let Ok(sab) = v8::Local::<v8::SharedArrayBuffer>::try_from(v) {
         return Ok(Value::SharedArrayBuffer(shared_buffer_of(sab)));
     }
-    let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| Error::timeout())?;
+    let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| unexpected("a view"))?;
     let kind = view_kind(v).ok_or_else(|| not_transferable(scope, obj))?;
     let mut bytes = vec![0u8; view.byte_length()];
     view.copy_contents(&mut bytes);
@@ -469,7 +474,7 @@ fn from_composite<'s>(
                 let key = key(scope, k)?;
                 let val = from_value_rec(scope, v, d)?;
                 obj.create_data_property(scope, key.into(), val)
-                    .ok_or(Error::timeout())?;
+                    .ok_or_else(crate::empty)?;
             }
             obj.into()
         }
@@ -478,7 +483,7 @@ fn from_composite<'s>(
             for (k, v) in entries {
                 let key = from_value_rec(scope, k, d)?;
                 let val = from_value_rec(scope, v, d)?;
-                m.set(scope, key, val).ok_or(Error::timeout())?;
+                m.set(scope, key, val).ok_or_else(crate::empty)?;
             }
             m.into()
         }
@@ -486,7 +491,7 @@ fn from_composite<'s>(
             let s = v8::Set::new(scope);
             for item in items {
                 let v = from_value_rec(scope, item, d)?;
-                s.add(scope, v).ok_or(Error::timeout())?;
+                s.add(scope, v).ok_or_else(crate::empty)?;
             }
             s.into()
         }
@@ -507,7 +512,7 @@ fn from_leaf<'s>(
         Value::Number(n) => v8::Number::new(scope, *n).into(),
         Value::BigInt(s) => bigint(scope, s)?,
         Value::String(s) => string(scope, s)?.into(),
-        Value::Date(ms) => v8::Date::new(scope, *ms).ok_or(Error::timeout())?.into(),
+        Value::Date(ms) => v8::Date::new(scope, *ms).ok_or_else(crate::empty)?.into(),
         Value::RegExp { source, flags } => {
             let pattern = string(scope, source)?;
             let mut f = v8::RegExpCreationFlags::empty();

@@ -113,6 +113,6 @@ pub(crate) fn error_from<'s>(
 ) -> Error {
     match exception {
         Some(exc) if !terminated => Error::Js(js_error(scope, exc, message)),
-        _ => Error::timeout(),
+        _ => crate::empty(),
     }
 }

@@ -347,6 +347,9 @@ impl V8Isolate {
         }
         match (r, fired) {
             (Err(_), Some(stack)) => Err(Error::Timeout { stack }),
+            (Err(e), None) if crate::is_empty(&e) && terminating => Err(backend_error(
+                "execution was terminated (the isolate was disposed or another call's limit hit)",
+            )),
             (other, _) => other,
         }
     }

@@ -136,14 +136,14 @@ fn call_internal<'s>(
     id: u64,
 ) -> Result<v8::Local<'s, v8::Value>> {
     let obj = internals(scope)?;
-    let key = v8::String::new(scope, name).ok_or(Error::timeout())?;
+    let key = v8::String::new(scope, name).ok_or_else(crate::empty)?;
     let f = obj
         .get(scope, key.into())
         .and_then(|f| v8::Local::<v8::Function>::try_from(f).ok())
         .ok_or_else(|| crate::backend_error("ivm API damaged"))?;
     let idv = v8::Number::new(scope, id as f64);
     let recv = v8::undefined(scope).into();
-    f.call(scope, recv, &[idv.into()]).ok_or(Error::timeout())
+    f.call(scope, recv, &[idv.into()]).ok_or_else(crate::empty)
 }
 
 /// An `ivm.Reference` for `r` in the current context.
@@ -220,10 +220,10 @@ pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
         let func = builder
             .build(tc)
             .ok_or_else(|| crate::backend_error("creating the ivm API"))?;
-        let key = v8::String::new(tc, name).ok_or(Error::timeout())?;
+        let key = v8::String::new(tc, name).ok_or_else(crate::empty)?;
         native.set(tc, key.into(), func.into());
     }
-    let source = v8::String::new(tc, BOOTSTRAP).ok_or(Error::timeout())?;
+    let source = v8::String::new(tc, BOOTSTRAP).ok_or_else(crate::empty)?;
     let Some(script) = v8::Script::compile(tc, source, None) else {
         return Err(caught!(tc));
     };
@@ -241,12 +241,12 @@ pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
     let global = tc.get_current_context().global(tc);
     // WebAssembly memory lives outside the heap and the array buffer allocator, so it
     // would escape the memory limit: guests get no `WebAssembly`.
-    let wasm = v8::String::new(tc, "WebAssembly").ok_or(Error::timeout())?;
+    let wasm = v8::String::new(tc, "WebAssembly").ok_or_else(crate::empty)?;
     global.delete(tc, wasm.into());
     let key = private(tc, "isovm.internals");
     global.set_private(tc, key, api.into());
-    let ivm_key = v8::String::new(tc, "ivm").ok_or(Error::timeout())?;
-    let ivm = api.get(tc, ivm_key.into()).ok_or(Error::timeout())?;
+    let ivm_key = v8::String::new(tc, "ivm").ok_or_else(crate::empty)?;
+    let ivm = api.get(tc, ivm_key.into()).ok_or_else(crate::empty)?;
     global.define_own_property(tc, ivm_key.into(), ivm, v8::PropertyAttribute::DONT_ENUM);
     Ok(())
 }
@@ -393,7 +393,7 @@ fn ref_apply<'s>(
         .map_err(|_| Error::InvalidArgument("arguments must be an array".into()))?;
     let mut values = Vec::with_capacity(list.length() as usize);
     for i in 0..list.length() {
-        let item = list.get_index(scope, i).ok_or(Error::timeout())?;
+        let item = list.get_index(scope, i).ok_or_else(crate::empty)?;
         values.push(convert::to_value(scope, item, &arguments, Fallback::Error)?);
     }
     let opts = ApplyOptions {
@@ -413,7 +413,7 @@ fn ref_apply<'s>(
         }
         _ => {
             let isolate = core.isolate()?;
-            let (promise, id) = callbacks::promise(scope, &core).ok_or(Error::timeout())?;
+            let (promise, id) = callbacks::promise(scope, &core).ok_or_else(crate::empty)?;
             core.outbox.spawn_ignored(move || {
                 let result = r.apply(receiver, values, &opts);
                 callbacks::settle(isolate, id, result);

@@ -91,6 +91,23 @@ pub(crate) fn init_v8() {
     });
 }
 
+/// The message of [`empty`]; only ever compared by [`is_empty`].
+const EMPTY: &str = "V8 returned no value without a pending exception or termination";
+
+/// The internal marker for "V8 returned an empty handle": an exception is pending (a
+/// `TryCatch` caught it) or execution is terminating. It never leaves the backend as is:
+/// the `TryCatch` boundaries turn it into the caught `Error::Js`, and `enter` into
+/// `Timeout` / `MemoryLimit` when the isolate was terminated for a limit. What is left
+/// (V8 failing for no reason the backend can name) is this `Error::Backend`.
+pub(crate) fn empty() -> Error {
+    backend_error(EMPTY)
+}
+
+/// Whether `e` is the [`empty`] marker.
+pub(crate) fn is_empty(e: &Error) -> bool {
+    matches!(e, Error::Backend { message, .. } if message == EMPTY)
+}
+
 /// An error of this backend.
 pub(crate) fn backend_error(message: impl Into<String>) -> Error {
     Error::Backend {

@@ -16,10 +16,10 @@ macro_rules! finish {
     ($tc:expr, $result:expr, $opts:expr, $fallback:expr) => {{
         $tc.perform_microtask_checkpoint();
         if $tc.has_terminated() || $tc.is_execution_terminating() {
-            Err(engine_api::Error::timeout())
+            Err($crate::empty())
         } else {
             match $crate::pending::transfer_out($tc, $result, $opts, $fallback) {
-                Err(engine_api::Error::Timeout { .. }) if $tc.has_caught() => Err(caught!($tc)),
+                Err(e) if $crate::is_empty(&e) && $tc.has_caught() => Err(caught!($tc)),
                 other => other,
             }
         }

@@ -136,7 +136,7 @@ impl V8Module {
             };
             tc.perform_microtask_checkpoint();
             if tc.has_terminated() || tc.is_execution_terminating() {
-                return Err(Error::timeout());
+                return Err(crate::empty());
             }
             if module.get_status() == v8::ModuleStatus::Errored {
                 let exc = module.get_exception();

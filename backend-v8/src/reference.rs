@@ -222,7 +222,7 @@ impl engine_api::Reference for V8Reference {
         self.with_value(None, |scope, v| {
             v8::tc_scope!(let tc, scope);
             match convert::copy(tc, v) {
-                Err(Error::Timeout { .. }) if tc.has_caught() => Err(caught!(tc)),
+                Err(e) if crate::is_empty(&e) && tc.has_caught() => Err(caught!(tc)),
                 other => other,
             }
         })

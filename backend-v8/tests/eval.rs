@@ -475,3 +475,62 @@ fn deep_nesting_is_bounded() {
         "{v:?}"
     );
 }
+
+#[test]
+fn exceptions_while_copying_out_are_js_errors() {
+    let ctx = context();
+    let copy = EvalOptions::copy();
+    for (code, name, message) in [
+        (
+            "({ a: [1, { get deep() { throw new RangeError('in getter') } }] })",
+            "RangeError",
+            "in getter",
+        ),
+        (
+            "Object.defineProperty([1, 2], 1, { get() { throw new TypeError('in index') } })",
+            "TypeError",
+            "in index",
+        ),
+        (
+            "new Map([['k', { get v() { throw new Error('in map value') } }]])",
+            "Error",
+            "in map value",
+        ),
+        (
+            "({ get s() { throw 'thrown string' } })",
+            "Error",
+            "thrown string",
+        ),
+    ] {
+        let err = ctx.eval(code, &copy).unwrap_err();
+        let js = err.as_js().unwrap_or_else(|| panic!("{code}: {err:?}"));
+        assert_eq!(
+            (js.name.as_str(), js.message.as_str()),
+            (name, message),
+            "{code}"
+        );
+    }
+    // A reference copied later reports the same way.
+    let r = ctx
+        .eval(
+            "({ get bad() { throw new TypeError('late') } })",
+            &EvalOptions {
+                result: TransferOptions::reference(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let Value::Reference(r) = r else {
+        panic!("not a reference: {r:?}")
+    };
+    let err = r.copy().unwrap_err();
+    assert_eq!(
+        err.as_js().map(|e| e.message.as_str()),
+        Some("late"),
+        "{err:?}"
+    );
+    assert_eq!(
+        ctx.eval("'after'", &EvalOptions::default()).unwrap(),
+        Value::from("after")
+    );
+}
