@@ -197,6 +197,9 @@ type Native = for<'s, 'i> fn(
     &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<Value>>;
 
+/// V8's code cache of [`BOOTSTRAP`], made by the first context of the process.
+static BOOT_CACHE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
 /// Installs `ivm` in the current context.
 pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
     v8::tc_scope!(let tc, scope);
@@ -223,13 +226,41 @@ pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
         let key = v8::String::new(tc, name).ok_or_else(crate::empty)?;
         native.set(tc, key.into(), func.into());
     }
-    let source = v8::String::new(tc, BOOTSTRAP).ok_or_else(crate::empty)?;
-    let Some(script) = v8::Script::compile(tc, source, None) else {
+    let source = v8::String::new_external_onebyte_static(tc, BOOTSTRAP.as_bytes())
+        .ok_or_else(crate::empty)?;
+    // Every isolate compiles the same bootstrap: after the first, from a process-wide
+    // code cache (V8 checks it against the source and its flags, and compiles normally
+    // when it rejects it).
+    let cache = BOOT_CACHE.get();
+    let mut src = match cache {
+        Some(bytes) => v8::script_compiler::Source::new_with_cached_data(
+            source,
+            None,
+            v8::script_compiler::CachedData::new(bytes),
+        ),
+        None => v8::script_compiler::Source::new(source, None),
+    };
+    let (options, reason) = match cache {
+        Some(_) => (
+            v8::script_compiler::CompileOptions::ConsumeCodeCache,
+            v8::script_compiler::NoCacheReason::NoReason,
+        ),
+        None => (
+            v8::script_compiler::CompileOptions::EagerCompile,
+            v8::script_compiler::NoCacheReason::NoReason,
+        ),
+    };
+    let Some(script) = v8::script_compiler::compile(tc, &mut src, options, reason) else {
         return Err(caught!(tc));
     };
     let Some(boot) = script.run(tc) else {
         return Err(caught!(tc));
     };
+    if cache.is_none()
+        && let Some(data) = script.get_unbound_script(tc).create_code_cache()
+    {
+        let _ = BOOT_CACHE.set(data.to_vec());
+    }
     let boot = v8::Local::<v8::Function>::try_from(boot)
         .map_err(|_| crate::backend_error("ivm bootstrap is not a function"))?;
     let recv = v8::undefined(tc).into();
