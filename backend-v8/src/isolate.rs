@@ -305,7 +305,10 @@ impl V8Isolate {
     ) -> Result<R> {
         let core = &self.inner.core;
         let outermost = locker.is_some();
-        let (cpu0, wall0) = (limits::thread_cpu_time(), Instant::now());
+        if outermost {
+            limits::cpu_call_start();
+        }
+        let wall0 = Instant::now();
         let deadline = timeout.map(|t| watchdog::arm(&core.handle, t));
         let r = {
             let _on_top = OnTop::push(core.id, ptr);
@@ -325,12 +328,13 @@ impl V8Isolate {
         };
         let timed_out = fired.is_some();
         if outermost {
+            let wall = wall0.elapsed();
             core.cpu_ns.fetch_add(
-                (limits::thread_cpu_time().saturating_sub(cpu0)).as_nanos() as u64,
+                limits::cpu_of_call(wall).as_nanos() as u64,
                 Ordering::Relaxed,
             );
             core.wall_ns
-                .fetch_add(wall0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                .fetch_add(wall.as_nanos() as u64, Ordering::Relaxed);
         }
         if core.limits.is_exceeded() {
             self.dispose_now();

@@ -124,6 +124,37 @@ pub(crate) fn allocator(limits: &Arc<Limits>) -> v8::UniqueRef<v8::Allocator> {
     unsafe { v8::new_rust_allocator(raw, &VTABLE) }
 }
 
+/// Calls shorter than this count their wall time as CPU time: reading the thread's CPU
+/// clock is a system call (~0.3 us each, two per call), more than such a call costs.
+const SHORT_CALL: Duration = Duration::from_micros(100);
+
+thread_local! {
+    /// This thread's CPU clock at its last reading (`None` before the first).
+    static LAST_CPU: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+}
+
+/// Starts the CPU accounting of an outermost call (reads the clock once per thread).
+pub(crate) fn cpu_call_start() {
+    LAST_CPU.with(|c| {
+        if c.get().is_none() {
+            c.set(Some(thread_cpu_time()));
+        }
+    });
+}
+
+/// The CPU time of an outermost call that took `wall`: `wall` itself for a short call,
+/// else what the thread's CPU clock advanced since its last reading, at most `wall`
+/// (exact when the thread ran nothing else since then; never more than the call's wall
+/// time).
+pub(crate) fn cpu_of_call(wall: Duration) -> Duration {
+    if wall < SHORT_CALL {
+        return wall;
+    }
+    let now = thread_cpu_time();
+    let last = LAST_CPU.with(|c| c.replace(Some(now))).unwrap_or(now);
+    now.saturating_sub(last).min(wall)
+}
+
 /// CPU time of the current thread.
 pub(crate) fn thread_cpu_time() -> Duration {
     let mut ts = libc::timespec {
