@@ -46,13 +46,17 @@ cfg_if::cfg_if! {
 /// Every backend name isovm knows, compiled in or not.
 pub const BACKENDS: &[&str] = &["boa-wasi", "v8"];
 
+/// The backends compiled into this build.
+pub const COMPILED: &[&str] = &[
+    #[cfg(feature = "boa-wasi")]
+    "boa-wasi",
+    #[cfg(feature = "v8")]
+    "v8",
+];
+
 /// Whether the backend called `name` is compiled into this build.
 pub fn is_compiled(name: &str) -> bool {
-    match name {
-        "boa-wasi" => cfg!(feature = "boa-wasi"),
-        "v8" => cfg!(feature = "v8"),
-        _ => false,
-    }
+    COMPILED.contains(&name)
 }
 
 /// Code that runs on whichever backend is chosen at run time (see [`with_backend`]).

@@ -32,16 +32,18 @@ pub type R<T = ()> = Result<T, Failure>;
 /// Fails the case with a message unless the condition holds.
 #[macro_export]
 macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
+    ($cond:expr, $($fmt:tt)+) => {{
+        let holds: bool = $cond;
+        if !holds {
             return Err($crate::support::Failure(format!($($fmt)+)));
         }
-    };
-    ($cond:expr) => {
-        if !$cond {
+    }};
+    ($cond:expr) => {{
+        let holds: bool = $cond;
+        if !holds {
             return Err($crate::support::Failure(format!("failed: {}", stringify!($cond))));
         }
-    };
+    }};
 }
 
 /// Fails the case unless the two sides are equal.

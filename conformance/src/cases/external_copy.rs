@@ -135,6 +135,13 @@ fn total_external_size<E: Engine>() -> R {
     let big = ExternalCopy::new(Value::ArrayBuffer(vec![7u8; 1 << 20]))?;
     ensure!(ExternalCopy::total_external_size() >= 1 << 20);
     ensure!(big.size() >= 1 << 20);
+    let (_i, c) = setup::<E>()?;
+    let n = c.eval_closure(
+        "return $0.byteLength + new Uint8Array($0)[12345]",
+        vec![big.copy_into()?],
+        &EvalOptions::copy(),
+    )?;
+    ensure_eq!(n, Value::from((1 << 20) + 7));
     Ok(())
 }
 
