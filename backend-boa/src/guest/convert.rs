@@ -8,7 +8,7 @@ use boa_engine::{
         JsArray, JsArrayBuffer, JsDataView, JsDate, JsMap, JsPromise, JsProxy, JsRegExp, JsSet,
         JsSharedArrayBuffer, JsTypedArray, JsWeakMap, JsWeakSet,
     },
-    property::PropertyKey,
+    property::{PropertyDescriptor, PropertyKey},
 };
 
 use crate::abi::{GuestError, Response, Transfer, WireValue};
@@ -357,80 +357,120 @@ fn array_buffer(bytes: &[u8], ctx: &mut Context) -> JsResult<JsArrayBuffer> {
 
 /// A `JsValue` for a wire value (in the current realm).
 pub fn from_wire(value: WireValue, ctx: &mut Context) -> Result<JsValue, GuestError> {
-    let js = |e: JsError, ctx: &mut Context| errors::from_js(e, None, ctx);
-    Ok(match value {
-        WireValue::Undefined => JsValue::undefined(),
-        WireValue::Null => JsValue::null(),
-        WireValue::Bool(b) => JsValue::from(b),
-        WireValue::Number(n) => JsValue::from(n),
-        WireValue::BigInt(s) => JsBigInt::from_string(&s)
-            .map(JsValue::from)
-            .ok_or_else(|| errors::invalid(format!("invalid BigInt `{s}`")))?,
-        WireValue::String(s) => JsValue::from(JsString::from(s.as_str())),
-        WireValue::Array(items) => {
-            let mut values = Vec::with_capacity(items.len());
-            for item in items {
-                values.push(from_wire(item, ctx)?);
+    Decoder::default().value(value, ctx)
+}
+
+/// How many distinct property keys one decode remembers.
+const KEY_CACHE: usize = 32;
+
+/// Builds `JsValue`s from wire values, reusing the property keys it has seen (arrays of
+/// records repeat the same few keys).
+#[derive(Default)]
+struct Decoder {
+    keys: Vec<(String, PropertyKey)>,
+}
+
+impl Decoder {
+    fn key(&mut self, name: String) -> PropertyKey {
+        if let Some((_, key)) = self.keys.iter().find(|(n, _)| *n == name) {
+            return key.clone();
+        }
+        let key = PropertyKey::from(JsString::from(name.as_str()));
+        if self.keys.len() < KEY_CACHE {
+            self.keys.push((name, key.clone()));
+        }
+        key
+    }
+
+    fn value(&mut self, value: WireValue, ctx: &mut Context) -> Result<JsValue, GuestError> {
+        let js = |e: JsError, ctx: &mut Context| errors::from_js(e, None, ctx);
+        Ok(match value {
+            WireValue::Undefined => JsValue::undefined(),
+            WireValue::Null => JsValue::null(),
+            WireValue::Bool(b) => JsValue::from(b),
+            WireValue::Number(n) => JsValue::from(n),
+            WireValue::BigInt(s) => JsBigInt::from_string(&s)
+                .map(JsValue::from)
+                .ok_or_else(|| errors::invalid(format!("invalid BigInt `{s}`")))?,
+            WireValue::String(s) => JsValue::from(JsString::from(s.as_str())),
+            WireValue::Array(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.value(item, ctx)?);
+                }
+                JsArray::from_iter(values, ctx).into()
             }
-            JsArray::from_iter(values, ctx).into()
-        }
-        WireValue::Object(props) => {
-            let obj = JsObject::with_object_proto(ctx.intrinsics());
-            for (k, v) in props {
-                let v = from_wire(v, ctx)?;
-                obj.create_data_property_or_throw(JsString::from(k.as_str()), v, ctx)
-                    .map_err(|e| js(e, ctx))?;
+            WireValue::Object(props) => {
+                let obj = JsObject::with_object_proto(ctx.intrinsics());
+                for (k, v) in props {
+                    let v = self.value(v, ctx)?;
+                    // A new ordinary object is extensible and has only these data properties:
+                    // inserting is what `CreateDataPropertyOrThrow` would do, without the checks.
+                    obj.insert_property(self.key(k), data_property(v));
+                }
+                obj.into()
             }
-            obj.into()
-        }
-        WireValue::Map(pairs) => {
-            let map = JsMap::new(ctx);
-            for (k, v) in pairs {
-                let (k, v) = (from_wire(k, ctx)?, from_wire(v, ctx)?);
-                map.set(k, v, ctx).map_err(|e| js(e, ctx))?;
+            WireValue::Map(pairs) => {
+                let map = JsMap::new(ctx);
+                for (k, v) in pairs {
+                    let (k, v) = (self.value(k, ctx)?, self.value(v, ctx)?);
+                    map.set(k, v, ctx).map_err(|e| js(e, ctx))?;
+                }
+                map.into()
             }
-            map.into()
-        }
-        WireValue::Set(items) => {
-            let set = JsSet::new(ctx);
-            for v in items {
-                let v = from_wire(v, ctx)?;
-                set.add(v, ctx).map_err(|e| js(e, ctx))?;
+            WireValue::Set(items) => {
+                let set = JsSet::new(ctx);
+                for v in items {
+                    let v = self.value(v, ctx)?;
+                    set.add(v, ctx).map_err(|e| js(e, ctx))?;
+                }
+                set.into()
             }
-            set.into()
-        }
-        WireValue::Date(t) => {
-            let ctor = ctx.intrinsics().constructors().date().constructor();
-            ctor.construct(&[JsValue::from(t)], None, ctx)
-                .map_err(|e| js(e, ctx))?
-                .into()
-        }
-        WireValue::RegExp { source, flags } => JsRegExp::new(
-            JsString::from(source.as_str()),
-            JsString::from(flags.as_str()),
-            ctx,
-        )
-        .map_err(|e| js(e, ctx))?
-        .into(),
-        WireValue::Error {
-            name,
-            message,
-            stack,
-        } => errors::error_value(&name, &message, stack.as_deref(), ctx),
-        WireValue::ArrayBuffer(bytes) => array_buffer(&bytes, ctx).map_err(|e| js(e, ctx))?.into(),
-        WireValue::TypedArray { kind, bytes } => {
-            let ctor = view_constructor(&kind, ctx)
-                .ok_or_else(|| errors::invalid(format!("unknown typed array kind `{kind}`")))?;
-            let buf = array_buffer(&bytes, ctx).map_err(|e| js(e, ctx))?;
-            ctor.construct(&[buf.into()], None, ctx)
-                .map_err(|e| js(e, ctx))?
-                .into()
-        }
-        WireValue::GuestHandle { handle, .. } => handles::value(handle)?.0,
-        WireValue::HostReference { id, type_of } => ivm::host_reference(id, &type_of, ctx),
-        WireValue::HostFunction { id, mode } => host::function(id, mode, ctx)?,
-        WireValue::ExternalCopy { id } => ivm::external_copy(id, ctx),
-    })
+            WireValue::Date(t) => {
+                let ctor = ctx.intrinsics().constructors().date().constructor();
+                ctor.construct(&[JsValue::from(t)], None, ctx)
+                    .map_err(|e| js(e, ctx))?
+                    .into()
+            }
+            WireValue::RegExp { source, flags } => JsRegExp::new(
+                JsString::from(source.as_str()),
+                JsString::from(flags.as_str()),
+                ctx,
+            )
+            .map_err(|e| js(e, ctx))?
+            .into(),
+            WireValue::Error {
+                name,
+                message,
+                stack,
+            } => errors::error_value(&name, &message, stack.as_deref(), ctx),
+            WireValue::ArrayBuffer(bytes) => {
+                array_buffer(&bytes, ctx).map_err(|e| js(e, ctx))?.into()
+            }
+            WireValue::TypedArray { kind, bytes } => {
+                let ctor = view_constructor(&kind, ctx)
+                    .ok_or_else(|| errors::invalid(format!("unknown typed array kind `{kind}`")))?;
+                let buf = array_buffer(&bytes, ctx).map_err(|e| js(e, ctx))?;
+                ctor.construct(&[buf.into()], None, ctx)
+                    .map_err(|e| js(e, ctx))?
+                    .into()
+            }
+            WireValue::GuestHandle { handle, .. } => handles::value(handle)?.0,
+            WireValue::HostReference { id, type_of } => ivm::host_reference(id, &type_of, ctx),
+            WireValue::HostFunction { id, mode } => host::function(id, mode, ctx)?,
+            WireValue::ExternalCopy { id } => ivm::external_copy(id, ctx),
+        })
+    }
+}
+
+/// A writable, enumerable, configurable data property.
+fn data_property(value: JsValue) -> PropertyDescriptor {
+    PropertyDescriptor::builder()
+        .value(value)
+        .writable(true)
+        .enumerable(true)
+        .configurable(true)
+        .build()
 }
 
 /// Transfers a result out per `t` (see [`Transfer`]).
