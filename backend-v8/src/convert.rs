@@ -420,7 +420,44 @@ pub(crate) fn from_value<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     value: &Value,
 ) -> Result<v8::Local<'s, v8::Value>> {
-    from_value_rec(scope, value, 0)
+    from_value_rec(scope, value, 0, &mut Keys::default())
+}
+
+/// The property names one copy made so far: objects of one shape (10,000 records) look
+/// their names up here instead of in V8's string table each time.
+#[derive(Default)]
+struct Keys<'v, 's> {
+    list: Vec<(&'v str, v8::Local<'s, v8::String>)>,
+    /// Where the next name probably is (the one after the last hit).
+    hint: usize,
+}
+
+impl<'v, 's> Keys<'v, 's> {
+    /// Names remembered at most (beyond, names are looked up in V8 each time).
+    const MAX: usize = 64;
+
+    fn get(
+        &mut self,
+        scope: &mut v8::PinScope<'s, '_>,
+        name: &'v str,
+    ) -> Result<v8::Local<'s, v8::String>> {
+        if let Some((n, k)) = self.list.get(self.hint)
+            && *n == name
+        {
+            self.hint += 1;
+            return Ok(*k);
+        }
+        if let Some(i) = self.list.iter().position(|(n, _)| *n == name) {
+            self.hint = i + 1;
+            return Ok(self.list[i].1);
+        }
+        let k = key(scope, name)?;
+        if self.list.len() < Self::MAX {
+            self.list.push((name, k));
+            self.hint = self.list.len();
+        }
+        Ok(k)
+    }
 }
 
 /// An internalized string, for property names.
@@ -436,10 +473,11 @@ pub(crate) fn string<'s>(
     v8::String::new(scope, s).ok_or_else(|| Error::NotTransferable("a string too long".into()))
 }
 
-fn from_value_rec<'s>(
+fn from_value_rec<'v, 's>(
     scope: &mut v8::PinScope<'s, '_>,
-    value: &Value,
+    value: &'v Value,
     depth: usize,
+    keys: &mut Keys<'v, 's>,
 ) -> Result<v8::Local<'s, v8::Value>> {
     // Small frames on the recursive path: composite values in their own functions.
     match value {
@@ -447,23 +485,24 @@ fn from_value_rec<'s>(
             if depth > MAX_DEPTH || crate::limits::stack_low_on(STACK_MARGIN) {
                 return Err(Error::NotTransferable("a value nested too deeply".into()));
             }
-            from_composite(scope, value, depth + 1)
+            from_composite(scope, value, depth + 1, keys)
         }
         _ => from_leaf(scope, value),
     }
 }
 
 #[inline(never)]
-fn from_composite<'s>(
+fn from_composite<'v, 's>(
     scope: &mut v8::PinScope<'s, '_>,
-    value: &Value,
+    value: &'v Value,
     d: usize,
+    keys: &mut Keys<'v, 's>,
 ) -> Result<v8::Local<'s, v8::Value>> {
     Ok(match value {
         Value::Array(items) => {
             let mut locals = Vec::with_capacity(items.len());
             for item in items {
-                locals.push(from_value_rec(scope, item, d)?);
+                locals.push(from_value_rec(scope, item, d, keys)?);
             }
             v8::Array::new_with_elements(scope, &locals).into()
         }
@@ -471,8 +510,8 @@ fn from_composite<'s>(
             let obj = v8::Object::new(scope);
             for (k, v) in props {
                 // Internalized keys let objects of one shape share their hidden class.
-                let key = key(scope, k)?;
-                let val = from_value_rec(scope, v, d)?;
+                let key = keys.get(scope, k)?;
+                let val = from_value_rec(scope, v, d, keys)?;
                 obj.create_data_property(scope, key.into(), val)
                     .ok_or_else(crate::empty)?;
             }
@@ -481,8 +520,8 @@ fn from_composite<'s>(
         Value::Map(entries) => {
             let m = v8::Map::new(scope);
             for (k, v) in entries {
-                let key = from_value_rec(scope, k, d)?;
-                let val = from_value_rec(scope, v, d)?;
+                let key = from_value_rec(scope, k, d, keys)?;
+                let val = from_value_rec(scope, v, d, keys)?;
                 m.set(scope, key, val).ok_or_else(crate::empty)?;
             }
             m.into()
@@ -490,12 +529,12 @@ fn from_composite<'s>(
         Value::Set(items) => {
             let s = v8::Set::new(scope);
             for item in items {
-                let v = from_value_rec(scope, item, d)?;
+                let v = from_value_rec(scope, item, d, keys)?;
                 s.add(scope, v).ok_or_else(crate::empty)?;
             }
             s.into()
         }
-        Value::CopyInto(c) => from_value_rec(scope, c.value()?, d)?,
+        Value::CopyInto(c) => from_value_rec(scope, c.value()?, d, keys)?,
         other => from_leaf(scope, other)?,
     })
 }
