@@ -371,3 +371,25 @@ fn many_async_waits_do_not_starve_async_callbacks() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Copied-in objects are ordinary objects of the receiving context's realm, in the first
+/// context (shared shapes) and in later ones (shapes of their own) alike.
+#[test]
+fn copied_objects_belong_to_their_context() -> anyhow::Result<()> {
+    let iso = isolate();
+    let records = Value::Array(
+        (0..3)
+            .map(|i| Value::object([("id", Value::from(i)), ("__proto__", Value::from("x"))]))
+            .collect(),
+    );
+    let check = "return $0.every(r => Object.getPrototypeOf(r) === Object.prototype \
+                 && Object.keys(r).join() === 'id,__proto__' && r.__proto__ === 'x' \
+                 && Object.getOwnPropertyDescriptor(r, 'id').writable) \
+                 && $0[0] !== $0[1] && ($0[0].id = 5, $0[1].id === 1)";
+    for _ in 0..3 {
+        let context = iso.create_context()?;
+        let ok = context.eval_closure(check, vec![records.clone()], &EvalOptions::default())?;
+        assert_eq!(ok, Value::from(true));
+    }
+    Ok(())
+}

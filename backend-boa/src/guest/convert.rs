@@ -4,6 +4,7 @@ use boa_engine::{
     Context, JsBigInt, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue, JsVariant,
     builtins::{error::Error as ErrorData, object::OrdinaryObject, typed_array::TypedArrayKind},
     js_string,
+    object::ObjectInitializer,
     object::builtins::{
         JsArray, JsArrayBuffer, JsDataView, JsDate, JsMap, JsPromise, JsProxy, JsRegExp, JsSet,
         JsSharedArrayBuffer, JsTypedArray, JsWeakMap, JsWeakSet,
@@ -401,7 +402,7 @@ impl Decoder {
                 JsArray::from_iter(values, ctx).into()
             }
             WireValue::Object(props) => {
-                let obj = JsObject::with_object_proto(ctx.intrinsics());
+                let obj = new_object(ctx);
                 for (k, v) in props {
                     let v = self.value(v, ctx)?;
                     // A new ordinary object is extensible and has only these data properties:
@@ -460,6 +461,35 @@ impl Decoder {
             WireValue::HostFunction { id, mode } => host::function(id, mode, ctx)?,
             WireValue::ExternalCopy { id } => ivm::external_copy(id, ctx),
         })
+    }
+}
+
+thread_local! {
+    /// `Object.prototype` of the realm built with the context (see [`new_object`]).
+    static FIRST_OBJECT_PROTOTYPE: std::cell::RefCell<Option<JsObject>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Records the context's first realm (called once, when the engine is built).
+pub fn set_first_realm(ctx: &Context) {
+    let proto = ctx.intrinsics().constructors().object().prototype();
+    FIRST_OBJECT_PROTOTYPE.with(|p| *p.borrow_mut() = Some(proto));
+}
+
+/// A new ordinary object inheriting from the current realm's `Object.prototype`.
+///
+/// In the realm built with the context, objects get shapes shared through the context's
+/// root shape (as object literals do), so records with the same keys share one property
+/// table. Other realms have their own root shape, and a prototype transition on the
+/// context's one would keep their `Object.prototype` (and realm) alive for the life of the
+/// context: there, objects get a shape of their own.
+fn new_object(ctx: &mut Context) -> JsObject {
+    let proto = ctx.intrinsics().constructors().object().prototype();
+    let first = FIRST_OBJECT_PROTOTYPE.with(|p| p.borrow().as_ref() == Some(&proto));
+    if first {
+        ObjectInitializer::with_native_data(OrdinaryObject, ctx).build()
+    } else {
+        JsObject::from_proto_and_data(proto, OrdinaryObject)
     }
 }
 

@@ -45,6 +45,7 @@ fn build() -> JsResult<Engine> {
     limits.set_stack_size_limit(STACK_SIZE_LIMIT);
     limits.set_backtrace_limit(BACKTRACE_LIMIT);
     context.set_runtime_limits(limits);
+    super::convert::set_first_realm(&context);
     let uri_functions = realm::capture_uri_functions(&mut context)?;
     setup_realm(&mut context)?;
     let spare_realm = Some(context.realm().clone());
