@@ -3,6 +3,7 @@
 use conformance::{Case, expected};
 use libtest_mimic::{Arguments, Failed, Trial};
 
+#[cfg_attr(not(any(feature = "boa-wasi", feature = "v8")), allow(dead_code))]
 fn trials_for(backend: &'static str, cases: Vec<Case>) -> Vec<Trial> {
     cases
         .into_iter()
