@@ -101,4 +101,12 @@ pub trait Module: Clone + Send + Sync + 'static {
             .queue()
             .spawn(move || this.evaluate(&options))
     }
+
+    /// `evaluate` on the worker pool, result and errors dropped.
+    fn evaluate_ignored(&self, options: RunOptions) {
+        let this = self.clone();
+        self.isolate().queue().spawn_ignored(move || {
+            let _ = this.evaluate(&options);
+        })
+    }
 }

@@ -16,6 +16,10 @@ pub fn cases<E: Engine>() -> Vec<Case> {
             "ordering/async_error_does_not_block_queue",
             async_error::<E>,
         ),
+        Case::new(
+            "ordering/module_evaluate_ignored_then_async",
+            module_ignored::<E>,
+        ),
     ]
 }
 
@@ -85,5 +89,20 @@ fn async_error<E: Engine>() -> R {
     let good = c.eval_async("'after'", EvalOptions::copy());
     crate::support::expect_js(bad.wait(), "Error")?;
     ensure_eq!(good.wait()?, Value::from("after"));
+    Ok(())
+}
+
+fn module_ignored<E: Engine>() -> R {
+    use engine_api::Module;
+    let (i, c) = setup::<E>()?;
+    let m = i.compile_module("globalThis.fromModule = 'evaluated';", &Default::default())?;
+    m.instantiate(&c, &mut |spec: &str, _: &E::Module| {
+        Err(engine_api::Error::InvalidArgument(format!(
+            "no import {spec} expected"
+        )))
+    })?;
+    m.evaluate_ignored(Default::default());
+    let v = pollster::block_on(c.eval_async("fromModule", EvalOptions::copy()))?;
+    ensure_eq!(v, Value::from("evaluated"));
     Ok(())
 }
