@@ -37,21 +37,6 @@ fn measure(budget: Duration, mut op: impl FnMut()) -> Duration {
     best
 }
 
-fn records(n: usize) -> Value {
-    Value::Array(
-        (0..n)
-            .map(|i| {
-                Value::object([
-                    ("id", Value::from(i)),
-                    ("name", Value::from(format!("user-{i:05}"))),
-                    ("active", Value::from(i % 2 == 0)),
-                    ("score", Value::from(i as f64 * 1.5)),
-                ])
-            })
-            .collect(),
-    )
-}
-
 fn show(backend: &str, what: &str, d: Duration) {
     let us = d.as_secs_f64() * 1e6;
     let text = if us >= 1000.0 {
@@ -147,7 +132,7 @@ impl EngineVisitor for Bench {
         });
         show(name, "guest -> host callback round trip", d / calls);
 
-        let data = records(10_000);
+        let data = conformance::cases::transfers::records(10_000);
         let bytes = serde_json::to_vec(&data).map(|v| v.len()).unwrap_or(0);
         let d = measure(self.budget, || {
             black_box(

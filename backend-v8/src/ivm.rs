@@ -9,7 +9,7 @@ use engine_api::{AnyReference, ApplyOptions, Error, ExternalCopy, Result, Transf
 use crate::V8Reference;
 use crate::callbacks;
 use crate::convert::{self, Fallback};
-use crate::isolate::Core;
+use crate::isolate::{Core, Tables};
 
 const BOOTSTRAP: &str = r#"(function (native) {
   'use strict';
@@ -151,14 +151,9 @@ pub(crate) fn make_reference<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     r: AnyReference,
 ) -> Result<v8::Local<'s, v8::Value>> {
-    let core = Core::of(scope);
-    let id = {
-        let mut t = core.tables();
-        let id = t.next_id();
+    register(scope, "makeReference", |t, id| {
         t.refs.insert(id, r);
-        id
-    };
-    call_internal(scope, "makeReference", id)
+    })
 }
 
 /// An `ivm.ExternalCopy` for `c` in the current context.
@@ -166,14 +161,25 @@ pub(crate) fn make_external_copy<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     c: ExternalCopy,
 ) -> Result<v8::Local<'s, v8::Value>> {
+    register(scope, "makeExternalCopy", |t, id| {
+        t.copies.insert(id, c);
+    })
+}
+
+/// Stores a host object under a fresh id and wraps it with the bootstrap's `maker`.
+fn register<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    maker: &str,
+    store: impl FnOnce(&mut Tables, u64),
+) -> Result<v8::Local<'s, v8::Value>> {
     let core = Core::of(scope);
     let id = {
         let mut t = core.tables();
         let id = t.next_id();
-        t.copies.insert(id, c);
+        store(&mut t, id);
         id
     };
-    call_internal(scope, "makeExternalCopy", id)
+    call_internal(scope, maker, id)
 }
 
 const NAMES: [&str; 13] = [
