@@ -73,7 +73,7 @@ fn call_host<'s>(
                     Ok(local) => rv.set(local),
                     Err(e) => convert::throw(scope, &e),
                 }
-                convert::dismantle([v]);
+                engine_api::drop_values([v]);
             }
             Err(e) => convert::throw(scope, &e),
         },
@@ -135,7 +135,7 @@ pub(crate) fn settle(isolate: V8Isolate, id: u64, result: Result<Value>) {
                 Err(e) => Err(e.clone()),
             };
             if let Ok(v) = result {
-                convert::dismantle([v]);
+                engine_api::drop_values([v]);
             }
             match built {
                 Ok(v) => resolver.resolve(scope, v),

@@ -96,7 +96,7 @@ impl V8Context {
         options: &EvalOptions,
     ) -> Result<Outcome> {
         let r = self.eval_closure_with(code, &args, options);
-        convert::dismantle(args);
+        engine_api::drop_values(args);
         r
     }
 

@@ -402,19 +402,6 @@ fn shared_array_buffer<'s>(
     v8::SharedArrayBuffer::with_backing_store(scope, &store.make_shared()).into()
 }
 
-/// Drops values without recursion (a very deep value would overflow the stack).
-pub(crate) fn dismantle(values: impl IntoIterator<Item = Value>) {
-    let mut stack: Vec<Value> = values.into_iter().collect();
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::Array(items) | Value::Set(items) => stack.extend(items),
-            Value::Object(props) => stack.extend(props.into_iter().map(|(_, v)| v)),
-            Value::Map(entries) => stack.extend(entries.into_iter().flat_map(|(k, v)| [k, v])),
-            _ => {}
-        }
-    }
-}
-
 /// Builds `value` inside the isolate.
 pub(crate) fn from_value<'s>(
     scope: &mut v8::PinScope<'s, '_>,

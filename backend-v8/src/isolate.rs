@@ -39,6 +39,20 @@ impl Tables {
         self.next += 1;
         self.next
     }
+
+    /// Keeps a reference the guest holds; returns its id.
+    pub fn add_ref(&mut self, r: AnyReference) -> u64 {
+        let id = self.next_id();
+        self.refs.insert(id, r);
+        id
+    }
+
+    /// Keeps an external copy the guest holds; returns its id.
+    pub fn add_copy(&mut self, c: ExternalCopy) -> u64 {
+        let id = self.next_id();
+        self.copies.insert(id, c);
+        id
+    }
 }
 
 /// State shared by the isolate handle and V8's callbacks (it lives in an isolate slot).

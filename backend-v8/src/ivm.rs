@@ -9,7 +9,7 @@ use engine_api::{AnyReference, ApplyOptions, Error, ExternalCopy, Result, Transf
 use crate::V8Reference;
 use crate::callbacks;
 use crate::convert::{self, Fallback};
-use crate::isolate::{Core, Tables};
+use crate::isolate::Core;
 
 const BOOTSTRAP: &str = r#"(function (native) {
   'use strict';
@@ -151,9 +151,8 @@ pub(crate) fn make_reference<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     r: AnyReference,
 ) -> Result<v8::Local<'s, v8::Value>> {
-    register(scope, "makeReference", |t, id| {
-        t.refs.insert(id, r);
-    })
+    let id = Core::of(scope).tables().add_ref(r);
+    call_internal(scope, "makeReference", id)
 }
 
 /// An `ivm.ExternalCopy` for `c` in the current context.
@@ -161,25 +160,8 @@ pub(crate) fn make_external_copy<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     c: ExternalCopy,
 ) -> Result<v8::Local<'s, v8::Value>> {
-    register(scope, "makeExternalCopy", |t, id| {
-        t.copies.insert(id, c);
-    })
-}
-
-/// Stores a host object under a fresh id and wraps it with the bootstrap's `maker`.
-fn register<'s>(
-    scope: &mut v8::PinScope<'s, '_>,
-    maker: &str,
-    store: impl FnOnce(&mut Tables, u64),
-) -> Result<v8::Local<'s, v8::Value>> {
-    let core = Core::of(scope);
-    let id = {
-        let mut t = core.tables();
-        let id = t.next_id();
-        store(&mut t, id);
-        id
-    };
-    call_internal(scope, maker, id)
+    let id = Core::of(scope).tables().add_copy(c);
+    call_internal(scope, "makeExternalCopy", id)
 }
 
 const NAMES: [&str; 13] = [
@@ -314,7 +296,7 @@ fn native_call<'s, const N: usize>(
                 Ok(local) => rv.set(local),
                 Err(e) => convert::throw(scope, &e),
             }
-            convert::dismantle([v]);
+            engine_api::drop_values([v]);
         }
         Ok(None) => {}
         Err(e) => convert::throw(scope, &e),
@@ -366,10 +348,7 @@ fn new_reference<'s>(
     let Value::Reference(r) = convert::reference(scope, args.get(0))? else {
         return Err(crate::backend_error("reference expected"));
     };
-    let core = Core::of(scope);
-    let mut t = core.tables();
-    let id = t.next_id();
-    t.refs.insert(id, r);
+    let id = Core::of(scope).tables().add_ref(r);
     Ok(Some(Value::Number(id as f64)))
 }
 
@@ -540,10 +519,7 @@ fn new_copy<'s>(
 ) -> Result<Option<Value>> {
     let data = convert::copy(scope, args.get(0))?;
     let copy = ExternalCopy::new(data)?;
-    let core = Core::of(scope);
-    let mut t = core.tables();
-    let id = t.next_id();
-    t.copies.insert(id, copy);
+    let id = Core::of(scope).tables().add_copy(copy);
     Ok(Some(Value::Number(id as f64)))
 }
 

@@ -94,7 +94,7 @@ impl V8Reference {
 
     fn start_get(&self, key: Value, options: &TransferOptions) -> Result<Outcome> {
         let r = self.get_with(&key, options);
-        convert::dismantle([key]);
+        engine_api::drop_values([key]);
         r
     }
 
@@ -117,7 +117,7 @@ impl V8Reference {
         options: &ApplyOptions,
     ) -> Result<Outcome> {
         let r = self.apply_with(&receiver, &args, options);
-        convert::dismantle(args.into_iter().chain([receiver]));
+        engine_api::drop_values(args.into_iter().chain([receiver]));
         r
     }
 
@@ -193,7 +193,7 @@ impl engine_api::Reference for V8Reference {
                 None => Err(caught!(tc)),
             }
         });
-        convert::dismantle([key, value]);
+        engine_api::drop_values([key, value]);
         r
     }
 
@@ -208,7 +208,7 @@ impl engine_api::Reference for V8Reference {
                 None => Err(caught!(tc)),
             }
         });
-        convert::dismantle([key]);
+        engine_api::drop_values([key]);
         r
     }
 

@@ -37,6 +37,7 @@ struct CopyData {
 impl Drop for CopyData {
     fn drop(&mut self) {
         TOTAL_EXTERNAL_SIZE.fetch_sub(self.size, Ordering::Relaxed);
+        crate::drop_values([std::mem::take(&mut self.value)]);
     }
 }
 

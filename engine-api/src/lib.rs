@@ -56,4 +56,6 @@ pub use options::{
 pub use queue::{Completer, Task, TaskQueue, spawn_detached};
 pub use reference::{AnyReference, IsolateId, Reference, ReferenceHandle};
 pub use script::{Module, Resolver, Script};
-pub use value::{ErrorValue, MAX_TRANSFER_DEPTH, SharedBuffer, TypeOf, TypedArrayKind, Value};
+pub use value::{
+    ErrorValue, MAX_TRANSFER_DEPTH, SharedBuffer, TypeOf, TypedArrayKind, Value, drop_values,
+};

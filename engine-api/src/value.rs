@@ -256,6 +256,20 @@ impl fmt::Display for TypeOf {
     }
 }
 
+/// Drops values without recursion, so a value nested deeper than the native stack allows
+/// (host data is not bound by [`MAX_TRANSFER_DEPTH`]) cannot overflow it.
+pub fn drop_values(values: impl IntoIterator<Item = Value>) {
+    let mut stack: Vec<Value> = values.into_iter().collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(items) | Value::Set(items) => stack.extend(items),
+            Value::Object(props) => stack.extend(props.into_iter().map(|(_, v)| v)),
+            Value::Map(entries) => stack.extend(entries.into_iter().flat_map(|(k, v)| [k, v])),
+            _ => {}
+        }
+    }
+}
+
 impl Value {
     /// The number inside, if this is a number.
     pub fn as_f64(&self) -> Option<f64> {
@@ -450,5 +464,19 @@ impl From<ExternalCopy> for Value {
 impl From<Callback> for Value {
     fn from(c: Callback) -> Value {
         Value::Callback(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_values_survives_a_million_levels() {
+        let mut v = Value::Null;
+        for _ in 0..1_000_000 {
+            v = Value::Array(vec![v]);
+        }
+        drop_values([v]);
     }
 }

@@ -70,7 +70,7 @@ pub(crate) fn enter(
     args: &TransferOptions,
 ) -> Result<WireValue> {
     if too_deep(&value) {
-        dismantle(value);
+        engine_api::drop_values([value]);
         return Err(Error::NotTransferable("a value nested too deeply".into()));
     }
     if args.external_copy && is_data(&value) {
@@ -98,19 +98,6 @@ fn too_deep(value: &Value) -> bool {
         stack.extend(children.map(|c| (c, depth + 1)));
     }
     false
-}
-
-/// Drops a value without recursion (dropping a very deep value would overflow the stack).
-fn dismantle(value: Value) {
-    let mut stack = vec![value];
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::Array(items) | Value::Set(items) => stack.extend(items),
-            Value::Object(props) => stack.extend(props.into_iter().map(|(_, v)| v)),
-            Value::Map(entries) => stack.extend(entries.into_iter().flat_map(|(k, v)| [k, v])),
-            _ => {}
-        }
-    }
 }
 
 fn is_data(v: &Value) -> bool {
@@ -214,7 +201,7 @@ fn to_wire(value: Value, table: &mut HostTable, own: IsolateId, depth: usize) ->
         Value::CopyInto(c) => {
             let data = c.copy()?;
             if too_deep(&data) {
-                dismantle(data);
+                engine_api::drop_values([data]);
                 return Err(Error::NotTransferable("a value nested too deeply".into()));
             }
             to_wire(data, table, own, depth + 1)?
