@@ -13,7 +13,8 @@ use crate::isolate::Core;
 
 const BOOTSTRAP: &str = r#"(function (native) {
   'use strict';
-  const secret = Symbol('isovm');
+  // An object literal: nothing the guest can have replaced before a lazy bootstrap.
+  const secret = {};
   const list = (args) => (args === undefined || args === null ? [] : Array.from(args));
   class Reference {
     #id;
@@ -121,13 +122,19 @@ pub(crate) fn tag_of<'s>(
     Some((tag, id))
 }
 
+/// The current context's ivm internals, booting the API on first use.
 fn internals<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object>> {
     let key = private(scope, "isovm.internals");
     let global = scope.get_current_context().global(scope);
-    global
+    if let Some(api) = global
         .get_private(scope, key)
         .and_then(|v| v8::Local::<v8::Object>::try_from(v).ok())
-        .ok_or_else(|| crate::backend_error("this context has no ivm API"))
+    {
+        return Ok(api);
+    }
+    let api = boot(scope)?;
+    global.set_private(scope, key, api.into());
+    Ok(api)
 }
 
 fn call_internal<'s>(
@@ -188,8 +195,62 @@ type Native = for<'s, 'i> fn(
 /// V8's code cache of [`BOOTSTRAP`], made by the first context of the process.
 static BOOT_CACHE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 
-/// Installs `ivm` in the current context.
+/// Prepares a new context: removes `WebAssembly` and defines `ivm` as a lazy global.
+///
+/// The API itself (two classes and their natives, about 50 us) boots on first use: when
+/// the guest first reads `ivm`, or the host first passes it a reference or a copy. Most
+/// contexts never need it, and they start that much faster.
 pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
+    let global = scope.get_current_context().global(scope);
+    // WebAssembly memory lives outside the heap and the array buffer allocator, so it
+    // would escape the memory limit: guests get no `WebAssembly`.
+    let wasm = v8::String::new(scope, "WebAssembly").ok_or_else(crate::empty)?;
+    global.delete(scope, wasm.into());
+    let ivm_key = v8::String::new(scope, "ivm").ok_or_else(crate::empty)?;
+    let data = v8::undefined(scope).into();
+    global
+        .set_lazy_data_property_with_data(
+            scope,
+            ivm_key.into(),
+            lazy_ivm,
+            data,
+            v8::PropertyAttribute::DONT_ENUM,
+            v8::SideEffectType::HasSideEffect,
+            v8::SideEffectType::HasSideEffect,
+        )
+        .filter(|ok| *ok)
+        .ok_or_else(|| crate::backend_error("defining the ivm global"))?;
+    Ok(())
+}
+
+/// The getter of the lazy `ivm` global: boots the API in the holder's context.
+fn lazy_ivm<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _key: v8::Local<'s, v8::Name>,
+    args: v8::PropertyCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<'_, v8::Value>,
+) {
+    let result = (|| -> Result<v8::Local<'s, v8::Value>> {
+        let context = args
+            .holder()
+            .get_creation_context(scope)
+            .unwrap_or_else(|| scope.get_current_context());
+        let scope = &mut v8::ContextScope::new(scope, context);
+        let api = internals(scope)?;
+        let key = v8::String::new(scope, "ivm").ok_or_else(crate::empty)?;
+        let ivm = api.get(scope, key.into()).ok_or_else(crate::empty)?;
+        Ok(v8::Local::new(scope, ivm))
+    })();
+    match result {
+        Ok(ivm) => rv.set(ivm),
+        Err(e) if crate::is_empty(&e) => {}
+        Err(e) => convert::throw(scope, &e),
+    }
+}
+
+/// Runs the bootstrap in the current context: the internals object (`ivm`,
+/// `makeReference`, `makeExternalCopy`).
+fn boot<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object>> {
     v8::tc_scope!(let tc, scope);
     let native = v8::Object::new(tc);
     for (i, name) in NAMES.iter().enumerate() {
@@ -257,17 +318,7 @@ pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
     };
     let api = v8::Local::<v8::Object>::try_from(api)
         .map_err(|_| crate::backend_error("ivm bootstrap returned no object"))?;
-    let global = tc.get_current_context().global(tc);
-    // WebAssembly memory lives outside the heap and the array buffer allocator, so it
-    // would escape the memory limit: guests get no `WebAssembly`.
-    let wasm = v8::String::new(tc, "WebAssembly").ok_or_else(crate::empty)?;
-    global.delete(tc, wasm.into());
-    let key = private(tc, "isovm.internals");
-    global.set_private(tc, key, api.into());
-    let ivm_key = v8::String::new(tc, "ivm").ok_or_else(crate::empty)?;
-    let ivm = api.get(tc, ivm_key.into()).ok_or_else(crate::empty)?;
-    global.define_own_property(tc, ivm_key.into(), ivm, v8::PropertyAttribute::DONT_ENUM);
-    Ok(())
+    Ok(api)
 }
 
 fn native_call<'s, const N: usize>(

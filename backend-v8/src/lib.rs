@@ -88,8 +88,28 @@ pub(crate) fn init_v8() {
         let platform = v8::new_unprotected_default_platform(0, false).make_shared();
         v8::V8::initialize_platform(platform);
         v8::V8::initialize();
+        // V8 sets up the read-only heap and the compiler threads that all isolates share
+        // when the first isolate starts, and tears them down with the last one. An idle
+        // anchor isolate that lives as long as the process keeps them, so a program that
+        // creates one isolate at a time does not pay for them on every creation (about
+        // 300 us of the 750 us a bare V8 isolate takes here). It costs about 1 MB.
+        // `Isolate::new` enters the isolate: do it on a thread where nothing is entered.
+        let anchor = std::thread::Builder::new()
+            .name("isovm-v8-anchor".into())
+            .spawn(|| {
+                let isolate = v8::Isolate::new(v8::CreateParams::default().heap_limits(0, 8 << 20));
+                // SAFETY: nothing is attached to the isolate; it never runs code.
+                unsafe { isolate.try_into_shared() }.ok()
+            })
+            .ok()
+            .and_then(|t| t.join().ok())
+            .flatten();
+        let _ = ANCHOR.set(anchor);
     });
 }
+
+/// The isolate that keeps V8's shared per-process state alive (see [`init_v8`]).
+static ANCHOR: OnceLock<Option<v8::SharedIsolate>> = OnceLock::new();
 
 /// The message of [`empty`]; only ever compared by [`is_empty`].
 const EMPTY: &str = "V8 returned no value without a pending exception or termination";
