@@ -37,6 +37,32 @@ fn measure(budget: Duration, mut op: impl FnMut()) -> Duration {
     best
 }
 
+/// Times creation (isolate + context) and disposal separately, in batches of ten live
+/// isolates; returns the best per-isolate batch time of each.
+fn create_then_dispose<E: Engine>(budget: Duration) -> (Duration, Duration) {
+    const BATCH: u32 = 10;
+    let (mut create, mut dispose) = (Duration::MAX, Duration::MAX);
+    let start = Instant::now();
+    while start.elapsed() < budget {
+        let t = Instant::now();
+        let live: Vec<_> = (0..BATCH)
+            .map(|_| {
+                let i = E::Isolate::new(Default::default()).expect("isolate");
+                let c = i.create_context().expect("context");
+                (i, c)
+            })
+            .collect();
+        create = create.min(t.elapsed() / BATCH);
+        let t = Instant::now();
+        for (i, c) in live {
+            i.dispose().expect("dispose");
+            drop(c);
+        }
+        dispose = dispose.min(t.elapsed() / BATCH);
+    }
+    (create, dispose)
+}
+
 fn show(backend: &str, what: &str, d: Duration) {
     let us = d.as_secs_f64() * 1e6;
     let text = if us >= 1000.0 {
@@ -68,6 +94,9 @@ impl EngineVisitor for Bench {
             i.dispose().expect("dispose");
         });
         show(name, "new isolate + context (+ dispose)", d);
+        let (create, dispose) = create_then_dispose::<E>(self.budget);
+        show(name, "  new isolate + context alone", create);
+        show(name, "  dispose alone", dispose);
 
         let i = E::Isolate::new(Default::default())?;
         let c = i.create_context()?;

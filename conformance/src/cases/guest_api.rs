@@ -2,7 +2,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use engine_api::{Callback, Context, Engine, EvalOptions, Reference, TransferOptions, Value};
+use engine_api::{
+    Callback, Context, Engine, EvalOptions, Isolate, Reference, TransferOptions, Value,
+};
 
 use crate::support::{R, eval, setup};
 use crate::{Case, ensure, ensure_eq};
@@ -27,6 +29,18 @@ pub fn cases<E: Engine>() -> Vec<Case> {
         ),
         Case::new("guest_api/copy_sync_across_isolates", copy_sync_across::<E>),
         Case::new("guest_api/ivm_global_exists", ivm_global::<E>),
+        Case::new(
+            "guest_api/ivm_global_is_a_hidden_data_property",
+            ivm_descriptor::<E>,
+        ),
+        Case::new(
+            "guest_api/host_reference_before_guest_reads_ivm",
+            reference_before_ivm::<E>,
+        ),
+        Case::new(
+            "guest_api/tampered_builtins_cannot_forge_references",
+            no_forgery::<E>,
+        ),
     ]
 }
 
@@ -161,5 +175,75 @@ fn ivm_global<E: Engine>() -> R {
         "[typeof ivm, typeof ivm.Reference, typeof ivm.ExternalCopy]",
     )?;
     ensure_eq!(v, Value::from(vec!["object", "function", "function"]));
+    Ok(())
+}
+
+fn ivm_descriptor<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let v = eval(
+        &c,
+        "const d = Object.getOwnPropertyDescriptor(globalThis, 'ivm');\n\
+         [Object.keys(globalThis).includes('ivm'), 'value' in d, d.enumerable, \
+          typeof d.value.Reference, d.value === ivm]",
+    )?;
+    ensure_eq!(
+        v,
+        Value::from(vec![
+            Value::from(false),
+            Value::from(true),
+            Value::from(false),
+            Value::from("function"),
+            Value::from(true),
+        ])
+    );
+    Ok(())
+}
+
+/// The host hands a reference in before the guest has looked at `ivm`: it is still an
+/// instance of the same `ivm.Reference` the guest sees afterwards.
+fn reference_before_ivm<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let (cb, _calls) = recorder();
+    c.eval_closure(
+        "globalThis.kept = $0",
+        vec![Value::Reference(cb.into_reference())],
+        &EvalOptions::default(),
+    )?;
+    let v = eval(
+        &c,
+        "[kept instanceof ivm.Reference, kept.constructor === ivm.Reference, kept.typeof]",
+    )?;
+    ensure_eq!(
+        v,
+        Value::from(vec![
+            Value::from(true),
+            Value::from(true),
+            Value::from("function"),
+        ])
+    );
+    Ok(())
+}
+
+/// Replacing built-ins before the API is first touched must not let the guest build a
+/// `Reference` around a host handle id it was never given.
+fn no_forgery<E: Engine>() -> R {
+    let (i, c) = setup::<E>()?;
+    let (cb, _calls) = recorder();
+    c.eval_closure(
+        "globalThis.kept = $0",
+        vec![Value::Reference(cb.into_reference())],
+        &EvalOptions::default(),
+    )?;
+    // Another context of the same isolate, whose API has not booted yet.
+    let other = i.create_context()?;
+    let v = eval(
+        &other,
+        "Symbol = function () { return 'forged' };\n\
+         Object.freeze = (o) => o;\n\
+         const ids = [0, 1, 2, 3, 4, 5, 6, 7, 8];\n\
+         ids.map((id) => { try { return new ivm.Reference(42, 'forged', id).deref() } \
+                           catch (e) { return 'threw' } })",
+    )?;
+    ensure_eq!(v, Value::from(vec![42; 9]));
     Ok(())
 }
