@@ -93,6 +93,12 @@ pub enum Error {
     /// A value cannot cross between isolates (a function, a symbol, a cycle, ..).
     #[error("value is not transferable: {0}")]
     NotTransferable(String),
+    /// A blocking call would wait forever: the isolate's turn is held by a thread that
+    /// waits (directly or through other threads) for an isolate this thread holds, as
+    /// when two threads make opposite cross-isolate calls at once. Nothing ran; the
+    /// caller can unwind and retry.
+    #[error("deadlock: this call waits for an isolate whose holder waits for this thread")]
+    Deadlock,
     /// A handle was used with an isolate other than the one that owns it.
     #[error("handle belongs to another isolate")]
     WrongIsolate,

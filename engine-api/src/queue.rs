@@ -4,13 +4,19 @@
 //! their turn; async and ignored work runs on the process-wide worker pool. Either way, work
 //! runs one item at a time, in the order it was queued. A call made while the current
 //! thread already holds the isolate's turn (a host callback calling back in) runs inline.
+//!
+//! A blocking call that would wait forever fails with [`Error::Deadlock`] instead: when
+//! thread 1 holds isolate A and waits for B while thread 2 holds B and now asks for A
+//! (two opposite cross-isolate calls, also through longer chains), the call that closes
+//! the cycle is refused, so its thread unwinds and the other one goes on.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll, Waker};
+use std::thread::ThreadId;
 
 use crate::{Error, Result};
 
@@ -19,6 +25,18 @@ type Job = Box<dyn FnOnce() + Send>;
 thread_local! {
     /// Queues whose turn this thread holds, innermost last.
     static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The queue each thread blocked in [`TaskQueue::run`] waits for. Taken before any
+/// queue's state, never while one is held.
+static WAITING: Mutex<Option<HashMap<ThreadId, Arc<QueueInner>>>> = Mutex::new(None);
+
+fn waiting() -> std::sync::MutexGuard<'static, Option<HashMap<ThreadId, Arc<QueueInner>>>> {
+    WAITING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn me() -> ThreadId {
+    std::thread::current().id()
 }
 
 /// Runs the work of one isolate in order. Cheap to clone (shared).
@@ -47,11 +65,43 @@ struct QueueState {
     next_ticket: u64,
     /// Ticket of the blocking caller the turn was handed to.
     granted: Option<u64>,
+    /// The thread that holds the turn, if one does (for deadlock detection).
+    holder: Option<ThreadId>,
 }
 
 enum Entry {
     Async(Job),
-    Sync(u64),
+    Sync(u64, ThreadId),
+}
+
+impl QueueInner {
+    fn state(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether `me` waiting for `target` would close a cycle of threads that each hold one
+/// queue's turn and wait for another's.
+fn closes_cycle(
+    target: &Arc<QueueInner>,
+    me: ThreadId,
+    waiting: &HashMap<ThreadId, Arc<QueueInner>>,
+) -> bool {
+    let mut queue = target.clone();
+    // Each step follows one blocked thread; more steps than blocked threads means the
+    // chain loops without `me` in it (not this thread's deadlock).
+    for _ in 0..=waiting.len() {
+        let holder = queue.state().holder;
+        match holder {
+            Some(h) if h == me => return true,
+            Some(h) => match waiting.get(&h) {
+                Some(next) => queue = next.clone(),
+                None => return false,
+            },
+            None => return false,
+        }
+    }
+    false
 }
 
 /// Releases the turn when a blocking call ends, even by panic.
@@ -83,31 +133,69 @@ impl TaskQueue {
     }
 
     /// Runs `f` on this thread once every earlier item has run.
-    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+    ///
+    /// Fails with [`Error::Deadlock`] (without running `f`) when waiting for the turn
+    /// would never end: the turn's holder waits, directly or through other threads, for
+    /// a queue this thread holds.
+    pub fn run<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
         if self.held_by_current_thread() {
             return f();
         }
-        {
-            let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let me = me();
+        let ticket = {
+            let mut st = self.inner.state();
             if !st.busy && st.entries.is_empty() {
                 st.busy = true;
+                st.holder = Some(me);
+                None
             } else {
                 let ticket = st.next_ticket;
                 st.next_ticket += 1;
-                st.entries.push_back(Entry::Sync(ticket));
-                while st.granted != Some(ticket) {
-                    st = self
-                        .inner
-                        .granted
-                        .wait(st)
-                        .unwrap_or_else(|e| e.into_inner());
-                }
-                st.granted = None;
+                st.entries.push_back(Entry::Sync(ticket, me));
+                Some(ticket)
             }
+        };
+        if let Some(ticket) = ticket {
+            self.wait_for_turn(me, ticket)?;
         }
         HELD.with(|h| h.borrow_mut().push(self.key()));
         let _turn = Turn { queue: self };
         f()
+    }
+
+    /// Blocks until `ticket` is granted, unless that would deadlock.
+    fn wait_for_turn(&self, me: ThreadId, ticket: u64) -> Result<()> {
+        {
+            let mut waiting = waiting();
+            let map = waiting.get_or_insert_with(HashMap::new);
+            if closes_cycle(&self.inner, me, map) {
+                let mut st = self.inner.state();
+                if st.granted == Some(ticket) {
+                    // Granted meanwhile: the holder let go, there is no cycle any more.
+                    st.granted = None;
+                    return Ok(());
+                }
+                st.entries
+                    .retain(|e| !matches!(e, Entry::Sync(t, _) if *t == ticket));
+                return Err(Error::Deadlock);
+            }
+            map.insert(me, self.inner.clone());
+        }
+        {
+            let mut st = self.inner.state();
+            while st.granted != Some(ticket) {
+                st = self
+                    .inner
+                    .granted
+                    .wait(st)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            st.granted = None;
+        }
+        if let Some(map) = waiting().as_mut() {
+            map.remove(&me);
+        }
+        Ok(())
     }
 
     /// Queues `f` to run on the worker pool; the task resolves to its result.
@@ -148,37 +236,43 @@ impl TaskQueue {
         const BATCH: usize = 32;
         for _ in 0..BATCH {
             let job = {
-                let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut st = self.inner.state();
                 match st.entries.pop_front() {
                     None => {
                         st.busy = false;
                         return;
                     }
-                    Some(Entry::Sync(ticket)) => {
+                    Some(Entry::Sync(ticket, thread)) => {
                         st.granted = Some(ticket);
+                        st.holder = Some(thread);
                         self.inner.granted.notify_all();
                         return;
                     }
-                    Some(Entry::Async(job)) => job,
+                    Some(Entry::Async(job)) => {
+                        st.holder = Some(me());
+                        job
+                    }
                 }
             };
             HELD.with(|h| h.borrow_mut().push(self.key()));
             // A panicking job must not take the pool thread or the queue down with it.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             HELD.with(|h| h.borrow_mut().pop());
+            self.inner.state().holder = None;
         }
         self.schedule_drain();
     }
 
     /// Hands the turn to the next item, or marks the queue idle.
     fn pass_turn(&self) {
-        let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.inner.state();
+        st.holder = None;
         match st.entries.front() {
             None => st.busy = false,
-            Some(Entry::Sync(ticket)) => {
-                let ticket = *ticket;
+            Some(&Entry::Sync(ticket, thread)) => {
                 st.entries.pop_front();
                 st.granted = Some(ticket);
+                st.holder = Some(thread);
                 self.inner.granted.notify_all();
             }
             Some(Entry::Async(_)) => {
@@ -390,7 +484,11 @@ mod tests {
             let log = log.clone();
             q.spawn_ignored(move || log.lock().unwrap().push(i));
         }
-        q.run(|| log.lock().unwrap().push(50));
+        q.run(|| {
+            log.lock().unwrap().push(50);
+            Ok(())
+        })
+        .unwrap();
         let log2 = log.clone();
         let t = q.spawn(move || {
             log2.lock().unwrap().push(51);
@@ -403,10 +501,10 @@ mod tests {
     #[test]
     fn reentrant_run_is_inline() {
         let q = TaskQueue::new();
-        let n = q.run(|| q.run(|| 7));
+        let n = q.run(|| q.run(|| Ok(7))).unwrap();
         assert_eq!(n, 7);
         let q2 = q.clone();
-        let t = q.spawn(move || Ok(q2.run(|| 8)));
+        let t = q.spawn(move || q2.run(|| Ok(8)));
         assert_eq!(t.wait().unwrap(), 8);
     }
 
@@ -415,7 +513,7 @@ mod tests {
         let q = TaskQueue::new();
         let t: Task<()> = q.spawn(|| panic!("boom"));
         assert!(t.wait().is_err());
-        assert_eq!(q.run(|| 1), 1);
+        assert_eq!(q.run(|| Ok(1)).unwrap(), 1);
     }
 
     #[test]
@@ -432,7 +530,9 @@ mod tests {
                             assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
                             total.fetch_add(1, Ordering::SeqCst);
                             inside.fetch_sub(1, Ordering::SeqCst);
-                        });
+                            Ok(())
+                        })
+                        .unwrap();
                         let (inside, total) = (inside.clone(), total.clone());
                         q.spawn_ignored(move || {
                             assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
@@ -446,8 +546,63 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        q.run(|| ());
+        q.run(|| Ok(())).unwrap();
         assert_eq!(total.load(Ordering::SeqCst), 8 * 400);
+    }
+
+    /// Each of `n` threads holds queue `i` and then asks for queue `i + 1` (a ring).
+    fn ring(n: usize) -> Vec<Result<usize>> {
+        let queues: Vec<_> = (0..n).map(|_| TaskQueue::new()).collect();
+        let barrier = Arc::new(std::sync::Barrier::new(n));
+        let threads: Vec<_> = (0..n)
+            .map(|i| {
+                let (mine, next) = (queues[i].clone(), queues[(i + 1) % n].clone());
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    mine.run(|| {
+                        barrier.wait();
+                        next.run(|| Ok(i))
+                    })
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_cycle_of_waits_is_refused_once_and_the_rest_go_on() {
+        for n in [2, 3, 5] {
+            for _ in 0..20 {
+                let results = ring(n);
+                let refused = results
+                    .iter()
+                    .filter(|r| matches!(r, Err(Error::Deadlock)))
+                    .count();
+                let through = results.iter().filter(|r| r.is_ok()).count();
+                assert_eq!((refused, through), (1, n - 1), "{results:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn waiting_without_a_cycle_is_not_refused() {
+        // Many threads chain through a few queues in one direction: long waits, no cycle.
+        let queues: Vec<_> = (0..3).map(|_| TaskQueue::new()).collect();
+        let threads: Vec<_> = (0..6)
+            .map(|i| {
+                let queues = queues.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        let (a, b) = (&queues[i % 2], &queues[2]);
+                        a.run(|| b.run(|| Ok(())))?;
+                    }
+                    Ok::<_, Error>(())
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
     }
 
     #[test]
