@@ -1,12 +1,12 @@
 //! Re-entrant synchronous calls: a host callback calling back into the isolate that called
 //! it, and A -> B -> A chains between isolates.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 
 use engine_api::{Callback, Context, Engine, EvalOptions, TransferOptions, Value};
 
 use crate::support::{R, eval, setup};
-use crate::{Case, ensure_eq};
+use crate::{Case, ensure, ensure_eq};
 
 /// The re-entrancy cases.
 pub fn cases<E: Engine>() -> Vec<Case> {
@@ -19,6 +19,10 @@ pub fn cases<E: Engine>() -> Vec<Case> {
         Case::new(
             "reentrancy/failed_reentry_leaves_isolate_usable",
             failed_reentry_recovers::<E>,
+        ),
+        Case::new(
+            "reentrancy/opposite_calls_from_two_threads_do_not_deadlock",
+            opposite_calls::<E>,
         ),
     ]
 }
@@ -71,5 +75,52 @@ fn failed_reentry_recovers<E: Engine>() -> R {
         &EvalOptions::copy(),
     );
     ensure_eq!(eval(&c, "'still fine'")?, Value::from("still fine"));
+    Ok(())
+}
+
+/// Thread 1 holds A and calls into B while thread 2 holds B and calls into A. Waiting
+/// would never end: the call that closes the cycle fails with the deadlock error (here
+/// caught by the guest), its thread lets go of its isolate, and the other call goes on.
+fn opposite_calls<E: Engine>() -> R {
+    let (_a, ca) = setup::<E>()?;
+    let (_b, cb) = setup::<E>()?;
+    eval(&ca, "globalThis.whoami = () => 'a'; 0")?;
+    eval(&cb, "globalThis.whoami = () => 'b'; 0")?;
+    // Both threads hold their own isolate before either calls the other one.
+    let barrier = Arc::new(Barrier::new(2));
+    let cross = |there: &E::Context| {
+        let (there, barrier) = (there.clone(), barrier.clone());
+        Callback::new(move |_| {
+            barrier.wait();
+            there.eval("whoami()", &EvalOptions::copy())
+        })
+    };
+    let run = |here: &E::Context, cross: Callback| {
+        let here = here.clone();
+        std::thread::spawn(move || {
+            here.eval_closure(
+                "try { return $0() } catch (e) { return 'error: ' + e.message }",
+                vec![cross.into()],
+                &EvalOptions::copy(),
+            )
+        })
+    };
+    let ta = run(&ca, cross(&cb));
+    let tb = run(&cb, cross(&ca));
+    let ra = ta.join().map_err(|_| "thread 1 panicked")??;
+    let rb = tb.join().map_err(|_| "thread 2 panicked")??;
+    let text = |v: &Value| match v {
+        Value::String(s) => s.to_string(),
+        other => format!("{other:?}"),
+    };
+    let (ra, rb) = (text(&ra), text(&rb));
+    let refused = |s: &str| s.starts_with("error: ") && s.contains("deadlock");
+    ensure!(
+        (ra == "b" && refused(&rb)) || (rb == "a" && refused(&ra)),
+        "expected one call through and the other refused as a deadlock, got {ra:?} and {rb:?}"
+    );
+    // Both isolates go on.
+    ensure_eq!(eval(&ca, "whoami()")?, Value::from("a"));
+    ensure_eq!(eval(&cb, "whoami()")?, Value::from("b"));
     Ok(())
 }
