@@ -199,16 +199,22 @@ fn ivm_descriptor<E: Engine>() -> R {
     Ok(())
 }
 
-/// The host hands a reference in before the guest has looked at `ivm`: it is still an
-/// instance of the same `ivm.Reference` the guest sees afterwards.
-fn reference_before_ivm<E: Engine>() -> R {
-    let (_i, c) = setup::<E>()?;
+/// Hands `c` a reference to a host callback, as `globalThis.kept`.
+fn keep_host_reference<E: Engine>(c: &E::Context) -> R {
     let (cb, _calls) = recorder();
     c.eval_closure(
         "globalThis.kept = $0",
         vec![Value::Reference(cb.into_reference())],
         &EvalOptions::default(),
     )?;
+    Ok(())
+}
+
+/// The host hands a reference in before the guest has looked at `ivm`: it is still an
+/// instance of the same `ivm.Reference` the guest sees afterwards.
+fn reference_before_ivm<E: Engine>() -> R {
+    let (_i, c) = setup::<E>()?;
+    keep_host_reference::<E>(&c)?;
     let v = eval(
         &c,
         "[kept instanceof ivm.Reference, kept.constructor === ivm.Reference, kept.typeof]",
@@ -228,12 +234,7 @@ fn reference_before_ivm<E: Engine>() -> R {
 /// `Reference` around a host handle id it was never given.
 fn no_forgery<E: Engine>() -> R {
     let (i, c) = setup::<E>()?;
-    let (cb, _calls) = recorder();
-    c.eval_closure(
-        "globalThis.kept = $0",
-        vec![Value::Reference(cb.into_reference())],
-        &EvalOptions::default(),
-    )?;
+    keep_host_reference::<E>(&c)?;
     // Another context of the same isolate, whose API has not booted yet.
     let other = i.create_context()?;
     let v = eval(
