@@ -493,17 +493,25 @@ fn ref_apply<'s>(
     }
 }
 
+/// The property key a `Reference` method was given (its second argument), copied.
+fn key_arg<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Value> {
+    convert::to_value(
+        scope,
+        args.get(1),
+        &TransferOptions::copy(),
+        Fallback::Error,
+    )
+}
+
 fn ref_get<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
-    let key = convert::to_value(
-        scope,
-        args.get(1),
-        &TransferOptions::copy(),
-        Fallback::Error,
-    )?;
+    let key = key_arg(scope, args)?;
     let opts = transfer_options(scope, args.get(2));
     r.get(key, &opts).map(Some)
 }
@@ -513,12 +521,7 @@ fn ref_set<'s>(
     args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
-    let key = convert::to_value(
-        scope,
-        args.get(1),
-        &TransferOptions::copy(),
-        Fallback::Error,
-    )?;
+    let key = key_arg(scope, args)?;
     let opts = transfer_options(scope, args.get(3));
     let value = convert::to_value(scope, args.get(2), &opts, Fallback::Error)?;
     r.set(key, value, &opts).map(|b| Some(Value::Bool(b)))
@@ -529,12 +532,7 @@ fn ref_delete<'s>(
     args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
-    let key = convert::to_value(
-        scope,
-        args.get(1),
-        &TransferOptions::copy(),
-        Fallback::Error,
-    )?;
+    let key = key_arg(scope, args)?;
     r.delete(key).map(|b| Some(Value::Bool(b)))
 }
 

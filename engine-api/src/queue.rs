@@ -258,6 +258,8 @@ impl TaskQueue {
             // A panicking job must not take the pool thread or the queue down with it.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             HELD.with(|h| h.borrow_mut().pop());
+            // Clear now, not at the next pop: this pool thread may go on to block on
+            // another queue, and a stale holder here would make a false cycle.
             self.inner.state().holder = None;
         }
         self.schedule_drain();

@@ -109,6 +109,18 @@ fn module_of(handle: Handle) -> Result<(Module, bool), GuestError> {
     })
 }
 
+/// Module `handle`, which must have been instantiated.
+fn linked_module(handle: Handle) -> Result<Module, GuestError> {
+    match module_of(handle)? {
+        (module, true) => Ok(module),
+        _ => Err(errors::guest(
+            crate::abi::ErrorKind::Js,
+            "Error",
+            "module is not instantiated",
+        )),
+    }
+}
+
 /// Makes sure module `handle` is parsed in `realm` (re-parsing if still unlinked).
 fn module_in(handle: Handle, realm: &Realm, ctx: &mut Context) -> Result<Module, GuestError> {
     let (module, linked) = module_of(handle)?;
@@ -180,14 +192,7 @@ pub fn evaluate(
     result: Transfer,
     ctx: &mut Context,
 ) -> Result<Response, GuestError> {
-    let (module, linked) = module_of(handle)?;
-    if !linked {
-        return Err(errors::guest(
-            crate::abi::ErrorKind::Js,
-            "Error",
-            "module is not instantiated",
-        ));
-    }
+    let module = linked_module(handle)?;
     let existing = handles::with(handle, |e| match e {
         Entry::Module(m) => Ok(m.evaluation.clone()),
         other => Err(handles::wrong_kind(other, "module")),
@@ -223,14 +228,7 @@ pub fn evaluate(
 
 /// `ModuleNamespace`.
 pub fn namespace(handle: Handle, ctx: &mut Context) -> Result<Response, GuestError> {
-    let (module, linked) = module_of(handle)?;
-    if !linked {
-        return Err(errors::guest(
-            crate::abi::ErrorKind::Js,
-            "Error",
-            "module is not instantiated",
-        ));
-    }
+    let module = linked_module(handle)?;
     let realm = module.realm().clone();
     let ns = runtime::in_realm(ctx, &realm, |ctx| module.namespace(ctx));
     Ok(Response::Handle(handles::insert(Entry::Value(
