@@ -99,6 +99,14 @@ pub enum Error {
     /// caller can unwind and retry.
     #[error("deadlock: this call waits for an isolate whose holder waits for this thread")]
     Deadlock,
+    /// An async host callback was refused because its isolate already has `limit` of them
+    /// pending on the host callback pool (see [`HostPool`](crate::HostPool)); the guest
+    /// sees the call's promise rejected.
+    #[error("too many async host calls pending for this isolate (limit {limit})")]
+    HostQueueFull {
+        /// The per-isolate bound that was reached.
+        limit: usize,
+    },
     /// A handle was used with an isolate other than the one that owns it.
     #[error("handle belongs to another isolate")]
     WrongIsolate,
