@@ -34,6 +34,7 @@ mod context;
 mod engine;
 mod error;
 mod external_copy;
+mod host_pool;
 mod isolate;
 mod options;
 mod queue;
@@ -48,6 +49,10 @@ pub use context::Context;
 pub use engine::Engine;
 pub use error::{Error, JsError, Location, Result};
 pub use external_copy::ExternalCopy;
+pub use host_pool::{
+    HostPool, Refused, host_queue_limit, host_threads, set_host_queue_limit, set_host_threads,
+    spawn_host_call,
+};
 pub use isolate::Isolate;
 pub use options::{
     ApplyOptions, DeterministicSeed, EvalOptions, HeapStatistics, IsolateOptions, RunOptions,
