@@ -89,7 +89,13 @@ fn call_host<'s>(
             match promise(scope, &core) {
                 Some((promise, id)) => {
                     rv.set(promise.into());
-                    engine_api::spawn_detached(move || settle(isolate, id, cb.call(values)));
+                    // On the bounded host pool, fair between isolates; one that has too
+                    // many pending sees this promise rejected instead.
+                    let owner = isolate.clone();
+                    let job = move || settle(isolate, id, cb.call(values));
+                    if let Err(refused) = engine_api::spawn_host_call(core.id, job) {
+                        settle(owner, id, Err(refused.error));
+                    }
                 }
                 None => convert::throw(scope, &crate::empty()),
             }
