@@ -63,7 +63,7 @@ impl Guest {
         }
         let instance = match prepared.instance_pre.instantiate(&mut store) {
             Ok(i) => i,
-            Err(_) if store.data().limits.denied => return Err(Error::MemoryLimit),
+            Err(_) if store.data().limits.exhausted => return Err(Error::MemoryLimit),
             Err(e) => return Err(backend(format!("instantiating the guest: {e:#}"))),
         };
         let missing = |what: &str| backend(format!("the guest lacks the `{what}` export"));
@@ -84,12 +84,16 @@ impl Guest {
             .map_err(|_| missing("isovm_start"))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().alloc = Some(alloc.clone());
+        // Where the shadow stack starts: the stack pointer between calls.
+        store.data_mut().shadow_stack = instance
+            .get_global(&mut store, "__stack_pointer")
+            .and_then(|g| g.get(&mut store).i32().map(|top| (g, top as u32)));
         let seed = (
             store.data_mut().random.next_u64() as i64,
             store.data_mut().random.next_u64() as i64,
         );
         if let Err(e) = start.call(&mut store, seed) {
-            return Err(classify(&e, store.data()));
+            return Err(classify(&e, &mut store));
         }
         Ok(Guest {
             store,
@@ -127,7 +131,7 @@ impl Guest {
             .call(&mut self.store, len)
             .map_err(|e| self.trap(e))?;
         if ptr == 0 && len > 0 {
-            return Err(Fatal(if self.store.data().limits.denied {
+            return Err(Fatal(if self.store.data().limits.exhausted {
                 Error::MemoryLimit
             } else {
                 backend("the guest could not allocate a request buffer")
@@ -163,8 +167,8 @@ impl Guest {
         response.ok_or_else(|| Fatal(backend("the guest returned a malformed response")))
     }
 
-    fn trap(&self, e: wasmtime::Error) -> Fatal {
-        Fatal(classify(&e, self.store.data()))
+    fn trap(&mut self, e: wasmtime::Error) -> Fatal {
+        Fatal(classify(&e, &mut self.store))
     }
 
     /// Arms the per-call deadline (checked on every epoch tick).

@@ -231,7 +231,7 @@ impl BoaIsolate {
             };
             let mut result = session.flush_releases().and_then(|()| f(&mut session));
             let mut fatal = session.fatal;
-            if guest.store.data().limits.denied {
+            if guest.store.data().limits.exhausted {
                 // The guest may have recovered (Boa turns some failed allocations into a
                 // RangeError), but the isolate reached its cap: it is disposed.
                 (result, fatal) = (Err(Error::MemoryLimit), true);

@@ -305,12 +305,20 @@ impl Drop for CallGuard<'_> {
     }
 }
 
-/// The linker every isolate instantiates with: WASI and `isovm.host_call`.
+/// `isovm.out_of_memory`: the guest could not allocate and is about to abort (or to throw
+/// a `RangeError`); the call ends as `Error::MemoryLimit`.
+pub(crate) fn out_of_memory(mut caller: wasmtime::Caller<'_, HostState>) {
+    caller.data_mut().limits.exhausted = true;
+}
+
+/// The linker every isolate instantiates with: WASI, `isovm.host_call` and
+/// `isovm.out_of_memory`.
 fn link(engine: &Engine, module: &Module) -> Result<Prepared> {
     let mut linker = Linker::new(engine);
     crate::wasi::add_to_linker(&mut linker)
         .and_then(|()| {
             linker.func_wrap("isovm", "host_call", crate::host_calls::host_call)?;
+            linker.func_wrap("isovm", "out_of_memory", out_of_memory)?;
             crate::wasi::stub_unknown(&mut linker, module)
         })
         .map_err(|e| backend(format!("linking the guest: {e:#}")))?;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use engine_api::{AnyReference, Callback, DeterministicSeed, ExternalCopy};
-use wasmtime::{Memory, ResourceLimiter, TypedFunc};
+use wasmtime::{Global, Memory, ResourceLimiter, TypedFunc};
 
 use crate::isolate::IsolateInner;
 
@@ -33,6 +33,9 @@ pub(crate) struct HostState {
     /// Exports the `host_call` import needs, filled in after instantiation.
     pub(crate) memory: Option<Memory>,
     pub(crate) alloc: Option<TypedFunc<i32, i32>>,
+    /// The guest's shadow stack: its `__stack_pointer` and where the stack starts (it
+    /// grows down towards address 0), to tell a shadow-stack overflow from other traps.
+    pub(crate) shadow_stack: Option<(Global, u32)>,
     /// The end of what the guest wrote to stderr, for error messages.
     pub(crate) stderr: Vec<u8>,
 }
@@ -47,7 +50,7 @@ impl HostState {
         HostState {
             limits: MemoryLimiter {
                 max_bytes: memory_limit,
-                denied: false,
+                exhausted: false,
             },
             clock: Clock::new(seed.map(|s| s.start_time_ms)),
             random: Random::new(seed.map(|s| s.random_seed)),
@@ -58,6 +61,7 @@ impl HostState {
             cpu_mark: None,
             memory: None,
             alloc: None,
+            shadow_stack: None,
             stderr: Vec::new(),
         }
     }
@@ -94,11 +98,13 @@ impl HostState {
     }
 }
 
-/// Caps linear memory; remembers that growth was denied, so that the trap which follows
+/// Caps linear memory; remembers that memory ran out, so that the trap which follows
 /// (Rust's allocation failure aborts) is reported as `Error::MemoryLimit`.
 pub(crate) struct MemoryLimiter {
     pub(crate) max_bytes: usize,
-    pub(crate) denied: bool,
+    /// A grow was refused, or the guest reported an allocation it could not make
+    /// (`isovm.out_of_memory`).
+    pub(crate) exhausted: bool,
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -110,9 +116,15 @@ impl ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         let allowed = desired <= self.max_bytes && maximum.is_none_or(|m| desired <= m);
         if !allowed {
-            self.denied = true;
+            self.exhausted = true;
         }
         Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        // Allowed by us, but the host could not provide it (the pool slot, mmap).
+        self.exhausted = true;
+        Ok(())
     }
 
     fn table_growing(

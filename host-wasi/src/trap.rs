@@ -4,7 +4,7 @@ use std::fmt;
 
 use backend_boa::abi::{ErrorKind, GuestError};
 use engine_api::{Error, JsError, Location};
-use wasmtime::Trap;
+use wasmtime::{AsContextMut, Trap, Val};
 
 use crate::state::HostState;
 
@@ -50,9 +50,18 @@ pub(crate) fn fault(message: impl Into<String>) -> wasmtime::Error {
     wasmtime::Error::new(HostTrap::Fault(message.into()))
 }
 
+/// How close to address 0 the shadow stack pointer may come before a trap counts as the
+/// shadow stack running out (frames are far smaller than this).
+const STACK_GUARD: u32 = 64 << 10;
+
 /// Maps a trap (or any error out of a guest call) to the contract's error. Every such
 /// error leaves the guest in an unknown state: the caller disposes the isolate.
-pub(crate) fn classify(err: &wasmtime::Error, state: &HostState) -> Error {
+pub(crate) fn classify(
+    err: &wasmtime::Error,
+    mut store: impl AsContextMut<Data = HostState>,
+) -> Error {
+    let shadow_overflow = shadow_stack_overflowed(&mut store);
+    let state = store.as_context().data();
     if let Some(t) = err.downcast_ref::<HostTrap>() {
         return match t {
             HostTrap::Timeout => Error::timeout(),
@@ -63,11 +72,30 @@ pub(crate) fn classify(err: &wasmtime::Error, state: &HostState) -> Error {
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Error::OutOfFuel,
         Some(Trap::Interrupt) => Error::timeout(),
-        _ if state.limits.denied => Error::MemoryLimit,
+        _ if state.limits.exhausted => Error::MemoryLimit,
         Some(Trap::StackOverflow) => Error::StackOverflow,
+        // The shadow stack lies below the guest's data (`--stack-first`): running past its
+        // end wraps below address 0 and traps here, without touching other memory.
+        Some(Trap::MemoryOutOfBounds) if shadow_overflow => Error::StackOverflow,
         Some(trap) => with_stderr(format!("guest trapped: {trap}"), state),
         None => with_stderr(format!("guest call failed: {err:#}"), state),
     }
+}
+
+/// Whether the guest's shadow stack pointer is at (or wrapped past) the bottom of its stack.
+fn shadow_stack_overflowed(mut store: impl AsContextMut<Data = HostState>) -> bool {
+    let Some((global, top)) = store.as_context().data().shadow_stack else {
+        return false;
+    };
+    match global.get(&mut store) {
+        Val::I32(sp) => overflowed(sp as u32, top),
+        _ => false,
+    }
+}
+
+/// A stack pointer `sp` of a stack that starts at `top` and grows down to 0 has run out.
+fn overflowed(sp: u32, top: u32) -> bool {
+    sp < STACK_GUARD || sp > top
 }
 
 fn with_stderr(message: String, state: &HostState) -> Error {
@@ -105,5 +133,19 @@ pub(crate) fn guest_error(e: GuestError) -> Error {
                 source_line: None,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overflowed;
+
+    #[test]
+    fn shadow_stack_overflow_is_near_zero_or_wrapped() {
+        let top = 8 << 20;
+        assert!(!overflowed(top, top));
+        assert!(!overflowed(top / 2, top));
+        assert!(overflowed(100, top));
+        assert!(overflowed(0u32.wrapping_sub(48), top));
     }
 }

@@ -1,7 +1,39 @@
-//! A counting global allocator, so `HeapStatistics` can report live bytes.
+//! A counting global allocator, so `HeapStatistics` can report live bytes, and the
+//! report to the host when the guest runs out of memory.
+//!
+//! An allocation failure (the host refused to grow memory, or a size beyond what wasm32
+//! can address: Rust's "capacity overflow") ends in an abort, which the host sees only as
+//! a wasm `unreachable`. Telling the host first lets it answer `Error::MemoryLimit`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[link(wasm_import_module = "isovm")]
+unsafe extern "C" {
+    /// Marks the running call as out of memory (the host disposes the isolate after it).
+    fn out_of_memory();
+}
+
+/// Tells the host that the guest could not allocate.
+fn report_out_of_memory() {
+    // SAFETY: the import takes no arguments and touches no guest memory.
+    unsafe { out_of_memory() };
+}
+
+/// Reports capacity overflows (sizes no wasm32 allocation can have) before the abort.
+pub fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload_as_str() == Some("capacity overflow") {
+                report_out_of_memory();
+            }
+            default(info);
+        }));
+    });
+}
 
 /// Bytes handed out and not yet freed.
 static USED: AtomicUsize = AtomicUsize::new(0);
@@ -15,7 +47,9 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
         let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
+        if ptr.is_null() {
+            report_out_of_memory();
+        } else {
             USED.fetch_add(layout.size(), Ordering::Relaxed);
         }
         ptr
@@ -24,7 +58,9 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc_zeroed`'s contract.
         let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
+        if ptr.is_null() {
+            report_out_of_memory();
+        } else {
             USED.fetch_add(layout.size(), Ordering::Relaxed);
         }
         ptr
@@ -39,7 +75,9 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::realloc`'s contract.
         let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
+        if new.is_null() {
+            report_out_of_memory();
+        } else {
             USED.fetch_sub(layout.size(), Ordering::Relaxed);
             USED.fetch_add(new_size, Ordering::Relaxed);
         }

@@ -65,6 +65,7 @@ pub fn setup_realm(ctx: &mut Context) -> JsResult<()> {
 
 /// Builds the engine if not built yet.
 pub fn init() {
+    super::alloc::install_panic_hook();
     ENGINE.with(|e| {
         // Busy means a call is running (a forbidden re-entry): the engine exists already.
         let Ok(mut e) = e.try_borrow_mut() else {
