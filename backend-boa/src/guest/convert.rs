@@ -204,6 +204,12 @@ impl Copier {
             return Ok(WireValue::ArrayBuffer(buf.to_vec()));
         }
         if let Ok(ta) = JsTypedArray::from_object(obj.clone()) {
+            if ta.kind() == Some(TypedArrayKind::Float16) {
+                // The contract's typed array kinds have no 16-bit float (nor has V8's copy).
+                return Err(CopyError::NotTransferable(
+                    "a Float16Array cannot be copied".into(),
+                ));
+            }
             let kind = ta.kind().map_or("Uint8Array", kind_name).to_string();
             let offset = ta.byte_offset(ctx)?;
             let len = ta.byte_length(ctx)?;
