@@ -107,6 +107,12 @@ pub enum Error {
         /// The per-isolate bound that was reached.
         limit: usize,
     },
+    /// A call's result is a promise that nothing can settle any more: no async host call
+    /// of its isolate is pending and no other call into the isolate is running or queued
+    /// that could resolve it (as with `new Promise(() => {})`). Waiting would never end, so
+    /// the call ends instead; the isolate stays usable.
+    #[error("the result is a promise that nothing pending can settle")]
+    PromiseNeverSettles,
     /// A handle was used with an isolate other than the one that owns it.
     #[error("handle belongs to another isolate")]
     WrongIsolate,
