@@ -1,7 +1,7 @@
 //! Contexts: a realm with its own globals and the guest-side `ivm` API.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use engine_api::{Error, EvalOptions, Result, Task, Value};
 
@@ -76,8 +76,7 @@ impl V8Context {
     fn start_eval(&self, code: &str, options: &EvalOptions) -> Result<Outcome> {
         self.run_in(options.timeout, |scope| {
             v8::tc_scope!(let tc, scope);
-            let source = v8::String::new(tc, code)
-                .ok_or_else(|| Error::InvalidArgument("source too long".into()))?;
+            let source = crate::limits::source(tc, code)?;
             let origin = origin(tc, &options.origin, false);
             let Some(script) = v8::Script::compile(tc, source, Some(&origin)) else {
                 return Err(caught!(tc));
@@ -125,8 +124,7 @@ impl V8Context {
                     .ok_or_else(|| Error::InvalidArgument("too many arguments".into()))?;
                 params.push(name);
             }
-            let source = v8::String::new(tc, code)
-                .ok_or_else(|| Error::InvalidArgument("source too long".into()))?;
+            let source = crate::limits::source(tc, code)?;
             let origin = origin(tc, &options.origin, false);
             let mut source = v8::script_compiler::Source::new(source, Some(&origin));
             let Some(func) = v8::script_compiler::compile_function(
@@ -148,10 +146,6 @@ impl V8Context {
     }
 }
 
-fn deadline(t: Option<Duration>) -> Option<Instant> {
-    t.map(|t| Instant::now() + t)
-}
-
 impl engine_api::Context for V8Context {
     type Engine = crate::V8;
 
@@ -171,13 +165,13 @@ impl engine_api::Context for V8Context {
     }
 
     fn eval(&self, code: &str, options: &EvalOptions) -> Result<Value> {
-        let d = deadline(options.timeout);
+        let d = options.timeout.and_then(crate::deadline);
         let outcome = self.start_eval(code, options)?;
         pending::wait(self.inner.isolate.core(), outcome, d)
     }
 
     fn eval_closure(&self, code: &str, args: Vec<Value>, options: &EvalOptions) -> Result<Value> {
-        let d = deadline(options.timeout);
+        let d = options.timeout.and_then(crate::deadline);
         let outcome = self.start_eval_closure(code, args, options)?;
         pending::wait(self.inner.isolate.core(), outcome, d)
     }

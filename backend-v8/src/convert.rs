@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use engine_api::{
     Error, ErrorValue, ExternalCopy, Result, SharedBuffer, TransferOptions, TypedArrayKind, Value,
@@ -98,13 +99,103 @@ fn handle_value<'s>(
     }))
 }
 
-/// Structured clone of `v`.
+/// Structured clone of `v`, within the isolate's memory limit and the call's deadline.
 pub(crate) fn copy<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
 ) -> Result<Value> {
-    let mut stack = Vec::new();
-    copy_rec(scope, v, &mut stack)
+    let mut cx = CopyOut {
+        stack: Vec::new(),
+        budget: Budget::new(scope),
+    };
+    copy_rec(scope, v, &mut cx)
+}
+
+/// What one copy between an isolate and the host may still take. A copy runs Rust loops
+/// that V8's termination cannot stop, so it checks the call's deadline, the isolate's
+/// disposal and its memory limit itself, and measures what it allocates before it does.
+pub(crate) struct Budget {
+    core: Arc<Core>,
+    /// Host bytes this copy may still allocate (the isolate's memory limit).
+    left: usize,
+    deadline: Option<Instant>,
+    steps: u32,
+}
+
+impl Budget {
+    /// Steps between two checks of the clock and the isolate's state.
+    const CHECK_EVERY: u32 = 256;
+
+    pub(crate) fn new(scope: &v8::Isolate) -> Self {
+        let core = Core::of(scope);
+        Budget {
+            left: core.limits.limit,
+            deadline: crate::isolate::call_deadline(),
+            core,
+            steps: 0,
+        }
+    }
+
+    /// Takes `bytes` of the budget before they are allocated. Going over the isolate's
+    /// memory limit ends the call with `MemoryLimit` (the isolate is disposed).
+    fn charge(&mut self, bytes: usize) -> Result<()> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => self.left = left,
+            None => {
+                self.left = 0;
+                self.core.limits.exceed();
+                return Err(Error::MemoryLimit);
+            }
+        }
+        self.step()
+    }
+
+    /// One unit of work: every few, the deadline and the isolate's state are checked.
+    fn step(&mut self) -> Result<()> {
+        self.steps = self.steps.wrapping_add(1);
+        if !self.steps.is_multiple_of(Self::CHECK_EVERY) {
+            return Ok(());
+        }
+        if self.core.limits.is_exceeded() {
+            return Err(Error::MemoryLimit);
+        }
+        if self.core.is_disposed() {
+            return Err(Error::Disposed);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Error::timeout());
+        }
+        Ok(())
+    }
+}
+
+/// The state of one copy out: the objects being copied (for cycles) and the budget.
+struct CopyOut<'s> {
+    stack: Vec<v8::Local<'s, v8::Object>>,
+    budget: Budget,
+}
+
+/// Host bytes of one element slot of each container kind.
+const VALUE_SLOT: usize = std::mem::size_of::<Value>();
+const PROPERTY_SLOT: usize = std::mem::size_of::<(String, Value)>();
+const ENTRY_SLOT: usize = std::mem::size_of::<(Value, Value)>();
+
+/// A string primitive as Rust text, measured before it is converted: `None` if `v` is not
+/// a string (nothing here calls a guest's `toString`).
+fn string_of<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+    budget: &mut Budget,
+) -> Result<Option<String>> {
+    let Ok(s) = v8::Local::<v8::String>::try_from(v) else {
+        return Ok(None);
+    };
+    // One byte per UTF-16 unit up front (UTF-8 takes 1-3); the rest once it is known.
+    let units = s.length();
+    budget.charge(units)?;
+    let text = s.to_rust_string_lossy(scope);
+    budget.charge(text.len().saturating_sub(units))?;
+    Ok(Some(text))
 }
 
 pub(crate) fn str_of(scope: &mut v8::PinScope, v: v8::Local<v8::Value>) -> String {
@@ -123,11 +214,12 @@ pub(crate) fn get<'s>(
 fn copy_rec<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
-    stack: &mut Vec<v8::Local<'s, v8::Object>>,
+    cx: &mut CopyOut<'s>,
 ) -> Result<Value> {
     // Small frames on the recursive path: every case lives in its own function.
+    cx.budget.step()?;
     let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
-        return copy_primitive(scope, v);
+        return copy_primitive(scope, v, &mut cx.budget);
     };
     if v.is_function() {
         return Err(Error::NotTransferable("a function".into()));
@@ -138,17 +230,17 @@ fn copy_rec<'s>(
     if v.is_promise() || v.is_proxy() || v.is_weak_map() || v.is_weak_set() {
         return Err(not_transferable(scope, obj));
     }
-    if stack.len() >= MAX_DEPTH || crate::limits::stack_low_on(STACK_MARGIN) {
+    if cx.stack.len() >= MAX_DEPTH || crate::limits::stack_low_on(STACK_MARGIN) {
         return Err(Error::NotTransferable("a value nested too deeply".into()));
     }
-    if stack.iter().any(|o| o.strict_equals(v)) {
+    if cx.stack.iter().any(|o| o.strict_equals(v)) {
         return Err(Error::NotTransferable("a cyclic value".into()));
     }
-    stack.push(obj);
+    cx.stack.push(obj);
     let r = if v.is_array() {
-        copy_array(scope, v, stack)
+        copy_array(scope, v, cx)
     } else if v.is_map() || v.is_set() {
-        copy_collection(scope, v, stack)
+        copy_collection(scope, v, cx)
     } else if v.is_date()
         || v.is_reg_exp()
         || v.is_native_error()
@@ -156,11 +248,11 @@ fn copy_rec<'s>(
         || v.is_shared_array_buffer()
         || v.is_array_buffer_view()
     {
-        copy_leaf(scope, v, obj)
+        copy_leaf(scope, v, obj, &mut cx.budget)
     } else {
-        copy_plain(scope, obj, stack)
+        copy_plain(scope, obj, cx)
     };
-    stack.pop();
+    cx.stack.pop();
     r
 }
 
@@ -176,6 +268,7 @@ fn not_transferable<'s>(scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<'s, v8:
 fn copy_primitive<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
+    budget: &mut Budget,
 ) -> Result<Value> {
     Ok(if v.is_undefined() {
         Value::Undefined
@@ -185,10 +278,12 @@ fn copy_primitive<'s>(
         Value::Bool(v.is_true())
     } else if v.is_number() {
         Value::Number(v.number_value(scope).unwrap_or(f64::NAN))
-    } else if v.is_big_int() {
+    } else if let Ok(b) = v8::Local::<v8::BigInt>::try_from(v) {
+        // About 19.3 decimal digits per 64-bit word, measured before V8 prints it.
+        budget.charge(b.word_count().saturating_mul(20).saturating_add(2))?;
         Value::BigInt(str_of(scope, v))
-    } else if v.is_string() {
-        Value::String(str_of(scope, v))
+    } else if let Some(s) = string_of(scope, v, budget)? {
+        Value::String(s)
     } else if v.is_symbol() {
         return Err(Error::NotTransferable("a symbol".into()));
     } else {
@@ -205,13 +300,16 @@ fn unexpected(kind: &str) -> Error {
 fn copy_array<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
-    stack: &mut Vec<v8::Local<'s, v8::Object>>,
+    cx: &mut CopyOut<'s>,
 ) -> Result<Value> {
     let arr = v8::Local::<v8::Array>::try_from(v).map_err(|_| unexpected("an array"))?;
-    let mut out = Vec::with_capacity(arr.length() as usize);
+    let len = arr.length() as usize;
+    // Holes are `undefined` slots: a sparse array is measured by its length.
+    cx.budget.charge(len.saturating_mul(VALUE_SLOT))?;
+    let mut out = Vec::with_capacity(len);
     for i in 0..arr.length() {
         let item = arr.get_index(scope, i).ok_or_else(crate::empty)?;
-        out.push(copy_rec(scope, item, stack)?);
+        out.push(copy_rec(scope, item, cx)?);
     }
     Ok(Value::Array(out))
 }
@@ -220,24 +318,27 @@ fn copy_array<'s>(
 fn copy_collection<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
-    stack: &mut Vec<v8::Local<'s, v8::Object>>,
+    cx: &mut CopyOut<'s>,
 ) -> Result<Value> {
     if let Ok(m) = v8::Local::<v8::Map>::try_from(v) {
+        let n = m.size();
+        cx.budget.charge(n.saturating_mul(ENTRY_SLOT))?;
         let a = m.as_array(scope);
         let mut out = Vec::with_capacity(a.length() as usize / 2);
         for i in (0..a.length()).step_by(2) {
             let k = a.get_index(scope, i).ok_or_else(crate::empty)?;
             let val = a.get_index(scope, i + 1).ok_or_else(crate::empty)?;
-            out.push((copy_rec(scope, k, stack)?, copy_rec(scope, val, stack)?));
+            out.push((copy_rec(scope, k, cx)?, copy_rec(scope, val, cx)?));
         }
         return Ok(Value::Map(out));
     }
     let s = v8::Local::<v8::Set>::try_from(v).map_err(|_| unexpected("a set"))?;
+    cx.budget.charge(s.size().saturating_mul(VALUE_SLOT))?;
     let a = s.as_array(scope);
     let mut out = Vec::with_capacity(a.length() as usize);
     for i in 0..a.length() {
         let k = a.get_index(scope, i).ok_or_else(crate::empty)?;
-        out.push(copy_rec(scope, k, stack)?);
+        out.push(copy_rec(scope, k, cx)?);
     }
     Ok(Value::Set(out))
 }
@@ -246,7 +347,7 @@ fn copy_collection<'s>(
 fn copy_plain<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     obj: v8::Local<'s, v8::Object>,
-    stack: &mut Vec<v8::Local<'s, v8::Object>>,
+    cx: &mut CopyOut<'s>,
 ) -> Result<Value> {
     let names = obj
         .get_own_property_names(
@@ -260,11 +361,14 @@ fn copy_plain<'s>(
             },
         )
         .ok_or_else(crate::empty)?;
-    let mut props = Vec::with_capacity(names.length() as usize);
+    let len = names.length() as usize;
+    cx.budget.charge(len.saturating_mul(PROPERTY_SLOT))?;
+    let mut props = Vec::with_capacity(len);
     for i in 0..names.length() {
         let k = names.get_index(scope, i).ok_or_else(crate::empty)?;
+        let name = string_of(scope, k, &mut cx.budget)?.ok_or_else(|| unexpected("a key"))?;
         let val = obj.get(scope, k).ok_or_else(crate::empty)?;
-        props.push((str_of(scope, k), copy_rec(scope, val, stack)?));
+        props.push((name, copy_rec(scope, val, cx)?));
     }
     Ok(Value::Object(props))
 }
@@ -275,23 +379,32 @@ fn copy_leaf<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
     obj: v8::Local<'s, v8::Object>,
+    budget: &mut Budget,
 ) -> Result<Value> {
     if let Ok(d) = v8::Local::<v8::Date>::try_from(v) {
         return Ok(Value::Date(d.value_of()));
     }
     if let Ok(re) = v8::Local::<v8::RegExp>::try_from(v) {
-        let source = re.get_source(scope).to_rust_string_lossy(scope);
-        let flags = get(scope, obj, "flags")
-            .map(|f| str_of(scope, f))
-            .unwrap_or_default();
+        let source = re.get_source(scope);
+        let source = string_of(scope, source.into(), budget)?.unwrap_or_default();
+        let flags = match get(scope, obj, "flags") {
+            Some(f) => string_of(scope, f, budget)?.unwrap_or_default(),
+            None => String::new(),
+        };
         return Ok(Value::RegExp { source, flags });
     }
     if v.is_native_error() {
-        let name = get(scope, obj, "name").map(|x| str_of(scope, x));
-        let message = get(scope, obj, "message").map(|x| str_of(scope, x));
-        let stack = get(scope, obj, "stack")
-            .filter(|s| s.is_string())
-            .map(|x| str_of(scope, x));
+        // Only string values are taken: a `name` or `message` that is an object is not
+        // converted (its `toString` would be guest code running inside the copy).
+        let mut text = |key: &str| -> Result<Option<String>> {
+            match get(scope, obj, key) {
+                Some(x) => string_of(scope, x, budget),
+                None => Err(crate::empty()),
+            }
+        };
+        let name = text("name")?;
+        let message = text("message")?;
+        let stack = text("stack")?;
         return Ok(Value::Error(ErrorValue {
             name: name.unwrap_or_else(|| "Error".into()),
             message: message.unwrap_or_default(),
@@ -299,14 +412,16 @@ fn copy_leaf<'s>(
         }));
     }
     if let Ok(ab) = v8::Local::<v8::ArrayBuffer>::try_from(v) {
+        budget.charge(ab.byte_length())?;
         let store = ab.get_backing_store();
         return Ok(Value::ArrayBuffer(store_bytes(&store, 0, ab.byte_length())));
     }
     if let Ok(sab) = v8::Local::<v8::SharedArrayBuffer>::try_from(v) {
-        return Ok(Value::SharedArrayBuffer(shared_buffer_of(sab)));
+        return Ok(Value::SharedArrayBuffer(shared_buffer_of(sab, budget)?));
     }
     let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| unexpected("a view"))?;
     let kind = view_kind(v).ok_or_else(|| not_transferable(scope, obj))?;
+    budget.charge(view.byte_length())?;
     let mut bytes = vec![0u8; view.byte_length()];
     view.copy_contents(&mut bytes);
     Ok(Value::TypedArray { kind, bytes })
@@ -363,14 +478,22 @@ fn shared_registry<R>(f: impl FnOnce(&mut HashMap<usize, (usize, SharedBuffer)>)
     f(g.get_or_insert_with(HashMap::new))
 }
 
-fn shared_buffer_of(sab: v8::Local<v8::SharedArrayBuffer>) -> SharedBuffer {
+fn shared_buffer_of(
+    sab: v8::Local<v8::SharedArrayBuffer>,
+    budget: &mut Budget,
+) -> Result<SharedBuffer> {
     let store = sab.get_backing_store();
     let key = store.data().map_or(0, |p| p.as_ptr() as usize);
     if let Some(buf) = shared_registry(|r| r.get(&key).map(|(_, b)| b.clone())) {
-        return buf;
+        return Ok(buf);
     }
     // Guest-made shared memory is not ours to share: the host gets a copy.
-    SharedBuffer::from_bytes(&store_bytes(&store, 0, sab.byte_length()))
+    budget.charge(sab.byte_length())?;
+    Ok(SharedBuffer::from_bytes(&store_bytes(
+        &store,
+        0,
+        sab.byte_length(),
+    )))
 }
 
 unsafe extern "C" fn release_shared(data: *mut c_void, _len: usize, deleter_data: *mut c_void) {
@@ -407,7 +530,18 @@ pub(crate) fn from_value<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     value: &Value,
 ) -> Result<v8::Local<'s, v8::Value>> {
-    from_value_rec(scope, value, 0, &mut Keys::default())
+    let mut cx = CopyIn {
+        keys: Keys::default(),
+        budget: Budget::new(scope),
+    };
+    from_value_rec(scope, value, 0, &mut cx)
+}
+
+/// The state of one copy in: the property names made so far and the budget (whose
+/// memory side V8's own heap limit keeps; the copy checks the deadline and the isolate).
+struct CopyIn<'v, 's> {
+    keys: Keys<'v, 's>,
+    budget: Budget,
 }
 
 /// The property names one copy made so far: objects of one shape (10,000 records) look
@@ -464,15 +598,16 @@ fn from_value_rec<'v, 's>(
     scope: &mut v8::PinScope<'s, '_>,
     value: &'v Value,
     depth: usize,
-    keys: &mut Keys<'v, 's>,
+    cx: &mut CopyIn<'v, 's>,
 ) -> Result<v8::Local<'s, v8::Value>> {
     // Small frames on the recursive path: composite values in their own functions.
+    cx.budget.step()?;
     match value {
         Value::Array(_) | Value::Object(_) | Value::Map(_) | Value::Set(_) | Value::CopyInto(_) => {
             if depth > MAX_DEPTH || crate::limits::stack_low_on(STACK_MARGIN) {
                 return Err(Error::NotTransferable("a value nested too deeply".into()));
             }
-            from_composite(scope, value, depth + 1, keys)
+            from_composite(scope, value, depth + 1, cx)
         }
         _ => from_leaf(scope, value),
     }
@@ -483,13 +618,13 @@ fn from_composite<'v, 's>(
     scope: &mut v8::PinScope<'s, '_>,
     value: &'v Value,
     d: usize,
-    keys: &mut Keys<'v, 's>,
+    cx: &mut CopyIn<'v, 's>,
 ) -> Result<v8::Local<'s, v8::Value>> {
     Ok(match value {
         Value::Array(items) => {
             let mut locals = Vec::with_capacity(items.len());
             for item in items {
-                locals.push(from_value_rec(scope, item, d, keys)?);
+                locals.push(from_value_rec(scope, item, d, cx)?);
             }
             v8::Array::new_with_elements(scope, &locals).into()
         }
@@ -497,8 +632,8 @@ fn from_composite<'v, 's>(
             let obj = v8::Object::new(scope);
             for (k, v) in props {
                 // Internalized keys let objects of one shape share their hidden class.
-                let key = keys.get(scope, k)?;
-                let val = from_value_rec(scope, v, d, keys)?;
+                let key = cx.keys.get(scope, k)?;
+                let val = from_value_rec(scope, v, d, cx)?;
                 obj.create_data_property(scope, key.into(), val)
                     .ok_or_else(crate::empty)?;
             }
@@ -507,8 +642,8 @@ fn from_composite<'v, 's>(
         Value::Map(entries) => {
             let m = v8::Map::new(scope);
             for (k, v) in entries {
-                let key = from_value_rec(scope, k, d, keys)?;
-                let val = from_value_rec(scope, v, d, keys)?;
+                let key = from_value_rec(scope, k, d, cx)?;
+                let val = from_value_rec(scope, v, d, cx)?;
                 m.set(scope, key, val).ok_or_else(crate::empty)?;
             }
             m.into()
@@ -516,12 +651,12 @@ fn from_composite<'v, 's>(
         Value::Set(items) => {
             let s = v8::Set::new(scope);
             for item in items {
-                let v = from_value_rec(scope, item, d, keys)?;
+                let v = from_value_rec(scope, item, d, cx)?;
                 s.add(scope, v).ok_or_else(crate::empty)?;
             }
             s.into()
         }
-        Value::CopyInto(c) => from_value_rec(scope, c.value()?, d, keys)?,
+        Value::CopyInto(c) => from_value_rec(scope, c.value()?, d, cx)?,
         other => from_leaf(scope, other)?,
     })
 }

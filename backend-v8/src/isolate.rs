@@ -22,6 +22,36 @@ thread_local! {
         const { RefCell::new(Vec::new()) };
     /// Isolates held by the threads this thread is running a nested call for.
     static ANCESTORS: RefCell<Vec<IsolateId>> = const { RefCell::new(Vec::new()) };
+    /// The deadline of the innermost call running on this thread, for the work the
+    /// backend does itself inside a call (copies) where V8's termination cannot reach.
+    static DEADLINE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// The deadline of the call running on this thread (the earliest of nested calls).
+pub(crate) fn call_deadline() -> Option<Instant> {
+    DEADLINE.with(|d| d.get())
+}
+
+/// Narrows this thread's call deadline for as long as it lives.
+struct DeadlineScope(Option<Instant>);
+
+impl DeadlineScope {
+    fn new(timeout: Option<Duration>) -> Self {
+        let outer = call_deadline();
+        let mine = timeout.and_then(crate::deadline);
+        let inner = match (outer, mine) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        DEADLINE.with(|d| d.set(inner));
+        DeadlineScope(outer)
+    }
+}
+
+impl Drop for DeadlineScope {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(self.0));
+    }
 }
 
 /// Host-side objects the guest holds by id.
@@ -30,6 +60,8 @@ pub(crate) struct Tables {
     next: u64,
     pub refs: HashMap<u64, AnyReference>,
     pub copies: HashMap<u64, ExternalCopy>,
+    /// The bytes counted against the isolate's limit for the copies the guest made itself.
+    pub guest_copies: HashMap<u64, usize>,
     pub callbacks: Vec<Callback>,
     pub resolvers: HashMap<u64, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
 }
@@ -203,6 +235,7 @@ impl V8Isolate {
             isolate.set_capture_stack_trace_for_uncaught_exceptions(true, 10);
             let data = Arc::as_ptr(&limits) as *mut std::ffi::c_void;
             isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
+            isolate.set_modify_code_generation_from_strings_callback(limits::code_from_strings);
             let core = Arc::new(Core {
                 id: IsolateId::next(),
                 queue: TaskQueue::new(),
@@ -323,9 +356,10 @@ impl V8Isolate {
             limits::cpu_call_start();
         }
         let wall0 = Instant::now();
-        let deadline = timeout.map(|t| watchdog::arm(&core.handle, t));
+        let deadline = timeout.and_then(|t| watchdog::arm(&core.handle, t));
         let r = {
             let _on_top = OnTop::push(core.id, ptr);
+            let _deadline = DeadlineScope::new(timeout);
             match locker {
                 Some(locker) => f(locker),
                 None => {
@@ -361,10 +395,18 @@ impl V8Isolate {
         let isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
         let terminating = isolate.is_execution_terminating() || timed_out;
         if outermost && terminating {
+            // V8 drops the microtask queue when a termination reaches its microtask loop:
+            // run it once while still terminating, so nothing the stopped call queued runs
+            // in (or stalls) the next one.
+            let mut isolate = isolate;
+            isolate.terminate_execution();
+            isolate.perform_microtask_checkpoint();
             isolate.cancel_terminate_execution();
         }
         match (r, fired) {
-            (Err(_), Some(stack)) => Err(Error::Timeout { stack }),
+            // A deadline that fired ends the call with its error, whatever the call made of
+            // the terminated execution (never a result converted after termination).
+            (_, Some(stack)) => Err(Error::Timeout { stack }),
             (Err(e), None) if crate::is_empty(&e) && terminating => Err(backend_error(
                 "execution was terminated (the isolate was disposed or another call's limit hit)",
             )),

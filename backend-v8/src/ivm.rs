@@ -201,6 +201,10 @@ static BOOT_CACHE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 /// the guest first reads `ivm`, or the host first passes it a reference or a copy. Most
 /// contexts never need it, and they start that much faster.
 pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
+    // `eval` and `new Function` ask `limits::code_from_strings` first (a size bound).
+    scope
+        .get_current_context()
+        .set_allow_generation_from_strings(false);
     let global = scope.get_current_context().global(scope);
     // WebAssembly memory lives outside the heap and the array buffer allocator, so it
     // would escape the memory limit: guests get no `WebAssembly`.
@@ -568,7 +572,16 @@ fn new_copy<'s>(
 ) -> Result<Option<Value>> {
     let data = convert::copy(scope, args.get(0))?;
     let copy = ExternalCopy::new(data)?;
-    let id = Core::of(scope).tables().add_copy(copy);
+    // The guest holds it until it releases it (or the isolate goes): it counts against
+    // the isolate's memory limit meanwhile, like an array buffer.
+    let core = Core::of(scope);
+    let size = copy.size();
+    if !core.limits.reserve(size) {
+        return Err(Error::MemoryLimit);
+    }
+    let mut tables = core.tables();
+    let id = tables.add_copy(copy);
+    tables.guest_copies.insert(id, size);
     Ok(Some(Value::Number(id as f64)))
 }
 
@@ -591,7 +604,14 @@ fn copy_release<'s>(
     args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<Value>> {
     let id = id_arg(scope, args)?;
-    let c = Core::of(scope).tables().copies.remove(&id);
+    let core = Core::of(scope);
+    let (c, size) = {
+        let mut tables = core.tables();
+        (tables.copies.remove(&id), tables.guest_copies.remove(&id))
+    };
+    if let Some(size) = size {
+        core.limits.unreserve(size);
+    }
     drop(c);
     Ok(None)
 }

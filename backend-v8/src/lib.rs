@@ -128,6 +128,12 @@ pub(crate) fn is_empty(e: &Error) -> bool {
     matches!(e, Error::Backend { message, .. } if message == EMPTY)
 }
 
+/// The instant `timeout` from now; `None` when that is beyond what `Instant` can hold
+/// (such a timeout never fires).
+pub(crate) fn deadline(timeout: std::time::Duration) -> Option<std::time::Instant> {
+    std::time::Instant::now().checked_add(timeout)
+}
+
 /// An error of this backend.
 pub(crate) fn backend_error(message: impl Into<String>) -> Error {
     Error::Backend {

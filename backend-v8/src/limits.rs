@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use engine_api::{Error, Result};
+
 /// The memory budget of one isolate, shared with V8's callbacks and its array buffer
 /// allocator.
 pub(crate) struct Limits {
@@ -33,15 +35,16 @@ impl Limits {
     }
 
     /// Marks the isolate as over its limit and stops the running code.
-    fn exceed(&self) {
+    pub(crate) fn exceed(&self) {
         self.exceeded.store(true, Ordering::Release);
         if let Some(h) = self.handle.get() {
             h.terminate_execution();
         }
     }
 
-    /// Reserves `len` bytes of array buffer memory, or marks the isolate over its limit.
-    fn reserve(&self, len: usize) -> bool {
+    /// Counts `len` bytes the guest holds outside V8's heap (array buffers, external
+    /// copies it made), or marks the isolate over its limit.
+    pub(crate) fn reserve(&self, len: usize) -> bool {
         let mut cur = self.external.load(Ordering::Relaxed);
         loop {
             let Some(next) = cur.checked_add(len).filter(|n| *n <= self.limit) else {
@@ -58,6 +61,13 @@ impl Limits {
                 Err(actual) => cur = actual,
             }
         }
+    }
+}
+
+impl Limits {
+    /// Gives back what [`Limits::reserve`] counted.
+    pub(crate) fn unreserve(&self, len: usize) {
+        self.external.fetch_sub(len, Ordering::AcqRel);
     }
 }
 
@@ -122,6 +132,50 @@ pub(crate) fn allocator(limits: &Arc<Limits>) -> v8::UniqueRef<v8::Allocator> {
     let raw = Arc::into_raw(limits.clone());
     // SAFETY: `raw` is a live `Limits` matching `VTABLE`; `drop_limits` releases it.
     unsafe { v8::new_rust_allocator(raw, &VTABLE) }
+}
+
+/// Sources longer than the memory limit divided by this are refused (as isolated-vm
+/// does): V8 parses a source without interrupt checks and outside the heap limit.
+const SOURCE_FRACTION: usize = 8;
+
+/// The longest source an isolate with `limits` compiles: bytes of a host source, UTF-16
+/// units of a guest's `eval`.
+fn max_source(limits: &Limits) -> usize {
+    limits.limit / SOURCE_FRACTION
+}
+
+/// `code` as a V8 string for compiling, unless it is longer than the isolate compiles.
+pub(crate) fn source<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    code: &str,
+) -> Result<v8::Local<'s, v8::String>> {
+    let max = max_source(&crate::isolate::Core::of(scope).limits);
+    if code.len() > max {
+        return Err(Error::InvalidArgument(format!(
+            "a source of {} bytes is longer than this isolate compiles ({max} bytes: an eighth of its memory limit)",
+            code.len()
+        )));
+    }
+    v8::String::new(scope, code).ok_or_else(|| Error::InvalidArgument("source too long".into()))
+}
+
+/// V8 asks this before `eval` or `new Function` compiles a string (every context refuses
+/// code generation from strings unless this allows it): the same bound as [`source`].
+pub(crate) fn code_from_strings<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    source: v8::Local<'s, v8::Value>,
+    _is_code_like: bool,
+) -> v8::ModifyCodeGenerationFromStringsResult<'s> {
+    let max = max_source(&crate::isolate::Core::of(scope).limits);
+    let codegen_allowed = match v8::Local::<v8::String>::try_from(source) {
+        Ok(s) => s.length() <= max,
+        // Not a string: V8 hands it back unevaluated, as `eval(5)` does.
+        Err(_) => true,
+    };
+    v8::ModifyCodeGenerationFromStringsResult {
+        codegen_allowed,
+        modified_source: None,
+    }
 }
 
 /// Calls shorter than this count their wall time as CPU time: reading the thread's CPU

@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use engine_api::{Error, Resolver, Result, RunOptions, ScriptOptions, Task, Value};
 
@@ -57,8 +56,7 @@ impl V8Module {
             let context = this.utility_context(scope);
             let scope = &mut v8::ContextScope::new(scope, context);
             v8::tc_scope!(let tc, scope);
-            let text = v8::String::new(tc, code)
-                .ok_or_else(|| Error::InvalidArgument("source too long".into()))?;
+            let text = crate::limits::source(tc, code)?;
             let origin = origin(tc, &options.origin, true);
             let mut source = v8::script_compiler::Source::new(text, Some(&origin));
             let Some(module) = v8::script_compiler::compile_module(tc, &mut source) else {
@@ -253,7 +251,7 @@ impl engine_api::Module for V8Module {
         {
             return first;
         }
-        let deadline = options.timeout.map(|t| Instant::now() + t);
+        let deadline = options.timeout.and_then(crate::deadline);
         let r = self
             .start_evaluate(options)
             .and_then(|o| pending::wait(self.inner.isolate.core(), o, deadline));

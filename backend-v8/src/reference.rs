@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use engine_api::{ApplyOptions, Error, IsolateId, Result, Task, TransferOptions, TypeOf, Value};
 
@@ -213,7 +212,7 @@ impl engine_api::Reference for V8Reference {
     }
 
     fn apply(&self, receiver: Value, args: Vec<Value>, options: &ApplyOptions) -> Result<Value> {
-        let deadline = options.timeout.map(|t| Instant::now() + t);
+        let deadline = options.timeout.and_then(crate::deadline);
         let outcome = self.start_apply(receiver, args, options)?;
         pending::wait(self.inner.isolate.core(), outcome, deadline)
     }

@@ -1,7 +1,6 @@
 //! Compiled scripts (context-independent), with code cache.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use engine_api::{Error, Result, RunOptions, ScriptOptions, ScriptOrigin, Task, Value};
 
@@ -105,8 +104,7 @@ impl V8Script {
             let context = this.utility_context(scope);
             let scope = &mut v8::ContextScope::new(scope, context);
             v8::tc_scope!(let tc, scope);
-            let text = v8::String::new(tc, code)
-                .ok_or_else(|| Error::InvalidArgument("source too long".into()))?;
+            let text = crate::limits::source(tc, code)?;
             let origin = origin(tc, &options.origin, false);
             // A cache for other code or another V8 is rejected here: V8 itself would not look
             // at it when its in-isolate compilation cache already has the script.
@@ -180,10 +178,6 @@ impl V8Script {
     }
 }
 
-fn deadline(t: Option<Duration>) -> Option<Instant> {
-    t.map(|t| Instant::now() + t)
-}
-
 impl engine_api::Script for V8Script {
     type Engine = crate::V8;
 
@@ -192,7 +186,7 @@ impl engine_api::Script for V8Script {
     }
 
     fn run(&self, context: &V8Context, options: &RunOptions) -> Result<Value> {
-        let d = deadline(options.timeout);
+        let d = options.timeout.and_then(crate::deadline);
         let outcome = self.start_run(context, options)?;
         pending::wait(self.inner.isolate.core(), outcome, d)
     }

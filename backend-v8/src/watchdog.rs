@@ -195,17 +195,18 @@ pub(crate) struct Deadline {
     key: (Instant, u64),
 }
 
-/// Stops execution of `handle`'s isolate after `timeout`, unless disarmed first.
-pub(crate) fn arm(handle: &v8::IsolateHandle, timeout: Duration) -> Deadline {
+/// Stops execution of `handle`'s isolate after `timeout`, unless disarmed first; `None`
+/// for a timeout too long to ever fire (beyond what `Instant` can represent).
+pub(crate) fn arm(handle: &v8::IsolateHandle, timeout: Duration) -> Option<Deadline> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let key = (
-        Instant::now() + timeout,
+        crate::deadline(timeout)?,
         NEXT.fetch_add(1, Ordering::Relaxed),
     );
     let w = watchdog();
     w.lock().armed.insert(key, handle.clone());
     w.wake.notify_one();
-    Deadline { key }
+    Some(Deadline { key })
 }
 
 /// How a deadline ended.
