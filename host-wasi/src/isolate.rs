@@ -204,6 +204,7 @@ impl BoaIsolate {
         f: impl FnOnce(&mut Session<'_>) -> Result<R>,
     ) -> Result<R> {
         let inner = &*self.inner;
+        let _counted = inner.promises.call_started();
         inner.queue.run(|| {
             if inner.disposed.load(Ordering::Acquire) {
                 return Err(Error::Disposed);

@@ -4,8 +4,14 @@
 //! Both need the isolate's turn to make progress (the guest runs its jobs when the host
 //! calls in), so a blocking wait happens *outside* the turn; a waiter that already holds the
 //! turn (an `_async` call on the worker pool) settles pending host results itself.
+//!
+//! A guest promise settles only while the guest runs: in an async host call's settlement
+//! or in another call into the isolate. A waiter that sees none of these pending (no async
+//! host call in flight, no settlement queued, no other call running or waiting for its
+//! turn) fails with `Error::PromiseNeverSettles` instead of waiting forever.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -27,6 +33,11 @@ pub(crate) enum Outcome {
 pub(crate) struct Promises {
     state: Mutex<PromiseState>,
     changed: Condvar,
+    /// Guest calls running or waiting for the isolate's turn (any of them may settle a
+    /// promise).
+    calls: AtomicUsize,
+    /// Threads in `wait_watch` (a call that ends wakes them only if there are any).
+    waiters: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -77,6 +88,37 @@ impl Promises {
     pub(crate) fn wake_all(&self) {
         self.changed.notify_all();
     }
+
+    /// Counts a guest call from before it waits for its turn until the guard drops.
+    pub(crate) fn call_started(&self) -> CallCount<'_> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        CallCount { promises: self }
+    }
+}
+
+/// See [`Promises::call_started`].
+pub(crate) struct CallCount<'a> {
+    promises: &'a Promises,
+}
+
+impl Drop for CallCount<'_> {
+    fn drop(&mut self) {
+        let p = self.promises;
+        if p.calls.fetch_sub(1, Ordering::SeqCst) == 1 && p.waiters.load(Ordering::SeqCst) > 0 {
+            // Taking the lock orders this after a waiter's check (it waits holding it).
+            drop(p.lock());
+            p.changed.notify_all();
+        }
+    }
+}
+
+/// A waiter registered in `Promises::waiters` for as long as it lives.
+struct Waiter<'a>(&'a AtomicUsize);
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A rejection reason as an error.
@@ -113,6 +155,8 @@ impl BoaIsolate {
         let promises = &self.inner.promises;
         let in_turn = self.inner.queue.held_by_current_thread();
         let mut st = promises.lock();
+        promises.waiters.fetch_add(1, Ordering::SeqCst);
+        let _waiter = Waiter(&promises.waiters);
         loop {
             if let Some(result) = st.watches.get_mut(&watch).and_then(|w| w.result.take()) {
                 st.watches.remove(&watch);
@@ -122,20 +166,18 @@ impl BoaIsolate {
                 st.watches.remove(&watch);
                 return Err(Error::Disposed);
             }
-            if in_turn {
-                if !st.inbox.is_empty() {
-                    drop(st);
-                    self.drain_settlements()?;
-                    st = promises.lock();
-                    continue;
-                }
-                if st.in_flight == 0 {
-                    // We hold the turn and no host work can settle anything: it never will.
-                    st.watches.remove(&watch);
-                    return Err(Error::InvalidArgument(
-                        "awaited a promise that cannot settle while this isolate is busy".into(),
-                    ));
-                }
+            if in_turn && !st.inbox.is_empty() {
+                drop(st);
+                self.drain_settlements()?;
+                st = promises.lock();
+                continue;
+            }
+            // Holding the turn, no other call can run before we return; otherwise one
+            // running or queued might settle it.
+            let other_calls = !in_turn && promises.calls.load(Ordering::SeqCst) > 0;
+            if st.in_flight == 0 && st.inbox.is_empty() && !other_calls {
+                st.watches.remove(&watch);
+                return Err(Error::PromiseNeverSettles);
             }
             st = match deadline {
                 None => promises.changed.wait(st).unwrap_or_else(|e| e.into_inner()),

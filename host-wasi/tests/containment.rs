@@ -1,7 +1,11 @@
 //! Hostile scripts end with their typed error (issue 7): memory exhaustion inside the
-//! guest, recursion deep enough to exhaust the guest's stacks, untransferable results.
+//! guest, recursion deep enough to exhaust the guest's stacks, untransferable results,
+//! promises nothing can settle.
 
-use engine_api::{Context, Error, EvalOptions, Isolate, IsolateOptions, Value};
+use engine_api::{
+    Callback, Context, Error, EvalOptions, Isolate, IsolateOptions, Reference, TransferOptions,
+    Value,
+};
 use host_wasi::BoaIsolate;
 
 fn isolate(memory_limit_mb: u64) -> BoaIsolate {
@@ -99,6 +103,90 @@ fn float16_array_is_not_transferable() -> anyhow::Result<()> {
     assert_eq!(
         context.eval("new Float32Array([1.5])[0]", &EvalOptions::default())?,
         Value::from(1.5)
+    );
+    Ok(())
+}
+
+/// Runs `f` on a thread of its own; a hang fails the test instead of blocking it.
+fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the call hung")
+}
+
+fn promise_result() -> EvalOptions {
+    EvalOptions {
+        result: TransferOptions::copy().with_promise(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_promise_nothing_can_settle_ends_the_call() {
+    for fuel in [Some(200_000_000), None] {
+        for code in [
+            "new Promise(() => {})",
+            "(async () => { await new Promise(() => {}); return 1; })()",
+            "new Promise(r => { globalThis.later = r; })",
+        ] {
+            let isolate = BoaIsolate::new(IsolateOptions {
+                fuel,
+                ..Default::default()
+            })
+            .expect("isolate");
+            let context = isolate.create_context().expect("context");
+            // Blocking, on this thread.
+            let c = context.clone();
+            let err = bounded(move || c.eval(code, &promise_result())).unwrap_err();
+            assert_eq!(err, Error::PromiseNeverSettles, "`{code}` (fuel {fuel:?})");
+            // From the worker pool, holding the isolate's turn.
+            let c = context.clone();
+            let err = bounded(move || c.eval_async(code, promise_result()).wait()).unwrap_err();
+            assert_eq!(
+                err,
+                Error::PromiseNeverSettles,
+                "async `{code}` (fuel {fuel:?})"
+            );
+            // Nothing trapped: the isolate goes on.
+            assert!(!isolate.is_disposed());
+            assert_eq!(
+                context
+                    .eval("6 * 7", &EvalOptions::default())
+                    .expect("usable"),
+                Value::from(42)
+            );
+        }
+    }
+}
+
+#[test]
+fn promises_settled_by_pending_host_calls_are_still_awaited() -> anyhow::Result<()> {
+    let isolate = BoaIsolate::new(IsolateOptions {
+        fuel: Some(1_000_000_000),
+        ..Default::default()
+    })?;
+    let context = isolate.create_context()?;
+    let slow = Callback::new_async(|args| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        Ok(Value::from(args[0].as_f64().unwrap_or(0.0) + 1.0))
+    });
+    context
+        .global()?
+        .set("slow".into(), slow.into(), &TransferOptions::default())?;
+    // Two host calls one after the other: between them only the guest's settlement runs.
+    let code = "(async () => { const a = await slow(1); return await slow(a); })()";
+    let c = context.clone();
+    assert_eq!(
+        bounded(move || c.eval(code, &promise_result()))?,
+        Value::from(3)
+    );
+    let c = context.clone();
+    assert_eq!(
+        bounded(move || c.eval_async(code, promise_result()).wait())?,
+        Value::from(3)
     );
     Ok(())
 }
