@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::{Error, Result, Value};
+use crate::{Error, MAX_TRANSFER_DEPTH, Result, Value};
 
 static TOTAL_EXTERNAL_SIZE: AtomicUsize = AtomicUsize::new(0);
 
@@ -32,6 +32,8 @@ pub struct ExternalCopy {
 struct CopyData {
     value: Value,
     size: usize,
+    /// How deeply the data nests, counting copies nested inside it (see [`measure`]).
+    depth: usize,
 }
 
 impl Drop for CopyData {
@@ -44,21 +46,37 @@ impl Drop for CopyData {
 impl ExternalCopy {
     /// Holds `value` outside every isolate. References and callbacks inside are kept as
     /// handles; everything else is data.
+    ///
+    /// Fails with [`Error::NotTransferable`] when `value` nests deeper than
+    /// [`MAX_TRANSFER_DEPTH`] (copies nested inside count with their own depth), so that
+    /// everything that later walks the data (copies into isolates, serde, `clone`) stays
+    /// within the native stack. The check itself does not recurse.
     pub fn new(value: Value) -> Result<Self> {
-        let size = approximate_size(&value);
+        let (size, depth) = match measure(&value) {
+            Ok(measured) => measured,
+            Err(e) => {
+                // Too deep to drop recursively, too.
+                crate::drop_values([value]);
+                return Err(e);
+            }
+        };
         TOTAL_EXTERNAL_SIZE.fetch_add(size, Ordering::Relaxed);
         Ok(ExternalCopy {
-            data: Arc::new(CopyData { value, size }),
+            data: Arc::new(CopyData { value, size, depth }),
             released: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// Copies a Rust value in through serde (JSON-like: maps become objects).
+    /// Copies a Rust value in through serde (JSON-like: maps become objects with string
+    /// keys, in their order).
+    ///
+    /// Fails with [`Error::NotTransferable`] for what has no data form (references,
+    /// callbacks, maps with non-scalar keys) and for data nested deeper than
+    /// [`MAX_TRANSFER_DEPTH`] (refused after that many levels, without overflowing the
+    /// stack on deeper input).
     pub fn from_serde<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self> {
-        let json =
-            serde_json::to_value(value).map_err(|e| Error::NotTransferable(e.to_string()))?;
-        let value = serde::Deserialize::deserialize(json)
-            .map_err(|e: serde_json::Error| Error::NotTransferable(e.to_string()))?;
+        let value = crate::value_serializer::to_value(value)
+            .map_err(|e| Error::NotTransferable(e.to_string()))?;
         ExternalCopy::new(value)
     }
 
@@ -123,22 +141,53 @@ impl fmt::Debug for ExternalCopy {
     }
 }
 
-fn approximate_size(value: &Value) -> usize {
+/// The approximate size in bytes of `value` and how deeply it nests (0 for a primitive,
+/// 1 for a container of primitives, ..), without recursion. Fails once the depth passes
+/// [`MAX_TRANSFER_DEPTH`].
+fn measure(value: &Value) -> Result<(usize, usize)> {
     let own = std::mem::size_of::<Value>();
-    own + match value {
-        Value::String(s) | Value::BigInt(s) => s.len(),
-        Value::Array(items) | Value::Set(items) => items.iter().map(approximate_size).sum(),
-        Value::Object(props) => props
-            .iter()
-            .map(|(k, v)| k.len() + approximate_size(v))
-            .sum(),
-        Value::Map(entries) => entries
-            .iter()
-            .map(|(k, v)| approximate_size(k) + approximate_size(v))
-            .sum(),
-        Value::RegExp { source, flags } => source.len() + flags.len(),
-        Value::Error(e) => e.name.len() + e.message.len(),
-        Value::ArrayBuffer(b) | Value::TypedArray { bytes: b, .. } => b.len(),
-        _ => 0,
+    let mut size = 0usize;
+    let mut deepest = 0;
+    // (value, number of containers around it)
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, outer)) = stack.pop() {
+        let inner = outer + 1;
+        let mut depth = outer;
+        let bytes = match v {
+            Value::String(s) | Value::BigInt(s) => s.len(),
+            Value::Array(items) | Value::Set(items) => {
+                depth = inner;
+                stack.extend(items.iter().map(|c| (c, inner)));
+                0
+            }
+            Value::Object(props) => {
+                depth = inner;
+                stack.extend(props.iter().map(|(_, c)| (c, inner)));
+                props.iter().map(|(k, _)| k.len()).sum()
+            }
+            Value::Map(entries) => {
+                depth = inner;
+                stack.extend(entries.iter().flat_map(|(k, c)| [(k, inner), (c, inner)]));
+                0
+            }
+            Value::RegExp { source, flags } => source.len() + flags.len(),
+            Value::Error(e) => e.name.len() + e.message.len(),
+            Value::ArrayBuffer(b) | Value::TypedArray { bytes: b, .. } => b.len(),
+            // Shared data, counted once by the copy that holds it; its depth adds to ours
+            // because copying in and serde walk through it.
+            Value::ExternalCopy(c) | Value::CopyInto(c) => {
+                depth = outer.saturating_add(c.data.depth);
+                0
+            }
+            _ => 0,
+        };
+        if depth > MAX_TRANSFER_DEPTH {
+            return Err(Error::NotTransferable(format!(
+                "value nested deeper than {MAX_TRANSFER_DEPTH} levels"
+            )));
+        }
+        deepest = deepest.max(depth);
+        size = size.saturating_add(own).saturating_add(bytes);
     }
+    Ok((size, deepest))
 }

@@ -42,6 +42,7 @@ mod reference;
 mod script;
 mod serde_impl;
 mod value;
+mod value_serializer;
 
 pub use callback::{Callback, CallbackMode};
 pub use capabilities::{Capabilities, Capability};

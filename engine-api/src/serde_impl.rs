@@ -4,17 +4,58 @@
 //! as a list, `Date` as milliseconds, `RegExp` as `/source/flags`, errors as
 //! `{name, message}`, buffers as byte sequences. Handles (references, callbacks) do not
 //! serialize. Deserializing builds plain data (`Object`, `Array`, ..).
+//!
+//! Both directions refuse data nested deeper than [`MAX_TRANSFER_DEPTH`] with an error
+//! instead of recursing until the native stack overflows (`ExternalCopy::from_serde` goes
+//! through `value_serializer.rs`, under the same bound).
 
+use std::cell::Cell;
 use std::fmt;
 
-use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::Value;
+use crate::{MAX_TRANSFER_DEPTH, Value};
+
+fn too_deep() -> String {
+    format!("value nested deeper than {MAX_TRANSFER_DEPTH} levels")
+}
+
+thread_local! {
+    /// Containers of [`Value`]s this thread is serializing, outermost first.
+    static SERIALIZING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One level of [`SERIALIZING`], left when dropped (also on error).
+struct Level;
+
+impl Level {
+    fn enter<E: ser::Error>() -> Result<Level, E> {
+        let depth = SERIALIZING.get() + 1;
+        if depth > MAX_TRANSFER_DEPTH {
+            return Err(E::custom(too_deep()));
+        }
+        SERIALIZING.set(depth);
+        Ok(Level)
+    }
+}
+
+impl Drop for Level {
+    fn drop(&mut self) {
+        SERIALIZING.set(SERIALIZING.get() - 1);
+    }
+}
 
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let _level = match self {
+            // Containers only: a copy's data counts its own (as ExternalCopy::new measures).
+            Value::Array(_) | Value::Set(_) | Value::Object(_) | Value::Map(_) => {
+                Some(Level::enter()?)
+            }
+            _ => None,
+        };
         match self {
             Value::Undefined | Value::Null => s.serialize_unit(),
             Value::Bool(b) => s.serialize_bool(*b),
@@ -74,7 +115,35 @@ impl Serialize for Value {
     }
 }
 
-struct ValueVisitor;
+/// Deserializes one [`Value`] found inside `depth` containers.
+#[derive(Clone, Copy)]
+struct ValueSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor { depth: self.depth })
+    }
+}
+
+struct ValueVisitor {
+    depth: usize,
+}
+
+impl ValueVisitor {
+    /// The seed for the elements of a container found at this visitor's depth.
+    fn inner<E: de::Error>(&self) -> Result<ValueSeed, E> {
+        if self.depth >= MAX_TRANSFER_DEPTH {
+            return Err(E::custom(too_deep()));
+        }
+        Ok(ValueSeed {
+            depth: self.depth + 1,
+        })
+    }
+}
 
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value;
@@ -110,20 +179,26 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_none<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
+    // Wrappers count as a level too: a format could nest them without end.
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
+        self.inner()?.deserialize(d)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.inner()?.deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let seed = self.inner()?;
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(v) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(seed)? {
             out.push(v);
         }
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let seed = self.inner()?;
         let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            out.push((k, v));
+        while let Some(k) = map.next_key::<String>()? {
+            out.push((k, map.next_value_seed(seed)?));
         }
         Ok(Value::Object(out))
     }
@@ -131,6 +206,6 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(ValueVisitor)
+        ValueSeed { depth: 0 }.deserialize(d)
     }
 }
