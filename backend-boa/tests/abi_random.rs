@@ -370,7 +370,7 @@ fn deep(rng: &mut Rng, wrap: &dyn Fn(WireValue) -> Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-/// Decodes `bytes` as `T` on a thread with the default 2 MiB stack; checks re-encoding.
+/// Decodes `bytes` as `T` (on a [`STACK`]-sized thread); checks re-encoding.
 fn check<T: Serialize + DeserializeOwned>(bytes: &[u8], stats: &mut Stats) {
     let typed: Result<T, postcard::Error> = postcard::from_bytes(bytes);
     let viaabi = abi::decode::<T>(bytes);
@@ -422,10 +422,19 @@ fn run<T: Serialize + DeserializeOwned>(
     stats
 }
 
+/// The stack the decodes run on: 2 MiB, the default of Rust threads (pool workers), in
+/// optimized builds. Unoptimized builds have far larger frames: a `Map` or `Object` chain
+/// at the wire's depth limit needs about 4 MiB there (measured), so debug test runs get 8.
+const STACK: usize = if cfg!(debug_assertions) {
+    8 << 20
+} else {
+    2 << 20
+};
+
 #[test]
 fn random_messages_decode_or_fail_typed() {
     let handle = std::thread::Builder::new()
-        .stack_size(2 << 20)
+        .stack_size(STACK)
         .spawn(|| {
             let value_last = |v| abi::encode(&Response::Value(v));
             let settled = |v| {
