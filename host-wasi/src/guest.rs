@@ -2,8 +2,8 @@
 //! guest memory.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::Instant;
 
 use backend_boa::abi::{self, Request, Response};
 use engine_api::{DeterministicSeed, Error, Result};
@@ -40,6 +40,8 @@ pub(crate) struct GuestOptions {
     pub(crate) seed: Option<DeterministicSeed>,
     pub(crate) isolate: std::sync::Weak<crate::isolate::IsolateInner>,
     pub(crate) interrupt: Arc<AtomicBool>,
+    /// The isolate's CPU time (nanoseconds), which the store adds to.
+    pub(crate) cpu: Arc<AtomicU64>,
 }
 
 impl Guest {
@@ -51,6 +53,7 @@ impl Guest {
             opts.seed,
             Some(opts.isolate),
             opts.interrupt,
+            opts.cpu,
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
@@ -111,7 +114,9 @@ impl Guest {
         buf.clear();
         let buf = postcard::to_extend(req, buf)
             .map_err(|e| Fatal(backend(format!("encoding a request: {e}"))))?;
+        self.store.data_mut().cpu.resume();
         let result = self.exchange(&buf);
+        self.store.data_mut().cpu.pause();
         // Keep a small buffer for the next request, not the largest one ever sent.
         self.buf = if buf.capacity() > KEEP_BUFFER {
             Vec::new()
@@ -175,23 +180,7 @@ impl Guest {
     pub(crate) fn begin(&mut self, deadline: Option<Instant>) {
         let state = self.store.data_mut();
         state.deadline = deadline;
-        state.cpu_mark = None;
         self.store.set_epoch_deadline(1);
-    }
-
-    /// CPU time of a call that started at `started` and ends now.
-    ///
-    /// Reading the thread's CPU clock is a system call (~0.4 us), a tenth of a short call,
-    /// so it is read only from the first epoch tick on (`epoch_tick` marks it): a call
-    /// shorter than one tick counts its wall time.
-    pub(crate) fn cpu_time_since(&mut self, started: Instant) -> Duration {
-        let Some((at, Some(cpu_at))) = self.store.data_mut().cpu_mark.take() else {
-            return started.elapsed();
-        };
-        match thread_cpu() {
-            Some(cpu) => at.saturating_duration_since(started) + cpu.saturating_sub(cpu_at),
-            None => started.elapsed(),
-        }
     }
 
     /// Fuel left, when this store meters fuel.
@@ -210,9 +199,7 @@ fn epoch_tick(
     mut cx: wasmtime::StoreContextMut<'_, HostState>,
 ) -> wasmtime::Result<UpdateDeadline> {
     let state = cx.data_mut();
-    if state.cpu_mark.is_none() {
-        state.cpu_mark = Some((Instant::now(), thread_cpu()));
-    }
+    state.cpu.tick();
     if state.interrupted() {
         return Err(wasmtime::Error::new(HostTrap::Disposed));
     }
@@ -220,22 +207,4 @@ fn epoch_tick(
         return Err(wasmtime::Error::new(HostTrap::Timeout));
     }
     Ok(UpdateDeadline::Continue(1))
-}
-
-/// CPU time of the calling thread (`None` where the platform cannot say).
-#[cfg(unix)]
-pub(crate) fn thread_cpu() -> Option<Duration> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the call only writes to it.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
-}
-
-/// CPU time of the calling thread (`None` where the platform cannot say).
-#[cfg(not(unix))]
-pub(crate) fn thread_cpu() -> Option<Duration> {
-    None
 }

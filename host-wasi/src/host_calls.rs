@@ -43,6 +43,8 @@ pub(crate) fn host_call(
         .ok_or_else(|| fault("out-of-bounds host request"))
         .and_then(|bytes| abi::decode(bytes).ok_or_else(|| fault("malformed host request")))?;
 
+    // The host's time is not the guest's CPU time.
+    caller.data_mut().cpu.pause();
     let response = dispatch(&mut caller, &isolate, request);
     if caller.data().interrupted() {
         return Err(wasmtime::Error::new(HostTrap::Disposed));
@@ -50,6 +52,7 @@ pub(crate) fn host_call(
 
     let bytes = abi::encode(&response);
     let rlen = i32::try_from(bytes.len()).map_err(|_| fault("oversized host response"))?;
+    caller.data_mut().cpu.resume();
     let rptr = alloc.call(&mut caller, rlen)?;
     if rptr == 0 && rlen > 0 {
         return Err(fault("the guest could not allocate a host response"));

@@ -31,8 +31,10 @@ use crate::{BoaContext, BoaModule, BoaScript, BoaWasi};
 /// A host callback installed in an isolate that captures a handle of that same isolate keeps
 /// it alive until [`dispose`](engine_api::Isolate::dispose) (the isolate holds the callback).
 ///
-/// `cpu_time` is the calling thread's CPU time during guest calls, read from the first
-/// epoch tick of a call on (a call shorter than one tick, ~1 ms, counts its wall time).
+/// `cpu_time` is the CPU time of the guest's own code: its thread's CPU time while guest
+/// code runs, without host callbacks (nor other isolates they call); it grows while a long
+/// call runs (on every epoch tick). Stretches of guest code shorter than one tick (~1 ms)
+/// count their wall time.
 #[derive(Clone)]
 pub struct BoaIsolate {
     pub(crate) inner: Arc<IsolateInner>,
@@ -55,7 +57,8 @@ pub(crate) struct IsolateInner {
     disposed: AtomicBool,
     /// Shared with the store: `dispose` from another thread stops a running call.
     interrupt: Arc<AtomicBool>,
-    cpu_ns: AtomicU64,
+    /// CPU time of the guest's own code, in nanoseconds (the store adds to it).
+    cpu_ns: Arc<AtomicU64>,
     wall_ns: AtomicU64,
     pub(crate) live_handles: AtomicUsize,
     fuel_left: Option<AtomicU64>,
@@ -175,7 +178,7 @@ impl BoaIsolate {
             guest: Mutex::new(None),
             disposed: AtomicBool::new(false),
             interrupt: interrupt.clone(),
-            cpu_ns: AtomicU64::new(0),
+            cpu_ns: Arc::default(),
             wall_ns: AtomicU64::new(0),
             live_handles: AtomicUsize::new(0),
             fuel_left: options.fuel.map(AtomicU64::new),
@@ -191,6 +194,7 @@ impl BoaIsolate {
                 seed: options.deterministic,
                 isolate: Arc::downgrade(&inner),
                 interrupt,
+                cpu: inner.cpu_ns.clone(),
             },
         )?;
         *inner.guest.lock().unwrap_or_else(|e| e.into_inner()) = Some(guest);
@@ -240,10 +244,6 @@ impl BoaIsolate {
             inner
                 .wall_ns
                 .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-            inner.cpu_ns.fetch_add(
-                guest.cpu_time_since(started).as_nanos() as u64,
-                Ordering::Relaxed,
-            );
             if let Some(left) = &inner.fuel_left {
                 left.store(guest.fuel().unwrap_or(0), Ordering::Relaxed);
             }

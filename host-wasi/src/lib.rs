@@ -46,6 +46,7 @@
 mod cache;
 mod context;
 mod convert;
+mod cpu;
 mod detached;
 mod guest;
 mod handle;

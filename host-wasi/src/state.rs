@@ -2,13 +2,14 @@
 //! host objects the guest holds ids of, and the per-call deadline.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use engine_api::{AnyReference, Callback, DeterministicSeed, ExternalCopy};
 use wasmtime::{Global, Memory, ResourceLimiter, TypedFunc};
 
+use crate::cpu::CpuMeter;
 use crate::isolate::IsolateInner;
 
 /// Largest table the guest may grow to (elements); tables only hold function pointers.
@@ -28,8 +29,8 @@ pub(crate) struct HostState {
     pub(crate) interrupt: Arc<AtomicBool>,
     /// When the running call must stop (`Error::Timeout`).
     pub(crate) deadline: Option<Instant>,
-    /// The first epoch tick of the running call: when, and the thread's CPU time then.
-    pub(crate) cpu_mark: Option<(Instant, Option<std::time::Duration>)>,
+    /// CPU time of the guest's own code.
+    pub(crate) cpu: CpuMeter,
     /// Exports the `host_call` import needs, filled in after instantiation.
     pub(crate) memory: Option<Memory>,
     pub(crate) alloc: Option<TypedFunc<i32, i32>>,
@@ -46,6 +47,7 @@ impl HostState {
         seed: Option<DeterministicSeed>,
         isolate: Option<Weak<IsolateInner>>,
         interrupt: Arc<AtomicBool>,
+        cpu: Arc<AtomicU64>,
     ) -> Self {
         HostState {
             limits: MemoryLimiter {
@@ -58,7 +60,7 @@ impl HostState {
             isolate,
             interrupt,
             deadline: None,
-            cpu_mark: None,
+            cpu: CpuMeter::new(cpu),
             memory: None,
             alloc: None,
             shadow_stack: None,
@@ -72,6 +74,7 @@ impl HostState {
             usize::MAX,
             Some(DeterministicSeed::default()),
             None,
+            Arc::default(),
             Arc::default(),
         )
     }
