@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,19 @@ thread_local! {
     /// The deadline of the innermost call running on this thread, for the work the
     /// backend does itself inside a call (copies) where V8's termination cannot reach.
     static DEADLINE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// The heap size of the isolate running on this thread, if its limits are `limits` (V8's
+/// callbacks run on the isolate's thread, inside a call).
+pub(crate) fn running_heap_size(limits: &Limits) -> Option<usize> {
+    let (_, ptr) = LOCKED.with(|l| l.borrow().last().copied())?;
+    // SAFETY: the top of LOCKED is the isolate this thread holds and runs; `Isolate` is a
+    // plain pointer wrapper without a destructor.
+    let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
+    let own = isolate
+        .get_slot::<Arc<Core>>()
+        .is_some_and(|core| std::ptr::eq(Arc::as_ptr(&core.limits), limits));
+    own.then(|| isolate.get_heap_statistics().total_heap_size())
 }
 
 /// The deadline of the call running on this thread (the earliest of nested calls).
@@ -96,8 +109,7 @@ pub(crate) struct Core {
     pub handle: v8::IsolateHandle,
     pub limits: Arc<Limits>,
     pub disposed: AtomicBool,
-    pub cpu_ns: AtomicU64,
-    pub wall_ns: AtomicU64,
+    pub cpu: crate::cpu::CpuMeter,
     pub handles: AtomicUsize,
     pub tables: Mutex<Tables>,
     pub pending: PendingTable,
@@ -243,8 +255,7 @@ impl V8Isolate {
                 handle,
                 limits,
                 disposed: AtomicBool::new(false),
-                cpu_ns: AtomicU64::new(0),
-                wall_ns: AtomicU64::new(0),
+                cpu: Default::default(),
                 handles: AtomicUsize::new(0),
                 tables: Mutex::new(Tables::default()),
                 pending: PendingTable::default(),
@@ -352,9 +363,7 @@ impl V8Isolate {
     ) -> Result<R> {
         let core = &self.inner.core;
         let outermost = locker.is_some();
-        if outermost {
-            limits::cpu_call_start();
-        }
+        let clock = outermost.then(|| core.cpu.start());
         let wall0 = Instant::now();
         let deadline = timeout.and_then(|t| watchdog::arm(&core.handle, t));
         let r = {
@@ -375,14 +384,19 @@ impl V8Isolate {
             _ => None,
         };
         let timed_out = fired.is_some();
-        if outermost {
-            let wall = wall0.elapsed();
-            core.cpu_ns.fetch_add(
-                limits::cpu_of_call(wall).as_nanos() as u64,
-                Ordering::Relaxed,
-            );
-            core.wall_ns
-                .fetch_add(wall.as_nanos() as u64, Ordering::Relaxed);
+        let wall = wall0.elapsed();
+        match clock {
+            Some(clock) => core.cpu.end(clock),
+            None => crate::cpu::nested(wall),
+        }
+        if outermost && wall >= LONG_CALL && !core.limits.is_exceeded() {
+            // V8 lets one large young object past its heap limit without a GC to notice;
+            // a call long enough to have made one is checked when it ends.
+            // SAFETY: as below; the lock is still held here.
+            let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
+            if isolate.get_heap_statistics().used_heap_size() > core.limits.limit {
+                core.limits.exceed();
+            }
         }
         if core.limits.is_exceeded() {
             self.dispose_now();
@@ -464,6 +478,10 @@ impl V8Isolate {
         ctx
     }
 }
+
+/// Calls at least this long have their heap size checked when they end (the check walks
+/// V8's spaces: about a microsecond).
+const LONG_CALL: Duration = Duration::from_micros(100);
 
 /// Stack a nested call on this thread needs free (V8 reserves about 1 MB per entry).
 const NESTED_STACK: usize = 1536 * 1024;
@@ -604,11 +622,11 @@ impl engine_api::Isolate for V8Isolate {
     }
 
     fn cpu_time(&self) -> Duration {
-        Duration::from_nanos(self.inner.core.cpu_ns.load(Ordering::Relaxed))
+        self.inner.core.cpu.cpu_time()
     }
 
     fn wall_time(&self) -> Duration {
-        Duration::from_nanos(self.inner.core.wall_ns.load(Ordering::Relaxed))
+        self.inner.core.cpu.wall_time()
     }
 
     fn reference_count(&self) -> usize {

@@ -475,7 +475,7 @@ fn ref_apply<'s>(
     let mode = args.get(4).int32_value(scope).unwrap_or(0);
     let core = Core::of(scope);
     match mode {
-        0 => r.apply(receiver, values, &opts).map(Some),
+        0 => crate::cpu::host(|| r.apply(receiver, values, &opts)).map(Some),
         1 => {
             core.outbox.spawn_ignored(move || {
                 let _ = r.apply(receiver, values, &opts);

@@ -21,6 +21,7 @@ mod macros;
 mod callbacks;
 mod context;
 mod convert;
+mod cpu;
 mod errors;
 mod isolate;
 mod ivm;

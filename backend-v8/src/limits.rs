@@ -3,7 +3,6 @@
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use engine_api::{Error, Result};
 
@@ -82,7 +81,12 @@ pub(crate) unsafe extern "C" fn near_heap_limit(
     // allocator keeps alive for as long as the isolate exists.
     let limits = unsafe { &*(data as *const Limits) };
     limits.exceed();
-    current_heap_limit.saturating_mul(2)
+    // V8 aborts the process unless the new limit exceeds what the heap already holds,
+    // which can be far above the limit (V8 lets a first large young object through).
+    let held = crate::isolate::running_heap_size(limits).unwrap_or(0);
+    current_heap_limit
+        .saturating_mul(2)
+        .max(held.saturating_add(limits.limit))
 }
 
 unsafe extern "C" fn allocate(limits: &Limits, len: usize) -> *mut c_void {
@@ -176,51 +180,6 @@ pub(crate) fn code_from_strings<'s>(
         codegen_allowed,
         modified_source: None,
     }
-}
-
-/// Calls shorter than this count their wall time as CPU time: reading the thread's CPU
-/// clock is a system call (~0.3 us each, two per call), more than such a call costs.
-const SHORT_CALL: Duration = Duration::from_micros(100);
-
-thread_local! {
-    /// This thread's CPU clock at its last reading (`None` before the first).
-    static LAST_CPU: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
-}
-
-/// Starts the CPU accounting of an outermost call (reads the clock once per thread).
-pub(crate) fn cpu_call_start() {
-    LAST_CPU.with(|c| {
-        if c.get().is_none() {
-            c.set(Some(thread_cpu_time()));
-        }
-    });
-}
-
-/// The CPU time of an outermost call that took `wall`: `wall` itself for a short call,
-/// else what the thread's CPU clock advanced since its last reading, at most `wall`
-/// (exact when the thread ran nothing else since then; never more than the call's wall
-/// time).
-pub(crate) fn cpu_of_call(wall: Duration) -> Duration {
-    if wall < SHORT_CALL {
-        return wall;
-    }
-    let now = thread_cpu_time();
-    let last = LAST_CPU.with(|c| c.replace(Some(now))).unwrap_or(now);
-    now.saturating_sub(last).min(wall)
-}
-
-/// CPU time of the current thread.
-pub(crate) fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 thread_local! {

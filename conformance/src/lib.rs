@@ -59,6 +59,7 @@ pub fn all_cases<E: engine_api::Engine>() -> Vec<Case> {
     out.extend(cases::callbacks::cases::<E>());
     out.extend(cases::guest_api::cases::<E>());
     out.extend(cases::limits::cases::<E>());
+    out.extend(cases::containment::cases::<E>());
     out.extend(cases::isolates::cases::<E>());
     out.extend(cases::ordering::cases::<E>());
     out.extend(cases::capabilities::cases::<E>());

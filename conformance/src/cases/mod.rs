@@ -2,6 +2,7 @@
 
 pub mod callbacks;
 pub mod capabilities;
+pub mod containment;
 pub mod contexts;
 pub mod errors;
 pub mod eval;
