@@ -172,20 +172,29 @@ fn handle(
                     let v = call(&obj, receiver, args, result)?;
                     HostResponse::Value(to_guest(caller, isolate, v)?)
                 }
+                // Async and ignored calls run on the host callback pool: bounded, fair
+                // between isolates, and apart from the workers that drain isolate queues
+                // (an `_async` call waiting for a guest promise holds one of those until
+                // an async host call settles it).
                 CallMode::Async { promise } => {
                     isolate.inner.promises.start_async();
-                    let isolate = isolate.clone();
-                    crate::detached::spawn(move || {
+                    let owner = isolate.clone();
+                    let job = move || {
                         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             call(&obj, receiver, args, result)
                         }))
                         .unwrap_or_else(|_| Err(Error::Callback("host call panicked".into())));
-                        isolate.settle_later(promise, r);
-                    });
+                        owner.settle_later(promise, r);
+                    };
+                    // Too many pending for this isolate: its promise is rejected instead.
+                    if let Err(refused) = engine_api::spawn_host_call(isolate.inner.id, job) {
+                        isolate.settle_later(promise, Err(refused.error));
+                    }
                     HostResponse::Ok
                 }
                 CallMode::Ignored => {
-                    engine_api::spawn_detached(move || {
+                    // Refused (too many pending): dropped, as its result would be.
+                    let _ = engine_api::spawn_host_call(isolate.inner.id, move || {
                         let _ = call(&obj, receiver, args, result);
                     });
                     HostResponse::Ok

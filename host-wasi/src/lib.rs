@@ -47,7 +47,6 @@ mod cache;
 mod context;
 mod convert;
 mod cpu;
-mod detached;
 mod guest;
 mod handle;
 mod host_calls;
