@@ -237,8 +237,11 @@ fn handle(
             let copy = ExternalCopy::new(from_guest(caller, isolate, value)?)?;
             // Copies live outside guest memory: without this cap a guest could fill the
             // host's memory with them.
-            let state = caller.data();
+            let state = caller.data_mut();
             if state.table.external_bytes().saturating_add(copy.size()) > state.limits.max_bytes {
+                // The isolate reached its limit: the call ends as `MemoryLimit`, even if
+                // the guest catches this.
+                state.limits.exhausted = true;
                 return Err(Error::js(
                     "RangeError",
                     "external copies held by this isolate exceed its memory limit",
