@@ -369,15 +369,17 @@ impl V8Isolate {
         let r = {
             let _on_top = OnTop::push(core.id, ptr);
             let _deadline = DeadlineScope::new(timeout);
-            match locker {
+            // SAFETY: this thread holds the isolate's lock (it is on top of LOCKED);
+            // `Isolate` is a plain pointer wrapper without a destructor.
+            let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
+            let r = match locker {
                 Some(locker) => f(locker),
-                None => {
-                    // SAFETY: this thread holds the isolate's lock (it is on top of
-                    // LOCKED); `Isolate` is a plain pointer wrapper without a destructor.
-                    let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
-                    f(&mut isolate)
-                }
+                None => f(&mut isolate),
+            };
+            if outermost && !isolate.is_execution_terminating() {
+                crate::run_posted_tasks(&isolate);
             }
+            r
         };
         let fired = match deadline.map(watchdog::Deadline::disarm) {
             Some(watchdog::Outcome::Fired(stack)) => Some(stack),

@@ -205,6 +205,7 @@ pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
     scope
         .get_current_context()
         .set_allow_generation_from_strings(false);
+    crate::buffers::guard(scope)?;
     let global = scope.get_current_context().global(scope);
     // WebAssembly memory lives outside the heap and the array buffer allocator, so it
     // would escape the memory limit: guests get no `WebAssembly`.
@@ -252,6 +253,42 @@ fn lazy_ivm<'s>(
     }
 }
 
+/// Compiles and runs a static script of the backend in the current context, from a
+/// process-wide code cache after the first time (V8 checks the cache against the source
+/// and its flags, and compiles normally when it rejects it). A failure is the
+/// [`crate::empty`] marker, with the exception left for the caller's `TryCatch`.
+pub(crate) fn run_static<'s>(
+    tc: &mut v8::PinScope<'s, '_>,
+    code: &'static str,
+    cache_slot: &std::sync::OnceLock<Vec<u8>>,
+) -> Result<v8::Local<'s, v8::Value>> {
+    let source =
+        v8::String::new_external_onebyte_static(tc, code.as_bytes()).ok_or_else(crate::empty)?;
+    let cache = cache_slot.get();
+    let mut src = match cache {
+        Some(bytes) => v8::script_compiler::Source::new_with_cached_data(
+            source,
+            None,
+            v8::script_compiler::CachedData::new(bytes),
+        ),
+        None => v8::script_compiler::Source::new(source, None),
+    };
+    let options = match cache {
+        Some(_) => v8::script_compiler::CompileOptions::ConsumeCodeCache,
+        None => v8::script_compiler::CompileOptions::EagerCompile,
+    };
+    let reason = v8::script_compiler::NoCacheReason::NoReason;
+    let script =
+        v8::script_compiler::compile(tc, &mut src, options, reason).ok_or_else(crate::empty)?;
+    let value = script.run(tc).ok_or_else(crate::empty)?;
+    if cache.is_none()
+        && let Some(data) = script.get_unbound_script(tc).create_code_cache()
+    {
+        let _ = cache_slot.set(data.to_vec());
+    }
+    Ok(value)
+}
+
 /// Runs the bootstrap in the current context: the internals object (`ivm`,
 /// `makeReference`, `makeExternalCopy`).
 fn boot<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object>> {
@@ -279,41 +316,11 @@ fn boot<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object
         let key = v8::String::new(tc, name).ok_or_else(crate::empty)?;
         native.set(tc, key.into(), func.into());
     }
-    let source = v8::String::new_external_onebyte_static(tc, BOOTSTRAP.as_bytes())
-        .ok_or_else(crate::empty)?;
-    // Every isolate compiles the same bootstrap: after the first, from a process-wide
-    // code cache (V8 checks it against the source and its flags, and compiles normally
-    // when it rejects it).
-    let cache = BOOT_CACHE.get();
-    let mut src = match cache {
-        Some(bytes) => v8::script_compiler::Source::new_with_cached_data(
-            source,
-            None,
-            v8::script_compiler::CachedData::new(bytes),
-        ),
-        None => v8::script_compiler::Source::new(source, None),
+    let boot = match run_static(tc, BOOTSTRAP, &BOOT_CACHE) {
+        Ok(boot) => boot,
+        Err(e) if crate::is_empty(&e) && tc.has_caught() => return Err(caught!(tc)),
+        Err(e) => return Err(e),
     };
-    let (options, reason) = match cache {
-        Some(_) => (
-            v8::script_compiler::CompileOptions::ConsumeCodeCache,
-            v8::script_compiler::NoCacheReason::NoReason,
-        ),
-        None => (
-            v8::script_compiler::CompileOptions::EagerCompile,
-            v8::script_compiler::NoCacheReason::NoReason,
-        ),
-    };
-    let Some(script) = v8::script_compiler::compile(tc, &mut src, options, reason) else {
-        return Err(caught!(tc));
-    };
-    let Some(boot) = script.run(tc) else {
-        return Err(caught!(tc));
-    };
-    if cache.is_none()
-        && let Some(data) = script.get_unbound_script(tc).create_code_cache()
-    {
-        let _ = BOOT_CACHE.set(data.to_vec());
-    }
     let boot = v8::Local::<v8::Function>::try_from(boot)
         .map_err(|_| crate::backend_error("ivm bootstrap is not a function"))?;
     let recv = v8::undefined(tc).into();

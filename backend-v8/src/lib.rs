@@ -18,6 +18,7 @@
 #[macro_use]
 mod macros;
 
+mod buffers;
 mod callbacks;
 mod context;
 mod convert;
@@ -87,6 +88,7 @@ pub(crate) fn init_v8() {
         // process shares one read-only heap, set up from whichever blob came first.
         v8::V8::set_flags_from_string("--no-extensible-ro-snapshot");
         let platform = v8::new_unprotected_default_platform(0, false).make_shared();
+        let _ = PLATFORM.set(platform.clone());
         v8::V8::initialize_platform(platform);
         v8::V8::initialize();
         // V8 sets up the read-only heap and the compiler threads that all isolates share
@@ -107,6 +109,25 @@ pub(crate) fn init_v8() {
             .flatten();
         let _ = ANCHOR.set(anchor);
     });
+}
+
+/// The process-wide platform, whose per-isolate task queues the backend runs.
+static PLATFORM: OnceLock<v8::SharedRef<v8::Platform>> = OnceLock::new();
+
+/// Tasks V8 posted for an isolate at most per call end (GC follow-ups, the cleanup of
+/// `FinalizationRegistry`s, such as the one that gives back resizable buffers' bytes).
+const TASKS_PER_CALL: usize = 16;
+
+/// Runs the tasks V8 posted for `isolate` (on the thread that holds it, inside a call).
+pub(crate) fn run_posted_tasks(isolate: &v8::Isolate) {
+    let Some(platform) = PLATFORM.get() else {
+        return;
+    };
+    for _ in 0..TASKS_PER_CALL {
+        if !v8::Platform::pump_message_loop(platform, isolate, false) {
+            break;
+        }
+    }
 }
 
 /// The isolate that keeps V8's shared per-process state alive (see [`init_v8`]).

@@ -44,10 +44,17 @@ impl Limits {
     /// Counts `len` bytes the guest holds outside V8's heap (array buffers, external
     /// copies it made), or marks the isolate over its limit.
     pub(crate) fn reserve(&self, len: usize) -> bool {
+        self.try_reserve(len) || {
+            self.exceed();
+            false
+        }
+    }
+
+    /// [`Limits::reserve`] that leaves the isolate alone when `len` does not fit.
+    pub(crate) fn try_reserve(&self, len: usize) -> bool {
         let mut cur = self.external.load(Ordering::Relaxed);
         loop {
             let Some(next) = cur.checked_add(len).filter(|n| *n <= self.limit) else {
-                self.exceed();
                 return false;
             };
             match self.external.compare_exchange_weak(
@@ -66,7 +73,11 @@ impl Limits {
 impl Limits {
     /// Gives back what [`Limits::reserve`] counted.
     pub(crate) fn unreserve(&self, len: usize) {
-        self.external.fetch_sub(len, Ordering::AcqRel);
+        let _ = self
+            .external
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(len))
+            });
     }
 }
 

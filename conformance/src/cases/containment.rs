@@ -43,6 +43,14 @@ pub fn cases<E: Engine>() -> Vec<Case> {
         Case::new("containment/deep_host_value_refused", deep_host_value::<E>),
         Case::new("containment/huge_timeout_accepted", huge_timeout::<E>),
         Case::new(
+            "containment/resizable_buffers_count",
+            resizable_buffers::<E>,
+        ),
+        Case::new(
+            "containment/dropped_resizable_buffers_give_back",
+            dropped_resizable_buffers::<E>,
+        ),
+        Case::new(
             "containment/cpu_time_excludes_host_callbacks",
             cpu_excludes_host::<E>,
         ),
@@ -223,6 +231,60 @@ fn huge_timeout<E: Engine>() -> R {
     let (_i, c) = limited::<E>(32)?;
     let v = c.eval("1 + 1", &EvalOptions::copy().with_timeout(Duration::MAX))?;
     ensure_eq!(v, Value::from(2));
+    Ok(())
+}
+
+/// Whether the backend's engine has resizable / growable buffers (else those cases are
+/// only about the fixed-length fallback, which other cases cover).
+fn has_resizable<C: Context>(c: &C) -> R<bool> {
+    let v = c.eval(
+        "typeof ArrayBuffer.prototype.resize === 'function' && \
+         typeof SharedArrayBuffer === 'function' && \
+         typeof SharedArrayBuffer.prototype.grow === 'function'",
+        &EvalOptions::copy(),
+    )?;
+    Ok(v == Value::from(true))
+}
+
+fn resizable_buffers<E: Engine>() -> R {
+    for code in [
+        "const b = new ArrayBuffer(0, { maxByteLength: 2 ** 30 }); b.resize(2 ** 30); \
+         new Uint8Array(b).fill(1); b.byteLength",
+        "const b = new SharedArrayBuffer(0, { maxByteLength: 2 ** 30 }); b.grow(2 ** 30); \
+         new Uint8Array(b).fill(1); b.byteLength",
+        "const b = new ArrayBuffer(2 ** 30, { maxByteLength: 2 ** 30 }); \
+         new Uint8Array(b).fill(1); b.byteLength",
+        "const b = new ArrayBuffer(8, { maxByteLength: 2 ** 30 }); const c = b.transfer(2 ** 30); \
+         new Uint8Array(c).fill(1); c.byteLength",
+        "const keep = []; for (let i = 0; i < 64; i++) { \
+         const b = new ArrayBuffer(0, { maxByteLength: 1 << 20 }); b.resize(1 << 20); keep.push(b) } 1",
+    ] {
+        let (_i, c) = limited::<E>(32)?;
+        if !has_resizable(&c)? {
+            return Ok(());
+        }
+        ends_in(&c, code, 5000, &[memory])?;
+    }
+    Ok(())
+}
+
+fn dropped_resizable_buffers<E: Engine>() -> R {
+    let (_i, c) = limited::<E>(32)?;
+    if !has_resizable(&c)? {
+        return Ok(());
+    }
+    // 128 MiB in all, never more than 1 MiB alive: within a 32 MB limit.
+    let v = c.eval(
+        "for (let i = 0; i < 128; i++) { \
+         const b = new ArrayBuffer(0, { maxByteLength: 1 << 20 }); b.resize(1 << 20); } \
+         class X extends ArrayBuffer {}; const x = new X(4, { maxByteLength: 8 }); x.resize(8); \
+         [x instanceof X, x.byteLength, new Uint8Array(2).buffer.constructor === ArrayBuffer]",
+        &copy_within(10_000),
+    )?;
+    ensure_eq!(
+        v,
+        Value::Array(vec![Value::from(true), Value::from(8), Value::from(true)])
+    );
     Ok(())
 }
 
