@@ -15,6 +15,8 @@ mod api;
 mod case;
 #[path = "hostile/declared.rs"]
 mod declared;
+#[path = "hostile/host.rs"]
+mod host;
 #[path = "hostile/memory.rs"]
 mod memory;
 #[path = "hostile/process.rs"]

@@ -5,8 +5,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use isovm::{
-    Context, Engine, EngineVisitor, Error, EvalOptions, ExternalCopy, Isolate, IsolateOptions,
-    ScriptOrigin, TransferOptions, Value,
+    Callback, Context, Engine, EngineVisitor, Error, EvalOptions, ExternalCopy, Isolate,
+    IsolateOptions, ScriptOrigin, TransferOptions, Value,
 };
 use serde_json::json;
 
@@ -59,6 +59,42 @@ pub fn matches(want: Outcome, got: &isovm::Result<Value>) -> bool {
     }
 }
 
+/// Threads the process may hold after a case: engine and pool threads, not one per call.
+const MAX_THREADS: usize = 64;
+
+fn thread_count() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("Threads:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// What the API child's guest can call: a `console` like the CLI's (output dropped), an
+/// async host call doing 1 ms of host work, and an ignored one.
+fn install_host<C: Context>(cx: &C) -> isovm::Result<()> {
+    let quiet = Callback::new(|_| Ok(Value::Undefined));
+    let slow = Callback::new_async(|args| {
+        thread::sleep(Duration::from_millis(1));
+        Ok(args.into_iter().next().unwrap_or(Value::Undefined))
+    });
+    let ignored = Callback::new_ignored(|_| Ok(Value::Undefined));
+    cx.eval_closure(
+        "const log = $0; \
+         globalThis.console = { log, info: log, warn: log, error: log, debug: log }; \
+         globalThis.hostAsync = $1; globalThis.hostIgnored = $2;",
+        vec![
+            Value::Callback(quiet),
+            Value::Callback(slow),
+            Value::Callback(ignored),
+        ],
+        &EvalOptions::default(),
+    )?;
+    Ok(())
+}
+
 struct Child<'a> {
     case: &'a Case,
 }
@@ -97,6 +133,7 @@ fn run<E: Engine>(case: &Case) -> Result<serde_json::Value, String> {
     })
     .map_err(|e| fail("isolate", e))?;
     let cx = isolate.create_context().map_err(|e| fail("context", e))?;
+    install_host(&cx).map_err(|e| fail("host callbacks", e))?;
     let timeout = match case.drive {
         Drive::DisposeAfterMs(_) => None,
         _ => case.timeout_ms.map(Duration::from_millis),
@@ -188,6 +225,14 @@ fn run<E: Engine>(case: &Case) -> Result<serde_json::Value, String> {
     let two = ncx.eval("1 + 1", &EvalOptions::copy());
     if two != Ok(Value::from(2)) {
         return Err(format!("neighbour after the case: {}", describe(&two)));
+    }
+    // The guest must not decide how many threads the host runs.
+    let threads = thread_count();
+    report["threads"] = json!(threads);
+    if threads > MAX_THREADS {
+        return Err(format!(
+            "{threads} threads in the process after the case (at most {MAX_THREADS})"
+        ));
     }
     let _ = isolate.dispose();
     let _ = neighbour.dispose();

@@ -29,6 +29,10 @@ impl Src {
 pub enum Drive {
     /// `context.eval(script)` with the case's timeout; the CLI runs it too.
     Eval,
+    /// As `Eval`, API only: the script calls the host callbacks the API child installs
+    /// (`hostAsync`: async, 1 ms of host work; `hostIgnored`: ignored), which the CLI
+    /// does not have.
+    ApiEval,
     /// As `Eval`, with no timeout, while another thread disposes the isolate after this
     /// many milliseconds. API only.
     DisposeAfterMs(u64),
@@ -111,6 +115,7 @@ pub fn all() -> Vec<Case> {
     all.extend_from_slice(super::memory::CASES);
     all.extend_from_slice(super::time::CASES);
     all.extend_from_slice(super::stack::CASES);
+    all.extend_from_slice(super::host::CASES);
     let mut names: Vec<_> = all.iter().map(|c| c.name).collect();
     names.sort_unstable();
     names.dedup();

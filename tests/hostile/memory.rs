@@ -76,7 +76,13 @@ pub const CASES: &[Case] = &[
         src: Code("eval('1'.repeat(40).repeat(1e7))"),
         memory_mb: 128,
         timeout_ms: Some(2000),
-        expect: REFUSED_OR_LATE,
+        // Refusing the source (isolated-vm: above limit / 8) is an EvalError.
+        expect: &[
+            MemoryLimit,
+            Js(Some("RangeError")),
+            Js(Some("EvalError")),
+            Timeout,
+        ],
         ..BASE
     },
     Case {
