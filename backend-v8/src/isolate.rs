@@ -149,7 +149,7 @@ impl Core {
 
 pub(crate) struct IsolateInner {
     pub core: Arc<Core>,
-    v8: Mutex<Option<Arc<v8::SharedIsolate>>>,
+    v8: Mutex<Option<Arc<OwnedIsolate>>>,
     /// A context for compiling scripts and modules (created on first use).
     pub utility_context: Mutex<Option<v8::Global<v8::Context>>>,
 }
@@ -166,6 +166,25 @@ impl Drop for IsolateInner {
             .unwrap_or_else(|e| e.into_inner())
             .take();
         drop(keys);
+    }
+}
+
+/// The V8 isolate itself; the process gives the memory it freed back to the system once
+/// it is gone.
+pub(crate) struct OwnedIsolate(Option<v8::SharedIsolate>);
+
+impl std::ops::Deref for OwnedIsolate {
+    type Target = v8::SharedIsolate;
+
+    fn deref(&self) -> &v8::SharedIsolate {
+        self.0.as_ref().expect("the isolate lives until its owner drops")
+    }
+}
+
+impl Drop for OwnedIsolate {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        limits::release_freed_memory();
     }
 }
 
@@ -277,7 +296,7 @@ impl V8Isolate {
         };
         let inner = Arc::new(IsolateInner {
             core,
-            v8: Mutex::new(Some(Arc::new(shared))),
+            v8: Mutex::new(Some(Arc::new(OwnedIsolate(Some(shared))))),
             utility_context: Mutex::new(None),
         });
         let _ = inner.core.owner.set(Arc::downgrade(&inner));
