@@ -177,7 +177,9 @@ impl std::ops::Deref for OwnedIsolate {
     type Target = v8::SharedIsolate;
 
     fn deref(&self) -> &v8::SharedIsolate {
-        self.0.as_ref().expect("the isolate lives until its owner drops")
+        self.0
+            .as_ref()
+            .expect("the isolate lives until its owner drops")
     }
 }
 

@@ -203,7 +203,10 @@ pub(crate) fn release_freed_memory() {
     static DISPOSED: AtomicU64 = AtomicU64::new(0);
     static LAST_MS: AtomicU64 = AtomicU64::new(0);
     static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
-    let now = EPOCH.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64;
+    let now = EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64;
     let n = DISPOSED.fetch_add(1, Ordering::Relaxed) + 1;
     let last = LAST_MS.load(Ordering::Relaxed);
     if !n.is_multiple_of(TRIM_EVERY) && now.saturating_sub(last) < TRIM_AFTER_MS {

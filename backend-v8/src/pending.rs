@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use engine_api::{Completer, Error, Result, TransferOptions, Value};
 
@@ -97,6 +97,18 @@ impl PendingTable {
     }
 }
 
+/// How often a blocked waiter looks whether anything could still settle its promise.
+const QUIET_CHECK: Duration = Duration::from_millis(25);
+
+/// Whether nothing in flight could settle a guest promise of this isolate: no async host
+/// call is pending (each holds a resolver), and no call runs or waits for the isolate's
+/// turn. A promise settles only while the guest runs, so one waited on then never will
+/// (unless another thread calls in later: a waiter takes that for never, as with
+/// `new Promise(() => {})`).
+fn nothing_can_settle(core: &Core) -> bool {
+    core.tables().resolvers.is_empty() && core.queue.is_idle() && core.outbox.is_idle()
+}
+
 /// Waits for `outcome` on this thread (which must not hold the isolate's turn).
 pub(crate) fn wait(core: &Core, outcome: Outcome, deadline: Option<Instant>) -> Result<Value> {
     let id = match outcome {
@@ -117,14 +129,20 @@ pub(crate) fn wait(core: &Core, outcome: Outcome, deadline: Option<Instant>) -> 
             let _ = tx.send(r);
         }),
     );
-    let r = match deadline {
-        None => rx.recv().map_err(|_| Error::Disposed),
-        Some(d) => rx
-            .recv_timeout(d.saturating_duration_since(Instant::now()))
-            .map_err(|e| match e {
-                mpsc::RecvTimeoutError::Timeout => Error::timeout(),
-                mpsc::RecvTimeoutError::Disconnected => Error::Disposed,
-            }),
+    let r = loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match rx.recv_timeout(left.map_or(QUIET_CHECK, |l| l.min(QUIET_CHECK))) {
+            Ok(r) => break Ok(r),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break Err(Error::Disposed),
+            Err(mpsc::RecvTimeoutError::Timeout) if left.is_some_and(|l| l <= QUIET_CHECK) => {
+                break Err(Error::timeout());
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if nothing_can_settle(core) => {
+                // One last look: it may have settled just before the check.
+                break rx.try_recv().map_err(|_| Error::PromiseNeverSettles);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
     };
     if r.is_err() {
         core.pending.cancel(id);

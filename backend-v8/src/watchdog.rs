@@ -4,7 +4,8 @@
 //! thread at its next interrupt check, where it captures the guest's JS stack (naming the
 //! looping function) and terminates execution. Where V8 checks for termination but not for
 //! API interrupts (regexp backtracking, some builtins) or no JS runs, the watchdog
-//! terminates it itself a grace period later, and the timeout has no stack.
+//! terminates it itself a grace period later (and again every grace period until the call
+//! ends), and the timeout has no stack.
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
@@ -92,11 +93,15 @@ impl Watchdog {
                     }
                     if let Some(key) = next_grace.filter(|k| k.0 <= now) {
                         st.grace.remove(&key);
-                        if let Some(f) = st.fired.get_mut(&key.1).filter(|f| !f.terminated) {
+                        if let Some(f) = st.fired.get_mut(&key.1) {
                             // Terminating under the lock: once `disarm` returns, no
-                            // termination from this deadline can arrive later.
+                            // termination from this deadline can arrive later. Again every
+                            // grace period until then: V8 clears a termination once no JS
+                            // is left on the stack, and the call may enter JS again (a
+                            // getter read while its error is converted).
                             f.handle.terminate_execution();
                             f.terminated = true;
+                            st.grace.insert((now + GRACE, key.1), ());
                         }
                     }
                 }

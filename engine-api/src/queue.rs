@@ -132,6 +132,12 @@ impl TaskQueue {
         HELD.with(|h| h.borrow().contains(&key))
     }
 
+    /// Whether nothing runs in this queue's turn and nothing waits for it.
+    pub fn is_idle(&self) -> bool {
+        let st = self.inner.state();
+        !st.busy && st.entries.is_empty()
+    }
+
     /// Runs `f` on this thread once every earlier item has run.
     ///
     /// Fails with [`Error::Deadlock`] (without running `f`) when waiting for the turn

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use engine_api::{
-    Callback, Context, Engine, Error, EvalOptions, ExternalCopy, Isolate, IsolateOptions, Value,
+    Callback, Context, Engine, Error, EvalOptions, ExternalCopy, Isolate, IsolateOptions,
+    TransferOptions, Value,
 };
 
 use crate::support::{R, setup_with};
@@ -42,6 +43,10 @@ pub fn cases<E: Engine>() -> Vec<Case> {
         ),
         Case::new("containment/deep_host_value_refused", deep_host_value::<E>),
         Case::new("containment/huge_timeout_accepted", huge_timeout::<E>),
+        Case::new(
+            "containment/promise_nothing_can_settle_ends",
+            promise_never_settles::<E>,
+        ),
         Case::new(
             "containment/resizable_buffers_count",
             resizable_buffers::<E>,
@@ -231,6 +236,37 @@ fn huge_timeout<E: Engine>() -> R {
     let (_i, c) = limited::<E>(32)?;
     let v = c.eval("1 + 1", &EvalOptions::copy().with_timeout(Duration::MAX))?;
     ensure_eq!(v, Value::from(2));
+    Ok(())
+}
+
+fn promise_never_settles<E: Engine>() -> R {
+    let (_i, c) = limited::<E>(32)?;
+    let opts = EvalOptions {
+        result: TransferOptions {
+            promise: true,
+            ..TransferOptions::copy()
+        },
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let r = c.eval("new Promise(() => {})", &opts);
+    ensure!(
+        matches!(r, Err(Error::PromiseNeverSettles)),
+        "a promise nothing can settle: {r:?}"
+    );
+    ensure!(t.elapsed() < ENDS_WITHIN);
+    // One an async host call settles later is still awaited, and the isolate is usable.
+    let later = Callback::new_async(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        Ok(Value::from(5))
+    });
+    c.eval_closure(
+        "globalThis.later = $0",
+        vec![later.into()],
+        &EvalOptions::default(),
+    )?;
+    let v = c.eval("later().then((x) => x + 1)", &opts)?;
+    ensure_eq!(v, Value::from(6));
     Ok(())
 }
 
