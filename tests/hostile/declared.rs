@@ -101,30 +101,6 @@ pub const DECLARED: &[(&str, &str)] = &[
         "api/v8/string_join_bomb",
         "MemoryLimit, but only at 276 MB resident: a 256 MB joined string under a 32 MB limit",
     ),
-    (
-        "cli/v8/never_settling_promise",
-        "hangs: killed at the 8 s hard deadline (no typed error for a promise nothing can settle)",
-    ),
-    (
-        "api/v8/never_settling_promise",
-        "hangs: killed at the 8 s hard deadline (no typed error for a promise nothing can settle)",
-    ),
-    (
-        "cli/v8/never_settling_await_chain",
-        "hangs: killed at the 8 s hard deadline (no typed error for a promise nothing can settle)",
-    ),
-    (
-        "api/v8/never_settling_await_chain",
-        "hangs: killed at the 8 s hard deadline (no typed error for a promise nothing can settle)",
-    ),
-    (
-        "cli/v8/thrown_error_name_getter",
-        "hangs: the thrown error's spinning name getter runs with no deadline; killed at the 8.2 s hard deadline",
-    ),
-    (
-        "api/v8/thrown_error_name_getter",
-        "hangs: the thrown error's spinning name getter runs with no deadline; killed at the 8.2 s hard deadline",
-    ),
 ];
 
 /// Why `trial` is declared to fail, if it is.
