@@ -8,7 +8,8 @@
 //! callbacks are timed by wall clock.
 
 use std::cell::Cell;
-use std::sync::Mutex;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64};
 use std::time::{Duration, Instant};
 
 /// A reading of this thread's CPU clock younger than this serves as a call's start.
@@ -57,19 +58,21 @@ fn read_now() -> (Instant, Duration) {
     r
 }
 
-/// A call that runs on this thread and is being timed.
-struct Live {
-    clock: libc::clockid_t,
-    start: Instant,
-    cpu0: Duration,
-}
-
 /// The CPU time of one isolate: finished calls, plus the one running now.
+///
+/// The running call is published in atomics (no lock on the call path): its thread's
+/// clock id, and its starting reading; `cpu_time` may see a call that just ended as still
+/// running for an instant, which reads as a little more time, never less.
 #[derive(Default)]
 pub(crate) struct CpuMeter {
-    done_ns: std::sync::atomic::AtomicU64,
-    wall_ns: std::sync::atomic::AtomicU64,
-    live: Mutex<Option<Live>>,
+    done_ns: AtomicU64,
+    wall_ns: AtomicU64,
+    /// Whether a call runs now.
+    running: AtomicBool,
+    /// The running call's thread clock (a `clockid_t`).
+    clock: AtomicI32,
+    /// That clock's reading at the call's start, in nanoseconds.
+    cpu0_ns: AtomicU64,
 }
 
 /// The timing of one outermost call of an isolate.
@@ -80,10 +83,6 @@ pub(crate) struct CallClock {
 }
 
 impl CpuMeter {
-    fn live(&self) -> std::sync::MutexGuard<'_, Option<Live>> {
-        self.live.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Starts timing an outermost call on this thread.
     pub fn start(&self) -> CallClock {
         let start = Instant::now();
@@ -91,11 +90,9 @@ impl CpuMeter {
             Some((at, cpu)) if start.saturating_duration_since(at) < FRESH => cpu,
             _ => read_now().1,
         };
-        *self.live() = Some(Live {
-            clock: CLOCK.with(|c| *c),
-            start,
-            cpu0,
-        });
+        self.clock.store(CLOCK.with(|c| *c), Relaxed);
+        self.cpu0_ns.store(cpu0.as_nanos() as u64, Relaxed);
+        self.running.store(true, Release);
         CallClock {
             start,
             cpu0,
@@ -103,8 +100,8 @@ impl CpuMeter {
         }
     }
 
-    /// Ends the call `clock` timed, adding its wall and own CPU time.
-    pub fn end(&self, clock: CallClock) {
+    /// Ends the call `clock` timed, adding its wall and own CPU time; returns its wall time.
+    pub fn end(&self, clock: CallClock) -> Duration {
         let wall = clock.start.elapsed();
         // Host time of this call only; the caller (another isolate) sees it as its own
         // callback's wall time.
@@ -120,24 +117,26 @@ impl CpuMeter {
                 .saturating_sub(host)
                 .min(own_wall)
         };
-        *self.live() = None;
-        use std::sync::atomic::Ordering::Relaxed;
         self.done_ns.fetch_add(cpu.as_nanos() as u64, Relaxed);
+        self.running.store(false, Release);
         self.wall_ns.fetch_add(wall.as_nanos() as u64, Relaxed);
+        wall
     }
 
     /// CPU time so far, the running call's included.
     pub fn cpu_time(&self) -> Duration {
-        let done = Duration::from_nanos(self.done_ns.load(std::sync::atomic::Ordering::Relaxed));
-        let running = self.live().as_ref().map_or(Duration::ZERO, |l| {
-            read(l.clock).saturating_sub(l.cpu0).min(l.start.elapsed())
-        });
-        done + running
+        let running = if self.running.load(Acquire) {
+            let cpu0 = Duration::from_nanos(self.cpu0_ns.load(Relaxed));
+            read(self.clock.load(Relaxed)).saturating_sub(cpu0)
+        } else {
+            Duration::ZERO
+        };
+        Duration::from_nanos(self.done_ns.load(Relaxed)) + running
     }
 
     /// Wall time of finished calls.
     pub fn wall_time(&self) -> Duration {
-        Duration::from_nanos(self.wall_ns.load(std::sync::atomic::Ordering::Relaxed))
+        Duration::from_nanos(self.wall_ns.load(Relaxed))
     }
 }
 
@@ -156,4 +155,10 @@ pub(crate) fn host<R>(f: impl FnOnce() -> R) -> R {
 /// A call that re-entered its isolate on this thread took `wall`: guest work again.
 pub(crate) fn nested(wall: Duration) {
     NESTED.with(|n| n.set(n.get() + wall));
+}
+
+/// Milliseconds since the backend's clock started (cheap: one monotonic clock read).
+pub(crate) fn now_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
 }

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -110,6 +110,8 @@ pub(crate) struct Core {
     pub limits: Arc<Limits>,
     pub disposed: AtomicBool,
     pub cpu: crate::cpu::CpuMeter,
+    /// When the tasks V8 posted for this isolate last ran (ms on the backend's clock).
+    pub tasks_ran_ms: AtomicU64,
     pub handles: AtomicUsize,
     pub tables: Mutex<Tables>,
     pub pending: PendingTable,
@@ -140,6 +142,18 @@ impl Core {
 
     pub fn is_disposed(&self) -> bool {
         self.disposed.load(Ordering::Acquire)
+    }
+
+    /// Whether the tasks V8 posted for this isolate are due to run (every few
+    /// milliseconds at most: looking costs two platform locks).
+    pub fn tasks_due(&self) -> bool {
+        let now = crate::cpu::now_ms();
+        let last = self.tasks_ran_ms.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= TASKS_EVERY_MS
+            && self
+                .tasks_ran_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     pub fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
@@ -277,6 +291,7 @@ impl V8Isolate {
                 limits,
                 disposed: AtomicBool::new(false),
                 cpu: Default::default(),
+                tasks_ran_ms: AtomicU64::new(0),
                 handles: AtomicUsize::new(0),
                 tables: Mutex::new(Tables::default()),
                 pending: PendingTable::default(),
@@ -397,7 +412,7 @@ impl V8Isolate {
                 Some(locker) => f(locker),
                 None => f(&mut isolate),
             };
-            if outermost && !isolate.is_execution_terminating() {
+            if outermost && !isolate.is_execution_terminating() && core.tasks_due() {
                 crate::run_posted_tasks(&isolate);
             }
             r
@@ -407,11 +422,14 @@ impl V8Isolate {
             _ => None,
         };
         let timed_out = fired.is_some();
-        let wall = wall0.elapsed();
-        match clock {
+        let wall = match clock {
             Some(clock) => core.cpu.end(clock),
-            None => crate::cpu::nested(wall),
-        }
+            None => {
+                let wall = wall0.elapsed();
+                crate::cpu::nested(wall);
+                wall
+            }
+        };
         if outermost && wall >= LONG_CALL && !core.limits.is_exceeded() {
             // V8 lets one large young object past its heap limit without a GC to notice;
             // a call long enough to have made one is checked when it ends.
@@ -501,6 +519,9 @@ impl V8Isolate {
         ctx
     }
 }
+
+/// Milliseconds between two runs of an isolate's posted tasks at call ends.
+const TASKS_EVERY_MS: u64 = 5;
 
 /// Calls at least this long have their heap size checked when they end (the check walks
 /// V8's spaces: about a microsecond).

@@ -197,16 +197,12 @@ pub(crate) fn code_from_strings<'s>(
 /// freed memory in its arenas: after 1,000 isolates were disposed, 970 of 1,200 MB stayed
 /// resident without this, 300 MB with it (V8's own page pool lets the rest go in seconds).
 /// Trimming walks every arena, so it runs after every [`TRIM_EVERY`]th disposal, or when
-/// the last trim is [`TRIM_AFTER`] old.
+/// the last trim is [`TRIM_AFTER_MS`] old.
 pub(crate) fn release_freed_memory() {
     use std::sync::atomic::AtomicU64;
     static DISPOSED: AtomicU64 = AtomicU64::new(0);
     static LAST_MS: AtomicU64 = AtomicU64::new(0);
-    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
-    let now = EPOCH
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_millis() as u64;
+    let now = crate::cpu::now_ms();
     let n = DISPOSED.fetch_add(1, Ordering::Relaxed) + 1;
     let last = LAST_MS.load(Ordering::Relaxed);
     if !n.is_multiple_of(TRIM_EVERY) && now.saturating_sub(last) < TRIM_AFTER_MS {
