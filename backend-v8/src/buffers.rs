@@ -16,17 +16,20 @@ use crate::isolate::Core;
 /// Installs the guard in the current context (before any guest code runs there).
 const GUARD: &str = r#"(function (reserve, release) {
   'use strict';
+  // Everything the guard calls later is taken now, before any guest code can replace it.
   const { apply, construct, defineProperty, getOwnPropertyDescriptor } = Reflect;
+  const { get: weakGet, set: weakSet } = WeakMap.prototype;
+  const register = FinalizationRegistry.prototype.register;
   // What each live buffer holds counted, given back once it is collected.
   const counted = new WeakMap();
   const registry = new FinalizationRegistry((held) => release(held.bytes));
   const count = (buffer, bytes) => {
     reserve(bytes);
-    let held = apply(WeakMap.prototype.get, counted, [buffer]);
+    let held = apply(weakGet, counted, [buffer]);
     if (held === undefined) {
       held = { bytes: 0 };
-      apply(WeakMap.prototype.set, counted, [buffer, held]);
-      apply(FinalizationRegistry.prototype.register, registry, [buffer, held]);
+      apply(weakSet, counted, [buffer, held]);
+      apply(register, registry, [buffer, held]);
     }
     held.bytes += bytes;
   };
@@ -75,7 +78,7 @@ const GUARD: &str = r#"(function (reserve, release) {
       if (resizable) {
         // The memory moved to the new buffer: so does what it counts (the detached one
         // gives nothing back when collected).
-        const held = apply(WeakMap.prototype.get, counted, [this]);
+        const held = apply(weakGet, counted, [this]);
         const bytes = (held === undefined ? 0 : held.bytes) + (n > before ? n - before : 0);
         if (held !== undefined) held.bytes = 0;
         if (bytes > 0) {
