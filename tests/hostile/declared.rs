@@ -22,14 +22,6 @@ pub const DECLARED: &[(&str, &str)] = &[
         "MemoryLimit only after 6.2-7.9 s (3 s timeout), at 593 MB resident (32 MB limit)",
     ),
     (
-        "cli/v8/deep_eval_in_eval",
-        "MemoryLimit, but at 211 MB resident (32 MB limit; bound 146 MB)",
-    ),
-    (
-        "api/v8/deep_eval_in_eval",
-        "MemoryLimit, but at 211 MB resident (32 MB limit; bound 146 MB)",
-    ),
-    (
         "cli/boa-wasi/deep_recursion_through_to_string",
         "unbounded toString recursion returns '' (Ok) instead of a RangeError/StackOverflow",
     ),

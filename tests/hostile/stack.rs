@@ -119,7 +119,9 @@ pub const CASES: &[Case] = &[
     Case {
         name: "deep_eval_in_eval",
         src: Code(
-            "let s = '1'; for (let i = 0; i < 2000; i++) s = 'eval(' + JSON.stringify(s) + ')'; eval(s)",
+            // Each level a new eval frame; the source stays small (a string quoted again
+            // at every level would double in size: a memory bomb, covered elsewhere).
+            "function f(n) { return n === 0 ? 1 : eval('f(' + (n - 1) + ')'); } f(1e5)",
         ),
         timeout_ms: Some(2000),
         expect: &[
