@@ -13,67 +13,62 @@ use engine_api::{Error, Result};
 
 use crate::isolate::Core;
 
-/// Installs the guard in the current context (before any guest code runs there).
-const GUARD: &str = r#"(function (reserve, release) {
+/// The guard: given what it needs (taken from the context before any guest code ran), it
+/// defines the guarded constructors and methods and returns them, in [`LAZY`] order (all
+/// but the one being read: V8 replaces that one with what its lazy getter answers).
+const GUARD: &str = r#"(function (o, reserve, release, resolving) {
   'use strict';
-  // Everything the guard calls later is taken now, before any guest code can replace it.
-  const { apply, construct, defineProperty, getOwnPropertyDescriptor } = Reflect;
-  const { get: weakGet, set: weakSet } = WeakMap.prototype;
-  const register = FinalizationRegistry.prototype.register;
+  const AB = o[0], SAB = o[1], abp = o[2], sabp = o[3];
+  const apply = o[4], construct = o[5], defineProperty = o[6];
+  const WeakMapC = o[7], weakGet = o[8], weakSet = o[9];
+  const Registry = o[10], register = o[11], ProxyC = o[12];
+  const resize = o[13], transfer = o[14], grow = o[15];
+  const abByteLength = o[16], abMax = o[17], abResizable = o[18];
+  const sabByteLength = o[19], sabMax = o[20], sabGrowable = o[21], global = o[22];
   // What each live buffer holds counted, given back once it is collected.
-  const counted = new WeakMap();
-  const registry = new FinalizationRegistry((held) => release(held.bytes));
+  const counted = new WeakMapC();
+  const registry = new Registry((held) => release(held.bytes));
   const count = (buffer, bytes) => {
     reserve(bytes);
     let held = apply(weakGet, counted, [buffer]);
     if (held === undefined) {
-      held = { bytes: 0 };
+      held = { __proto__: null, bytes: 0 };
       apply(weakSet, counted, [buffer, held]);
       apply(register, registry, [buffer, held]);
     }
     held.bytes += bytes;
   };
-  const getter = (proto, name) => getOwnPropertyDescriptor(proto, name).get;
-  const hidden = (value) => ({ value, writable: true, enumerable: false, configurable: true });
-  const guard = (name, growName, flag) => {
-    const Original = globalThis[name];
-    const proto = Original.prototype;
-    const grow = proto[growName];
-    const byteLength = getter(proto, 'byteLength');
-    const maxByteLength = getter(proto, 'maxByteLength');
-    const growable = getter(proto, flag);
-    const Guarded = new Proxy(Original, {
-      construct(target, args, newTarget) {
-        const buffer = construct(target, args, newTarget);
-        if (apply(growable, buffer, [])) count(buffer, apply(byteLength, buffer, []));
-        return buffer;
-      },
-    });
-    const methods = {
-      [growName](length) {
-        const n = +length;
-        const before = apply(byteLength, this, []);
-        if (n > before && n <= apply(maxByteLength, this, [])) count(this, n - before);
-        return apply(grow, this, [n]);
-      },
+  const hidden = (value) =>
+    ({ __proto__: null, value, writable: true, enumerable: false, configurable: true });
+  const guarded = (Original, byteLength, growable) => new ProxyC(Original, {
+    __proto__: null,
+    construct(target, args, newTarget) {
+      const buffer = construct(target, args, newTarget);
+      if (apply(growable, buffer, [])) count(buffer, apply(byteLength, buffer, []));
+      return buffer;
+    },
+  });
+  const grower = (name, original, byteLength, max) => {
+    const f = function (length) {
+      const n = +length;
+      const before = apply(byteLength, this, []);
+      if (n > before && n <= apply(max, this, [])) count(this, n - before);
+      return apply(original, this, [n]);
     };
-    defineProperty(globalThis, name, hidden(Guarded));
-    defineProperty(proto, 'constructor', hidden(Guarded));
-    defineProperty(proto, growName, hidden(methods[growName]));
-    return { proto, byteLength, maxByteLength, growable };
+    defineProperty(f, 'name', { __proto__: null, value: name, configurable: true });
+    return f;
   };
-  const ab = guard('ArrayBuffer', 'resize', 'resizable');
-  guard('SharedArrayBuffer', 'grow', 'growable');
+  const GuardedAB = guarded(AB, abByteLength, abResizable);
+  const GuardedSAB = guarded(SAB, sabByteLength, sabGrowable);
+  const resizeW = grower('resize', resize, abByteLength, abMax);
+  const growW = grower('grow', grow, sabByteLength, sabMax);
   // A resizable buffer's transfer stays resizable: a new length past the old is new memory.
-  const transfer = ab.proto.transfer;
-  const methods = {
+  const transferW = {
     transfer(length) {
-      const before = apply(ab.byteLength, this, []);
+      const before = apply(abByteLength, this, []);
       const n = length === undefined ? before : +length;
-      const resizable = apply(ab.growable, this, []);
-      if (resizable && n > before && n <= apply(ab.maxByteLength, this, [])) {
-        reserve(n - before);
-      }
+      const resizable = apply(abResizable, this, []);
+      if (resizable && n > before && n <= apply(abMax, this, [])) reserve(n - before);
       const moved = apply(transfer, this, length === undefined ? [] : [n]);
       if (resizable) {
         // The memory moved to the new buffer: so does what it counts (the detached one
@@ -88,29 +83,234 @@ const GUARD: &str = r#"(function (reserve, release) {
       }
       return moved;
     },
-  };
-  defineProperty(ab.proto, 'transfer', hidden(methods.transfer));
+  }.transfer;
+  const values = [GuardedAB, GuardedSAB, GuardedAB, resizeW, transferW, GuardedSAB, growW];
+  const holders = [global, global, abp, abp, abp, sabp, sabp];
+  const keys = ['ArrayBuffer', 'SharedArrayBuffer', 'constructor', 'resize', 'transfer',
+    'constructor', 'grow'];
+  // The property being read now is V8's to replace, with the value its getter answers.
+  for (let i = 0; i < 7; i++) {
+    if (i !== resolving) defineProperty(holders[i], keys[i], hidden(values[i]));
+  }
+  return values;
 })"#;
+
+/// The properties that route to the guard, as (on the global or a prototype, key). Each
+/// starts as a lazy data property: the first read of any of them installs the guard, so a
+/// context that never touches these buffers pays nothing for it (~100 us otherwise).
+const LAZY: [(Holder, &str); 7] = [
+    (Holder::Global, "ArrayBuffer"),
+    (Holder::Global, "SharedArrayBuffer"),
+    (Holder::ArrayBufferPrototype, "constructor"),
+    (Holder::ArrayBufferPrototype, "resize"),
+    (Holder::ArrayBufferPrototype, "transfer"),
+    (Holder::SharedArrayBufferPrototype, "constructor"),
+    (Holder::SharedArrayBufferPrototype, "grow"),
+];
+
+#[derive(Clone, Copy)]
+enum Holder {
+    Global,
+    ArrayBufferPrototype,
+    SharedArrayBufferPrototype,
+}
 
 /// V8's code cache of [`GUARD`].
 static GUARD_CACHE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 
-/// Routes the current context's resizable and growable buffers through the guard.
-pub(crate) fn guard(scope: &mut v8::PinScope) -> Result<()> {
+/// The shared state of one context's lazy properties: `[originals, reserve, release,
+/// installed values or undefined, installing]`.
+const STATE_LEN: u32 = 5;
+
+/// Routes the current context's resizable and growable buffers through the guard (before
+/// any guest code runs there): takes what the guard needs now, and installs it lazily.
+pub(crate) fn guard<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<()> {
+    let damaged = || crate::backend_error("the context's buffer built-ins are not as expected");
+    let global = scope.get_current_context().global(scope);
+    let ab = object(scope, global, "ArrayBuffer").ok_or_else(damaged)?;
+    let sab = object(scope, global, "SharedArrayBuffer").ok_or_else(damaged)?;
+    let abp = object(scope, ab, "prototype").ok_or_else(damaged)?;
+    let sabp = object(scope, sab, "prototype").ok_or_else(damaged)?;
+    let reflect = object(scope, global, "Reflect").ok_or_else(damaged)?;
+    let weak_map = object(scope, global, "WeakMap").ok_or_else(damaged)?;
+    let weak_map_proto = object(scope, weak_map, "prototype").ok_or_else(damaged)?;
+    let registry = object(scope, global, "FinalizationRegistry").ok_or_else(damaged)?;
+    let registry_proto = object(scope, registry, "prototype").ok_or_else(damaged)?;
+    let get = crate::convert::get;
+    let originals = [
+        Some(ab.into()),
+        Some(sab.into()),
+        Some(abp.into()),
+        Some(sabp.into()),
+        get(scope, reflect, "apply"),
+        get(scope, reflect, "construct"),
+        get(scope, reflect, "defineProperty"),
+        Some(weak_map.into()),
+        get(scope, weak_map_proto, "get"),
+        get(scope, weak_map_proto, "set"),
+        Some(registry.into()),
+        get(scope, registry_proto, "register"),
+        get(scope, global, "Proxy"),
+        get(scope, abp, "resize"),
+        get(scope, abp, "transfer"),
+        get(scope, sabp, "grow"),
+        getter(scope, abp, "byteLength"),
+        getter(scope, abp, "maxByteLength"),
+        getter(scope, abp, "resizable"),
+        getter(scope, sabp, "byteLength"),
+        getter(scope, sabp, "maxByteLength"),
+        getter(scope, sabp, "growable"),
+        Some(global.into()),
+    ];
+    let mut values = Vec::with_capacity(originals.len());
+    for v in originals {
+        values.push(v.filter(|v| !v.is_undefined()).ok_or_else(damaged)?);
+    }
+    let originals = v8::Array::new_with_elements(scope, &values);
     let reserve = v8::Function::builder(reserve)
         .build(scope)
         .ok_or_else(|| crate::backend_error("creating the buffer guard"))?;
     let release = v8::Function::builder(release)
         .build(scope)
         .ok_or_else(|| crate::backend_error("creating the buffer guard"))?;
-    let install = crate::ivm::run_static(scope, GUARD, &GUARD_CACHE)?;
-    let install = v8::Local::<v8::Function>::try_from(install)
+    let undefined = v8::undefined(scope).into();
+    let no = v8::Boolean::new(scope, false).into();
+    let state = v8::Array::new_with_elements(
+        scope,
+        &[
+            originals.into(),
+            reserve.into(),
+            release.into(),
+            undefined,
+            no,
+        ],
+    );
+    for (index, (holder, key)) in LAZY.iter().enumerate() {
+        let holder = match holder {
+            Holder::Global => global,
+            Holder::ArrayBufferPrototype => abp,
+            Holder::SharedArrayBufferPrototype => sabp,
+        };
+        let i = v8::Integer::new(scope, index as i32).into();
+        let data = v8::Array::new_with_elements(scope, &[state.into(), i]);
+        let key = v8::String::new(scope, key).ok_or_else(crate::empty)?;
+        holder
+            .set_lazy_data_property_with_data(
+                scope,
+                key.into(),
+                lazy_guard,
+                data.into(),
+                v8::PropertyAttribute::DONT_ENUM,
+                v8::SideEffectType::HasSideEffect,
+                v8::SideEffectType::HasSideEffect,
+            )
+            .filter(|ok| *ok)
+            .ok_or_else(|| crate::backend_error("defining the buffer guard"))?;
+    }
+    Ok(())
+}
+
+/// Property `key` of `o`, if it is an object.
+fn object<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    o: v8::Local<'s, v8::Object>,
+    key: &str,
+) -> Option<v8::Local<'s, v8::Object>> {
+    crate::convert::get(scope, o, key).and_then(|v| v8::Local::<v8::Object>::try_from(v).ok())
+}
+
+/// The getter of accessor property `key` of `o`.
+fn getter<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    o: v8::Local<'s, v8::Object>,
+    key: &str,
+) -> Option<v8::Local<'s, v8::Value>> {
+    let key = v8::String::new(scope, key)?;
+    let desc = o.get_own_property_descriptor(scope, key.into())?;
+    let desc = v8::Local::<v8::Object>::try_from(desc).ok()?;
+    crate::convert::get(scope, desc, "get")
+}
+
+/// Element `i` of `a`.
+fn at<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    a: v8::Local<'s, v8::Array>,
+    i: u32,
+) -> Result<v8::Local<'s, v8::Value>> {
+    a.get_index(scope, i).ok_or_else(crate::empty)
+}
+
+/// The original value of lazy property `index` (what it read before the guard).
+const ORIGINAL_OF: [u32; 7] = [0, 1, 0, 13, 14, 1, 15];
+
+/// The getter of every lazy buffer property: installs the guard in the holder's context
+/// (once) and answers the guarded value. While the guard defines its properties, V8 reads
+/// the lazy ones again: those reads answer the originals.
+fn lazy_guard<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _key: v8::Local<'s, v8::Name>,
+    args: v8::PropertyCallbackArguments<'s>,
+    mut rv: v8::ReturnValue<'_, v8::Value>,
+) {
+    let result = (|| -> Result<v8::Local<'s, v8::Value>> {
+        let data = v8::Local::<v8::Array>::try_from(args.data())
+            .map_err(|_| crate::backend_error("buffer guard data"))?;
+        let state = data.get_index(scope, 0).ok_or_else(crate::empty)?;
+        let state = v8::Local::<v8::Array>::try_from(state)
+            .map_err(|_| crate::backend_error("buffer guard state"))?;
+        let index = data
+            .get_index(scope, 1)
+            .and_then(|i| i.uint32_value(scope))
+            .filter(|i| (*i as usize) < LAZY.len())
+            .ok_or_else(|| crate::backend_error("buffer guard index"))?;
+        debug_assert_eq!(state.length(), STATE_LEN);
+        if let Ok(values) = v8::Local::<v8::Array>::try_from(at(scope, state, 3)?) {
+            return at(scope, values, index);
+        }
+        let originals = v8::Local::<v8::Array>::try_from(at(scope, state, 0)?)
+            .map_err(|_| crate::backend_error("buffer guard originals"))?;
+        if at(scope, state, 4)?.is_true() {
+            return at(scope, originals, ORIGINAL_OF[index as usize]);
+        }
+        let yes = v8::Boolean::new(scope, true).into();
+        state.set_index(scope, 4, yes);
+        let installed = install(scope, state, originals, index);
+        let no = v8::Boolean::new(scope, false).into();
+        state.set_index(scope, 4, no);
+        let values = installed?;
+        state.set_index(scope, 3, values.into());
+        at(scope, values, index)
+    })();
+    match result {
+        Ok(v) => rv.set(v),
+        Err(e) if crate::is_empty(&e) => {}
+        Err(e) => crate::convert::throw(scope, &e),
+    }
+}
+
+/// Runs the guard with the context's originals; its guarded values, in [`LAZY`] order.
+fn install<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    state: v8::Local<'s, v8::Array>,
+    originals: v8::Local<'s, v8::Array>,
+    resolving: u32,
+) -> Result<v8::Local<'s, v8::Array>> {
+    let reserve = state.get_index(scope, 1).ok_or_else(crate::empty)?;
+    let release = state.get_index(scope, 2).ok_or_else(crate::empty)?;
+    let guard = crate::ivm::run_static(scope, GUARD, &GUARD_CACHE)?;
+    let guard = v8::Local::<v8::Function>::try_from(guard)
         .map_err(|_| crate::backend_error("the buffer guard is not a function"))?;
     let recv = v8::undefined(scope).into();
-    install
-        .call(scope, recv, &[reserve.into(), release.into()])
-        .ok_or_else(|| crate::backend_error("installing the buffer guard"))?;
-    Ok(())
+    let resolving = v8::Integer::new_from_unsigned(scope, resolving);
+    let values = guard
+        .call(
+            scope,
+            recv,
+            &[originals.into(), reserve, release, resolving.into()],
+        )
+        .ok_or_else(crate::empty)?;
+    v8::Local::<v8::Array>::try_from(values)
+        .map_err(|_| crate::backend_error("the buffer guard returned no values"))
 }
 
 /// The byte count the guard passes (its own arithmetic on byte lengths).

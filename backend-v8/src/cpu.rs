@@ -82,6 +82,13 @@ pub(crate) struct CallClock {
     host0: Duration,
 }
 
+impl CallClock {
+    /// When the call started.
+    pub fn started(&self) -> Instant {
+        self.start
+    }
+}
+
 impl CpuMeter {
     /// Starts timing an outermost call on this thread.
     pub fn start(&self) -> CallClock {
@@ -159,6 +166,13 @@ pub(crate) fn nested(wall: Duration) {
 
 /// Milliseconds since the backend's clock started (cheap: one monotonic clock read).
 pub(crate) fn now_ms() -> u64 {
+    ms_at(Instant::now())
+}
+
+/// `at` in milliseconds on the backend's clock (from 1: 0 reads as never).
+pub(crate) fn ms_at(at: Instant) -> u64 {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+    at.saturating_duration_since(*EPOCH.get_or_init(Instant::now))
+        .as_millis() as u64
+        + 1
 }

@@ -146,8 +146,8 @@ impl Core {
 
     /// Whether the tasks V8 posted for this isolate are due to run (every few
     /// milliseconds at most: looking costs two platform locks).
-    pub fn tasks_due(&self) -> bool {
-        let now = crate::cpu::now_ms();
+    pub fn tasks_due(&self, at: Instant) -> bool {
+        let now = crate::cpu::ms_at(at);
         let last = self.tasks_ran_ms.load(Ordering::Relaxed);
         now.saturating_sub(last) >= TASKS_EVERY_MS
             && self
@@ -400,7 +400,8 @@ impl V8Isolate {
         let core = &self.inner.core;
         let outermost = locker.is_some();
         let clock = outermost.then(|| core.cpu.start());
-        let wall0 = Instant::now();
+        // Outermost calls are timed by their clock; nested ones for their caller's meter.
+        let wall0 = (!outermost).then(Instant::now);
         let deadline = timeout.and_then(|t| watchdog::arm(&core.handle, t));
         let r = {
             let _on_top = OnTop::push(core.id, ptr);
@@ -412,7 +413,8 @@ impl V8Isolate {
                 Some(locker) => f(locker),
                 None => f(&mut isolate),
             };
-            if outermost && !isolate.is_execution_terminating() && core.tasks_due() {
+            let due = clock.as_ref().is_some_and(|c| core.tasks_due(c.started()));
+            if due && !isolate.is_execution_terminating() {
                 crate::run_posted_tasks(&isolate);
             }
             r
@@ -425,7 +427,7 @@ impl V8Isolate {
         let wall = match clock {
             Some(clock) => core.cpu.end(clock),
             None => {
-                let wall = wall0.elapsed();
+                let wall = wall0.map_or(Duration::ZERO, |t| t.elapsed());
                 crate::cpu::nested(wall);
                 wall
             }
