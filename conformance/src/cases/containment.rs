@@ -294,6 +294,16 @@ fn resizable_buffers<E: Engine>() -> R {
          new Uint8Array(c).fill(1); c.byteLength",
         "const keep = []; for (let i = 0; i < 64; i++) { \
          const b = new ArrayBuffer(0, { maxByteLength: 1 << 20 }); b.resize(1 << 20); keep.push(b) } 1",
+        // The constructor and resize reached without the globals, first touch included.
+        "delete globalThis.ArrayBuffer; const P = Object.getPrototypeOf(new Uint8Array(1).buffer); \
+         const r = Object.getOwnPropertyDescriptor(P, 'resize').value; \
+         const b = new P.constructor(0, { maxByteLength: 2 ** 30 }); r.call(b, 2 ** 30); \
+         new Uint8Array(b).fill(1); 1",
+        // Built-ins the accounting uses, replaced before the first touch.
+        "Reflect.apply = () => 0; WeakMap.prototype.get = () => ({ bytes: -1e9 }); \
+         Object.defineProperty(Object.prototype, 'get', { value: () => 0 }); \
+         const b = new ArrayBuffer(0, { maxByteLength: 2 ** 30 }); b.resize(2 ** 30); \
+         new Uint8Array(b).fill(1); 1",
     ] {
         let (_i, c) = limited::<E>(32)?;
         if !has_resizable(&c)? {
