@@ -205,7 +205,7 @@ pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
     scope
         .get_current_context()
         .set_allow_generation_from_strings(false);
-    crate::buffers::guard(scope)?;
+    crate::guard::install(scope)?;
     let global = scope.get_current_context().global(scope);
     // WebAssembly memory lives outside the heap and the array buffer allocator, so it
     // would escape the memory limit: guests get no `WebAssembly`.

@@ -18,12 +18,12 @@
 #[macro_use]
 mod macros;
 
-mod buffers;
 mod callbacks;
 mod context;
 mod convert;
 mod cpu;
 mod errors;
+mod guard;
 mod isolate;
 mod ivm;
 mod limits;

@@ -6,22 +6,6 @@
 /// `(trial name, what happened)`.
 pub const DECLARED: &[(&str, &str)] = &[
     (
-        "cli/v8/array_1e9_fill",
-        "runs past its 100 ms timeout: killed at 1.1 GB resident after 6.7 s (256 MB limit)",
-    ),
-    (
-        "api/v8/array_1e9_fill",
-        "runs past its 100 ms timeout: killed at 1.1 GB resident after 6.7 s (256 MB limit)",
-    ),
-    (
-        "cli/v8/array_from_5e7",
-        "MemoryLimit only after 6.2-7.9 s (3 s timeout), at 593 MB resident (32 MB limit)",
-    ),
-    (
-        "api/v8/array_from_5e7",
-        "MemoryLimit only after 6.2-7.9 s (3 s timeout), at 593 MB resident (32 MB limit)",
-    ),
-    (
         "cli/boa-wasi/deep_recursion_through_to_string",
         "unbounded toString recursion returns '' (Ok) instead of a RangeError/StackOverflow",
     ),

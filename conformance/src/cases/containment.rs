@@ -56,6 +56,10 @@ pub fn cases<E: Engine>() -> Vec<Case> {
             dropped_resizable_buffers::<E>,
         ),
         Case::new(
+            "containment/huge_array_operations_end_in_time",
+            huge_array_operations::<E>,
+        ),
+        Case::new(
             "containment/cpu_time_excludes_host_callbacks",
             cpu_excludes_host::<E>,
         ),
@@ -330,6 +334,36 @@ fn dropped_resizable_buffers<E: Engine>() -> R {
     ensure_eq!(
         v,
         Value::Array(vec![Value::from(true), Value::from(8), Value::from(true)])
+    );
+    Ok(())
+}
+
+fn huge_array_operations<E: Engine>() -> R {
+    for code in [
+        "Array(1e9).fill(0)",
+        "Array.from({ length: 5e7 }).length",
+        "Array.prototype.fill.call({ length: 1e9 }, 0); 1",
+    ] {
+        let (_i, c) = limited::<E>(32)?;
+        ends_in(&c, code, 100, &[memory, timeout])?;
+    }
+    // Ordinary fills and array-likes are untouched.
+    let (_i, c) = limited::<E>(32)?;
+    let v = c.eval(
+        "[Array(3).fill(7), Array(4).fill(1, 2), Array.from({ length: 2 }, (_, i) => i), \
+         Array.prototype.fill.length, Array.from.name]",
+        &EvalOptions::copy(),
+    )?;
+    let n = |x: i32| Value::from(x);
+    ensure_eq!(
+        v,
+        Value::Array(vec![
+            Value::Array(vec![n(7), n(7), n(7)]),
+            Value::Array(vec![Value::Undefined, Value::Undefined, n(1), n(1)]),
+            Value::Array(vec![n(0), n(1)]),
+            n(1),
+            Value::from("from"),
+        ])
     );
     Ok(())
 }

@@ -1,9 +1,14 @@
-//! Resizable `ArrayBuffer`s and growable `SharedArrayBuffer`s against the memory limit.
+//! The guard over built-ins that V8 would let past the memory limit or the deadline.
 //!
-//! V8 reserves and commits their memory through its page allocator, past the isolate's
-//! array buffer allocator that counts every other buffer. So every context routes their
-//! creation and growth (constructors, `resize`, `grow`, `transfer`) through a guard that
-//! counts the bytes before V8 commits them; over the limit the call ends in `MemoryLimit`.
+//! - Resizable `ArrayBuffer`s and growable `SharedArrayBuffer`s: V8 reserves and commits
+//!   their memory through its page allocator, past the isolate's array buffer allocator
+//!   that counts every other buffer. Their creation and growth (constructors, `resize`,
+//!   `grow`, `transfer`) count the bytes before V8 commits them.
+//! - `Array.prototype.fill` and `Array.from` over more elements than the limit can hold:
+//!   V8 runs them without interrupt checks, so they end at once instead
+//!   (`Array(1e9).fill(0)` ran 6 s past a 100 ms deadline, to 1.1 GB).
+//!
+//! Over the limit the call ends in `MemoryLimit`.
 //!
 //! What the guard counts is given back when the buffer is collected (a `FinalizationRegistry`
 //! of the guard's own, whose cleanup V8 posts as a task that the backend runs when a call
@@ -84,12 +89,56 @@ const GUARD: &str = r#"(function (o, reserve, release, resolving) {
       return moved;
     },
   }.transfer;
-  const values = [GuardedAB, GuardedSAB, GuardedAB, resizeW, transferW, GuardedSAB, growW];
-  const holders = [global, global, abp, abp, abp, sabp, sabp];
+  // Array operations over more elements than the limit can hold (8 bytes each at least)
+  // end at once: V8 runs them without interrupt checks.
+  const fill = o[23], from = o[24], arrayProto = o[25], ArrayC = o[26], isArray = o[27];
+  const ownDescriptor = o[28], hasOwn = o[29], iterator = o[30], maxElements = o[31];
+  const tooMany = (n) => {
+    if (n > maxElements) reserve(n * 8);
+  };
+  const index = (x, len, otherwise) => {
+    if (x === undefined) return otherwise;
+    if (x !== x) return 0;
+    if (x < 0) return len + x > 0 ? len + x : 0;
+    return x < len ? x : len;
+  };
+  // The length of an array, or the own data `length` of an array-like: read without
+  // running guest code (V8 reads it again itself); otherwise undefined.
+  const lengthOf = (o) => {
+    if (apply(isArray, undefined, [o])) return o.length;
+    if ((typeof o !== 'object' && typeof o !== 'function') || o === null) return undefined;
+    const length = ownDescriptor(o, 'length');
+    if (length === undefined || !apply(hasOwn, length, ['value'])) return undefined;
+    return typeof length.value === 'number' ? length.value : undefined;
+  };
+  const fillW = {
+    fill(value) {
+      const start = arguments[1], end = arguments[2];
+      const len = lengthOf(this);
+      if (len !== undefined && (start === undefined || typeof start === 'number') &&
+          (end === undefined || typeof end === 'number')) {
+        tooMany(index(end, len, len) - index(start, len, 0));
+      }
+      return apply(fill, this, arguments);
+    },
+  }.fill;
+  const fromW = {
+    from(items) {
+      if (typeof items === 'object' && items !== null && !apply(isArray, undefined, [items]) &&
+          !(iterator in items)) {
+        const len = lengthOf(items);
+        if (len !== undefined) tooMany(len);
+      }
+      return apply(from, this, arguments);
+    },
+  }.from;
+  const values = [GuardedAB, GuardedSAB, GuardedAB, resizeW, transferW, GuardedSAB, growW,
+    fillW, fromW];
+  const holders = [global, global, abp, abp, abp, sabp, sabp, arrayProto, ArrayC];
   const keys = ['ArrayBuffer', 'SharedArrayBuffer', 'constructor', 'resize', 'transfer',
-    'constructor', 'grow'];
+    'constructor', 'grow', 'fill', 'from'];
   // The property being read now is V8's to replace, with the value its getter answers.
-  for (let i = 0; i < 7; i++) {
+  for (let i = 0; i < 9; i++) {
     if (i !== resolving) defineProperty(holders[i], keys[i], hidden(values[i]));
   }
   return values;
@@ -98,7 +147,7 @@ const GUARD: &str = r#"(function (o, reserve, release, resolving) {
 /// The properties that route to the guard, as (on the global or a prototype, key). Each
 /// starts as a lazy data property: the first read of any of them installs the guard, so a
 /// context that never touches these buffers pays nothing for it (~100 us otherwise).
-const LAZY: [(Holder, &str); 7] = [
+const LAZY: [(Holder, &str); 9] = [
     (Holder::Global, "ArrayBuffer"),
     (Holder::Global, "SharedArrayBuffer"),
     (Holder::ArrayBufferPrototype, "constructor"),
@@ -106,6 +155,8 @@ const LAZY: [(Holder, &str); 7] = [
     (Holder::ArrayBufferPrototype, "transfer"),
     (Holder::SharedArrayBufferPrototype, "constructor"),
     (Holder::SharedArrayBufferPrototype, "grow"),
+    (Holder::ArrayPrototype, "fill"),
+    (Holder::Array, "from"),
 ];
 
 #[derive(Clone, Copy)]
@@ -113,6 +164,8 @@ enum Holder {
     Global,
     ArrayBufferPrototype,
     SharedArrayBufferPrototype,
+    ArrayPrototype,
+    Array,
 }
 
 /// V8's code cache of [`GUARD`].
@@ -122,9 +175,10 @@ static GUARD_CACHE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 /// installed values or undefined, installing]`.
 const STATE_LEN: u32 = 5;
 
-/// Routes the current context's resizable and growable buffers through the guard (before
-/// any guest code runs there): takes what the guard needs now, and installs it lazily.
-pub(crate) fn guard<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<()> {
+/// Routes the current context's resizable and growable buffers and its huge array
+/// operations through the guard (before any guest code runs there): takes what the guard
+/// needs now, and installs it lazily.
+pub(crate) fn install<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<()> {
     let damaged = || crate::backend_error("the context's buffer built-ins are not as expected");
     let global = scope.get_current_context().global(scope);
     let ab = object(scope, global, "ArrayBuffer").ok_or_else(damaged)?;
@@ -136,6 +190,13 @@ pub(crate) fn guard<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<()> {
     let weak_map_proto = object(scope, weak_map, "prototype").ok_or_else(damaged)?;
     let registry = object(scope, global, "FinalizationRegistry").ok_or_else(damaged)?;
     let registry_proto = object(scope, registry, "prototype").ok_or_else(damaged)?;
+    let array = object(scope, global, "Array").ok_or_else(damaged)?;
+    let array_proto = object(scope, array, "prototype").ok_or_else(damaged)?;
+    let object_ctor = object(scope, global, "Object").ok_or_else(damaged)?;
+    let object_proto = object(scope, object_ctor, "prototype").ok_or_else(damaged)?;
+    let symbol = object(scope, global, "Symbol").ok_or_else(damaged)?;
+    let max_elements = Core::of(scope).limits.limit / 8;
+    let max_elements = v8::Number::new(scope, max_elements as f64).into();
     let get = crate::convert::get;
     let originals = [
         Some(ab.into()),
@@ -161,6 +222,15 @@ pub(crate) fn guard<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<()> {
         getter(scope, sabp, "maxByteLength"),
         getter(scope, sabp, "growable"),
         Some(global.into()),
+        get(scope, array_proto, "fill"),
+        get(scope, array, "from"),
+        Some(array_proto.into()),
+        Some(array.into()),
+        get(scope, array, "isArray"),
+        get(scope, object_ctor, "getOwnPropertyDescriptor"),
+        get(scope, object_proto, "hasOwnProperty"),
+        get(scope, symbol, "iterator"),
+        Some(max_elements),
     ];
     let mut values = Vec::with_capacity(originals.len());
     for v in originals {
@@ -190,6 +260,8 @@ pub(crate) fn guard<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<()> {
             Holder::Global => global,
             Holder::ArrayBufferPrototype => abp,
             Holder::SharedArrayBufferPrototype => sabp,
+            Holder::ArrayPrototype => array_proto,
+            Holder::Array => array,
         };
         let i = v8::Integer::new(scope, index as i32).into();
         let data = v8::Array::new_with_elements(scope, &[state.into(), i]);
@@ -241,7 +313,7 @@ fn at<'s>(
 }
 
 /// The original value of lazy property `index` (what it read before the guard).
-const ORIGINAL_OF: [u32; 7] = [0, 1, 0, 13, 14, 1, 15];
+const ORIGINAL_OF: [u32; 9] = [0, 1, 0, 13, 14, 1, 15, 23, 24];
 
 /// The getter of every lazy buffer property: installs the guard in the holder's context
 /// (once) and answers the guarded value. While the guard defines its properties, V8 reads
@@ -274,7 +346,7 @@ fn lazy_guard<'s>(
         }
         let yes = v8::Boolean::new(scope, true).into();
         state.set_index(scope, 4, yes);
-        let installed = install(scope, state, originals, index);
+        let installed = run_guard(scope, state, originals, index);
         let no = v8::Boolean::new(scope, false).into();
         state.set_index(scope, 4, no);
         let values = installed?;
@@ -289,7 +361,7 @@ fn lazy_guard<'s>(
 }
 
 /// Runs the guard with the context's originals; its guarded values, in [`LAZY`] order.
-fn install<'s>(
+fn run_guard<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     state: v8::Local<'s, v8::Array>,
     originals: v8::Local<'s, v8::Array>,
