@@ -1,4 +1,5 @@
-//! Memory limits (heap + array buffers) and CPU time accounting.
+//! Memory limits: the heap, array buffers and what else the guest holds outside the heap,
+//! sources it compiles, and the stack left for the backend's own recursion.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
