@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use isovm::{
-    ApplyOptions, Callback, Context, Engine, EngineVisitor, EvalOptions, Isolate, Reference,
+    ApplyOptions, Backend, BackendVisitor, Callback, Context, EvalOptions, Isolate, Reference,
     TransferOptions, Value,
 };
 
@@ -39,7 +39,7 @@ fn measure(budget: Duration, mut op: impl FnMut()) -> Duration {
 
 /// Times creation (isolate + context) and disposal separately, in batches of ten live
 /// isolates; returns the best per-isolate batch time of each.
-fn create_then_dispose<E: Engine>(budget: Duration) -> (Duration, Duration) {
+fn create_then_dispose<E: Backend>(budget: Duration) -> (Duration, Duration) {
     const BATCH: u32 = 10;
     let (mut create, mut dispose) = (Duration::MAX, Duration::MAX);
     let start = Instant::now();
@@ -77,10 +77,10 @@ struct Bench {
     budget: Duration,
 }
 
-impl EngineVisitor for Bench {
+impl BackendVisitor for Bench {
     type Output = isovm::Result<()>;
 
-    fn visit<E: Engine>(self) -> isovm::Result<()> {
+    fn visit<E: Backend>(self) -> isovm::Result<()> {
         let name = E::NAME;
         // Warm up process-wide state (module cache, platform) outside the numbers.
         let warm = E::Isolate::new(Default::default())?;

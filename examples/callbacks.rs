@@ -3,11 +3,11 @@
 //! `cargo run --release --example callbacks`
 
 use isovm::{
-    Callback, Context, DefaultEngine, Engine, EvalOptions, Isolate, TransferOptions, Value,
+    Backend, Callback, Context, DefaultBackend, EvalOptions, Isolate, TransferOptions, Value,
 };
 
 fn main() -> anyhow::Result<()> {
-    let isolate = <DefaultEngine as Engine>::Isolate::new(Default::default())?;
+    let isolate = <DefaultBackend as Backend>::Isolate::new(Default::default())?;
     let context = isolate.create_context()?;
 
     let greet = Callback::new(|args| {

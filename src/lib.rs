@@ -8,12 +8,12 @@
 //! | `boa-wasi` | Boa in wasm, run by wasmtime    | the hard sandbox: fuel, a hard memory cap    |
 //! | `v8`       | V8 (crate `v8`)                 | speed: JIT, snapshots, code cache            |
 //!
-//! [`DefaultEngine`] is the Boa-WASI sandbox when it is compiled in, else V8.
+//! [`DefaultBackend`] is the Boa-WASI sandbox when it is compiled in, else V8.
 //!
 //! ```no_run
-//! use isovm::{Context, DefaultEngine, Engine, EvalOptions, Isolate, IsolateOptions, Value};
+//! use isovm::{Context, DefaultBackend, Backend, EvalOptions, Isolate, IsolateOptions, Value};
 //!
-//! let isolate = <DefaultEngine as Engine>::Isolate::new(IsolateOptions {
+//! let isolate = <DefaultBackend as Backend>::Isolate::new(IsolateOptions {
 //!     memory_limit_mb: 32,
 //!     ..Default::default()
 //! })?;
@@ -34,10 +34,10 @@ pub use host_wasi as boa_wasi;
 cfg_if::cfg_if! {
     if #[cfg(feature = "boa-wasi")] {
         /// The backend used when none is named: the Boa-WASI sandbox.
-        pub type DefaultEngine = host_wasi::BoaWasi;
+        pub type DefaultBackend = host_wasi::BoaWasi;
     } else if #[cfg(feature = "v8")] {
         /// The backend used when none is named: V8.
-        pub type DefaultEngine = backend_v8::V8;
+        pub type DefaultBackend = backend_v8::V8;
     } else {
         compile_error!("isovm needs at least one backend feature: `boa-wasi` or `v8`");
     }
@@ -60,16 +60,16 @@ pub fn is_compiled(name: &str) -> bool {
 }
 
 /// Code that runs on whichever backend is chosen at run time (see [`with_backend`]).
-pub trait EngineVisitor {
+pub trait BackendVisitor {
     /// What the code returns.
     type Output;
     /// Runs the code on backend `E`.
-    fn visit<E: Engine>(self) -> Self::Output;
+    fn visit<E: Backend>(self) -> Self::Output;
 }
 
 /// Runs `visitor` on the backend called `name` (`boa-wasi` or `v8`). A name that is not
 /// compiled in (or unknown) is an error that says how to get it, never a silent fallback.
-pub fn with_backend<V: EngineVisitor>(name: &str, visitor: V) -> Result<V::Output> {
+pub fn with_backend<V: BackendVisitor>(name: &str, visitor: V) -> Result<V::Output> {
     match name {
         #[cfg(feature = "boa-wasi")]
         "boa-wasi" => Ok(visitor.visit::<host_wasi::BoaWasi>()),
@@ -93,9 +93,9 @@ mod tests {
     use super::*;
 
     struct Name;
-    impl EngineVisitor for Name {
+    impl BackendVisitor for Name {
         type Output = &'static str;
-        fn visit<E: Engine>(self) -> &'static str {
+        fn visit<E: Backend>(self) -> &'static str {
             E::NAME
         }
     }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use backend_v8::V8;
 use engine_api::{
-    ApplyOptions, Context, Engine, EvalOptions, Isolate, IsolateOptions, Reference,
+    ApplyOptions, Backend, Context, EvalOptions, Isolate, IsolateOptions, Reference,
     TransferOptions, Value,
 };
 
@@ -20,7 +20,7 @@ fn per_op(label: &str, n: u32, mut f: impl FnMut()) {
 }
 
 fn main() -> anyhow::Result<()> {
-    type I = <V8 as Engine>::Isolate;
+    type I = <V8 as Backend>::Isolate;
     // Warm up the platform.
     I::new(IsolateOptions::default())?.create_context()?;
     per_op("isolate + context create, dispose", 200, || {

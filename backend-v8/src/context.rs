@@ -147,7 +147,7 @@ impl V8Context {
 }
 
 impl engine_api::Context for V8Context {
-    type Engine = crate::V8;
+    type Backend = crate::V8;
 
     fn isolate(&self) -> V8Isolate {
         self.inner.isolate.clone()

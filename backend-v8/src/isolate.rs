@@ -613,7 +613,7 @@ fn hop<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
 }
 
 impl engine_api::Isolate for V8Isolate {
-    type Engine = crate::V8;
+    type Backend = crate::V8;
 
     fn new(options: IsolateOptions) -> Result<Self> {
         V8Isolate::create(options)

@@ -6,9 +6,9 @@
 //!
 //! ```no_run
 //! use backend_v8::V8;
-//! use engine_api::{Context, Engine, EvalOptions, Isolate, IsolateOptions, Value};
+//! use engine_api::{Context, Backend, EvalOptions, Isolate, IsolateOptions, Value};
 //!
-//! let isolate = <V8 as Engine>::Isolate::new(IsolateOptions::default()).unwrap();
+//! let isolate = <V8 as Backend>::Isolate::new(IsolateOptions::default()).unwrap();
 //! let context = isolate.create_context().unwrap();
 //! let v = context.eval("[1, 2].map(x => x * 2)", &EvalOptions::copy()).unwrap();
 //! assert_eq!(v, Value::from(vec![2, 4]));
@@ -36,7 +36,7 @@ mod watchdog;
 
 use std::sync::{OnceLock, RwLock};
 
-use engine_api::{Capabilities, Engine, Error, Result, Snapshot, SnapshotScript};
+use engine_api::{Backend, Capabilities, Error, Result, Snapshot, SnapshotScript};
 
 pub use context::V8Context;
 pub use isolate::V8Isolate;
@@ -48,7 +48,7 @@ pub use script::V8Script;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct V8;
 
-impl Engine for V8 {
+impl Backend for V8 {
     type Isolate = V8Isolate;
     type Context = V8Context;
     type Script = V8Script;

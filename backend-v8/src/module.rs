@@ -175,7 +175,7 @@ fn resolve<'s>(
 }
 
 impl engine_api::Module for V8Module {
-    type Engine = crate::V8;
+    type Backend = crate::V8;
 
     fn isolate(&self) -> V8Isolate {
         self.inner.isolate.clone()

@@ -145,7 +145,7 @@ impl V8Reference {
 }
 
 impl engine_api::Reference for V8Reference {
-    type Engine = crate::V8;
+    type Backend = crate::V8;
 
     fn isolate(&self) -> V8Isolate {
         self.inner.isolate.clone()

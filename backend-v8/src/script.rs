@@ -179,7 +179,7 @@ impl V8Script {
 }
 
 impl engine_api::Script for V8Script {
-    type Engine = crate::V8;
+    type Backend = crate::V8;
 
     fn isolate(&self) -> V8Isolate {
         self.inner.isolate.clone()

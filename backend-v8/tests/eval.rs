@@ -2,13 +2,13 @@
 
 use backend_v8::V8;
 use engine_api::{
-    Context, Engine, Error, EvalOptions, ExternalCopy, Isolate, IsolateOptions, ScriptOrigin,
+    Backend, Context, Error, EvalOptions, ExternalCopy, Isolate, IsolateOptions, ScriptOrigin,
     SharedBuffer, TransferOptions, TypedArrayKind, Value,
 };
 
-type I = <V8 as Engine>::Isolate;
+type I = <V8 as Backend>::Isolate;
 
-fn context() -> <V8 as Engine>::Context {
+fn context() -> <V8 as Backend>::Context {
     I::new(IsolateOptions::default())
         .unwrap()
         .create_context()

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use backend_v8::V8;
-use engine_api::{Context, Engine, Error, EvalOptions, Isolate, IsolateOptions, Value};
+use engine_api::{Backend, Context, Error, EvalOptions, Isolate, IsolateOptions, Value};
 
-type I = <V8 as Engine>::Isolate;
+type I = <V8 as Backend>::Isolate;
 
 fn small() -> I {
     I::new(IsolateOptions {

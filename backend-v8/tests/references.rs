@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use backend_v8::V8;
 use engine_api::{
-    ApplyOptions, Callback, Context, Engine, Error, EvalOptions, Isolate, IsolateOptions,
+    ApplyOptions, Backend, Callback, Context, Error, EvalOptions, Isolate, IsolateOptions,
     Reference, TransferOptions, TypeOf, Value,
 };
 
-type I = <V8 as Engine>::Isolate;
+type I = <V8 as Backend>::Isolate;
 
 fn isolate() -> I {
     I::new(IsolateOptions::default()).unwrap()

@@ -2,11 +2,11 @@
 
 use backend_v8::V8;
 use engine_api::{
-    Context, Engine, Error, EvalOptions, Isolate, IsolateOptions, Module, Reference, RunOptions,
+    Backend, Context, Error, EvalOptions, Isolate, IsolateOptions, Module, Reference, RunOptions,
     Script, ScriptOptions, ScriptOrigin, SnapshotScript, TransferOptions, Value,
 };
 
-type I = <V8 as Engine>::Isolate;
+type I = <V8 as Backend>::Isolate;
 
 #[test]
 fn snapshot_carries_state() {

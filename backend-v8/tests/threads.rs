@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use backend_v8::V8;
-use engine_api::{Context, Engine, Error, EvalOptions, Isolate, IsolateOptions, Value};
+use engine_api::{Backend, Context, Error, EvalOptions, Isolate, IsolateOptions, Value};
 
-type I = <V8 as Engine>::Isolate;
+type I = <V8 as Backend>::Isolate;
 
 fn threads() -> usize {
     std::fs::read_to_string("/proc/self/status")

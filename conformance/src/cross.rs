@@ -2,14 +2,14 @@
 //! other, and a reference into one is called from the other.
 
 use engine_api::{
-    Context, Engine, EvalOptions, ExternalCopy, TransferOptions, TypedArrayKind, Value,
+    Backend, Context, EvalOptions, ExternalCopy, TransferOptions, TypedArrayKind, Value,
 };
 
 use crate::support::{R, setup};
 use crate::{Case, ensure_eq};
 
 /// Cases from backend `A` into backend `B`.
-pub fn cases<A: Engine, B: Engine>() -> Vec<Case> {
+pub fn cases<A: Backend, B: Backend>() -> Vec<Case> {
     vec![
         Case::new("external_copy_roundtrip", copy_roundtrip::<A, B>),
         Case::new("reference_called_across_backends", reference_across::<A, B>),
@@ -17,7 +17,7 @@ pub fn cases<A: Engine, B: Engine>() -> Vec<Case> {
     ]
 }
 
-fn copy_roundtrip<A: Engine, B: Engine>() -> R {
+fn copy_roundtrip<A: Backend, B: Backend>() -> R {
     let (_a, ca) = setup::<A>()?;
     let (_b, cb) = setup::<B>()?;
     let opts = EvalOptions {
@@ -62,7 +62,7 @@ fn copy_roundtrip<A: Engine, B: Engine>() -> R {
     Ok(())
 }
 
-fn reference_across<A: Engine, B: Engine>() -> R {
+fn reference_across<A: Backend, B: Backend>() -> R {
     let (_a, ca) = setup::<A>()?;
     let (_b, cb) = setup::<B>()?;
     let opts = EvalOptions {
@@ -79,7 +79,7 @@ fn reference_across<A: Engine, B: Engine>() -> R {
     Ok(())
 }
 
-fn records_across<A: Engine, B: Engine>() -> R {
+fn records_across<A: Backend, B: Backend>() -> R {
     let (_a, ca) = setup::<A>()?;
     let (_b, cb) = setup::<B>()?;
     let data = crate::cases::transfers::records(2_000);

@@ -1,10 +1,10 @@
 //! The isovm conformance suite: every case is written once, generic over
-//! [`engine_api::Engine`], and runs as one trial per compiled backend
+//! [`engine_api::Backend`], and runs as one trial per compiled backend
 //! (`boa-wasi/<case>`, `v8/<case>`).
 //!
 //! A backend that cannot pass a case declares it in [`expected::DECLARED_FAILURES`] with a
 //! reason; a declared failure that passes fails the run. Cases that depend on a capability
-//! check [`engine_api::Engine::capabilities`] and expect `Error::Unsupported` where it is
+//! check [`engine_api::Backend::capabilities`] and expect `Error::Unsupported` where it is
 //! missing, so a missing capability is tested, not skipped.
 
 pub mod cases;
@@ -45,7 +45,7 @@ impl Case {
 }
 
 /// Every case, for backend `E`.
-pub fn all_cases<E: engine_api::Engine>() -> Vec<Case> {
+pub fn all_cases<E: engine_api::Backend>() -> Vec<Case> {
     let mut out = Vec::new();
     out.extend(cases::eval::cases::<E>());
     out.extend(cases::errors::cases::<E>());

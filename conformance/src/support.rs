@@ -1,7 +1,7 @@
 //! Small helpers the cases share.
 
 use engine_api::{
-    Context, Engine, Error, EvalOptions, Isolate, IsolateOptions, Result as ApiResult, Value,
+    Backend, Context, Error, EvalOptions, Isolate, IsolateOptions, Result as ApiResult, Value,
 };
 
 /// Why a case failed.
@@ -64,12 +64,12 @@ macro_rules! ensure_eq {
 }
 
 /// A new isolate with default options and one context.
-pub fn setup<E: Engine>() -> R<(E::Isolate, E::Context)> {
+pub fn setup<E: Backend>() -> R<(E::Isolate, E::Context)> {
     setup_with::<E>(IsolateOptions::default())
 }
 
 /// A new isolate with these options and one context.
-pub fn setup_with<E: Engine>(opts: IsolateOptions) -> R<(E::Isolate, E::Context)> {
+pub fn setup_with<E: Backend>(opts: IsolateOptions) -> R<(E::Isolate, E::Context)> {
     let isolate = E::Isolate::new(opts)?;
     let context = isolate.create_context()?;
     Ok((isolate, context))

@@ -1,17 +1,17 @@
 //! Contexts.
 
-use crate::{Engine, EvalOptions, Isolate, Result, Task, Value};
+use crate::{Backend, EvalOptions, Isolate, Result, Task, Value};
 
 /// A context: a global object and its own builtins, inside an isolate.
 pub trait Context: Clone + Send + Sync + 'static {
     /// The backend.
-    type Engine: Engine<Context = Self>;
+    type Backend: Backend<Context = Self>;
 
     /// The isolate this context belongs to.
-    fn isolate(&self) -> <Self::Engine as Engine>::Isolate;
+    fn isolate(&self) -> <Self::Backend as Backend>::Isolate;
 
     /// A reference to the global object.
-    fn global(&self) -> Result<<Self::Engine as Engine>::Reference>;
+    fn global(&self) -> Result<<Self::Backend as Backend>::Reference>;
 
     /// Compiles and runs `code` as a classic script; the completion value is the result.
     fn eval(&self, code: &str, options: &EvalOptions) -> Result<Value>;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::{
-    Engine, HeapStatistics, IsolateId, IsolateOptions, Result, ScriptOptions, Task, TaskQueue,
+    Backend, HeapStatistics, IsolateId, IsolateOptions, Result, ScriptOptions, Task, TaskQueue,
 };
 
 /// An isolate: its own heap and globals, running one thing at a time.
@@ -13,7 +13,7 @@ use crate::{
 /// dropped.
 pub trait Isolate: Clone + Send + Sync + 'static {
     /// The backend.
-    type Engine: Engine<Isolate = Self>;
+    type Backend: Backend<Isolate = Self>;
 
     /// A new isolate.
     fn new(options: IsolateOptions) -> Result<Self>;
@@ -25,21 +25,21 @@ pub trait Isolate: Clone + Send + Sync + 'static {
     fn queue(&self) -> &TaskQueue;
 
     /// A new context (realm) with its own globals.
-    fn create_context(&self) -> Result<<Self::Engine as Engine>::Context>;
+    fn create_context(&self) -> Result<<Self::Backend as Backend>::Context>;
 
     /// Compiles a script for later `run`s in any context of this isolate.
     fn compile_script(
         &self,
         code: &str,
         options: &ScriptOptions,
-    ) -> Result<<Self::Engine as Engine>::Script>;
+    ) -> Result<<Self::Backend as Backend>::Script>;
 
     /// Compiles an ES module.
     fn compile_module(
         &self,
         code: &str,
         options: &ScriptOptions,
-    ) -> Result<<Self::Engine as Engine>::Module>;
+    ) -> Result<<Self::Backend as Backend>::Module>;
 
     /// Destroys the isolate now; every handle into it fails with `Error::Disposed` after.
     /// Disposing twice fails with `Error::Disposed`.
@@ -67,7 +67,7 @@ pub trait Isolate: Clone + Send + Sync + 'static {
     }
 
     /// `create_context` on the worker pool.
-    fn create_context_async(&self) -> Task<<Self::Engine as Engine>::Context> {
+    fn create_context_async(&self) -> Task<<Self::Backend as Backend>::Context> {
         let this = self.clone();
         self.queue().spawn(move || this.create_context())
     }
@@ -77,7 +77,7 @@ pub trait Isolate: Clone + Send + Sync + 'static {
         &self,
         code: impl Into<String>,
         options: ScriptOptions,
-    ) -> Task<<Self::Engine as Engine>::Script> {
+    ) -> Task<<Self::Backend as Backend>::Script> {
         let (this, code) = (self.clone(), code.into());
         self.queue()
             .spawn(move || this.compile_script(&code, &options))
@@ -88,7 +88,7 @@ pub trait Isolate: Clone + Send + Sync + 'static {
         &self,
         code: impl Into<String>,
         options: ScriptOptions,
-    ) -> Task<<Self::Engine as Engine>::Module> {
+    ) -> Task<<Self::Backend as Backend>::Module> {
         let (this, code) = (self.clone(), code.into());
         self.queue()
             .spawn(move || this.compile_module(&code, &options))

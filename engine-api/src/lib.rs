@@ -20,7 +20,7 @@
 //!
 //! ```ignore
 //! use engine_api::*;
-//! fn run<E: Engine>() -> Result<Value> {
+//! fn run<E: Backend>() -> Result<Value> {
 //!     let isolate = E::Isolate::new(IsolateOptions { memory_limit_mb: 64, ..Default::default() })?;
 //!     let context = isolate.create_context()?;
 //!     context.eval("[1, 2, 3].map(x => x * 2)", &EvalOptions::copy())
@@ -28,10 +28,10 @@
 //! ```
 #![deny(missing_docs)]
 
+mod backend;
 mod callback;
 mod capabilities;
 mod context;
-mod engine;
 mod error;
 mod external_copy;
 mod host_pool;
@@ -44,10 +44,10 @@ mod serde_impl;
 mod value;
 mod value_serializer;
 
+pub use backend::Backend;
 pub use callback::{Callback, CallbackMode};
 pub use capabilities::{Capabilities, Capability};
 pub use context::Context;
-pub use engine::Engine;
 pub use error::{Error, JsError, Location, Result};
 pub use external_copy::ExternalCopy;
 pub use host_pool::{

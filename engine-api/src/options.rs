@@ -43,7 +43,7 @@ pub struct DeterministicSeed {
     pub random_seed: u64,
 }
 
-/// A start-up snapshot made by `Engine::create_snapshot`.
+/// A start-up snapshot made by `Backend::create_snapshot`.
 #[derive(Clone, Debug)]
 pub struct Snapshot(pub Arc<[u8]>);
 

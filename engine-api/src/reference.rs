@@ -95,10 +95,10 @@ impl fmt::Debug for AnyReference {
 /// and anything else as a new reference; [`TransferOptions`] change that.
 pub trait Reference: Clone + Send + Sync + 'static {
     /// The backend.
-    type Engine: crate::Engine<Reference = Self>;
+    type Backend: crate::Backend<Reference = Self>;
 
     /// The isolate that owns the value.
-    fn isolate(&self) -> <Self::Engine as crate::Engine>::Isolate;
+    fn isolate(&self) -> <Self::Backend as crate::Backend>::Isolate;
 
     /// `typeof` the value (`null` is `"null"`).
     fn type_of(&self) -> Result<TypeOf>;

@@ -2,21 +2,21 @@
 
 use std::sync::Arc;
 
-use crate::{Engine, Isolate, Result, RunOptions, Task, Value};
+use crate::{Backend, Isolate, Result, RunOptions, Task, Value};
 
 /// A compiled script; it runs in any context of the isolate that compiled it.
 pub trait Script: Clone + Send + Sync + 'static {
     /// The backend.
-    type Engine: Engine<Script = Self>;
+    type Backend: Backend<Script = Self>;
 
     /// The isolate that compiled it.
-    fn isolate(&self) -> <Self::Engine as Engine>::Isolate;
+    fn isolate(&self) -> <Self::Backend as Backend>::Isolate;
 
     /// Runs the script in `context`; the completion value is the result. A context of
     /// another isolate fails with `Error::WrongIsolate`.
     fn run(
         &self,
-        context: &<Self::Engine as Engine>::Context,
+        context: &<Self::Backend as Backend>::Context,
         options: &RunOptions,
     ) -> Result<Value>;
 
@@ -32,7 +32,7 @@ pub trait Script: Clone + Send + Sync + 'static {
     /// `run` on the worker pool.
     fn run_async(
         &self,
-        context: &<Self::Engine as Engine>::Context,
+        context: &<Self::Backend as Backend>::Context,
         options: RunOptions,
     ) -> Task<Value> {
         let (this, context) = (self.clone(), context.clone());
@@ -42,7 +42,7 @@ pub trait Script: Clone + Send + Sync + 'static {
     }
 
     /// `run` on the worker pool, result and errors dropped.
-    fn run_ignored(&self, context: &<Self::Engine as Engine>::Context, options: RunOptions) {
+    fn run_ignored(&self, context: &<Self::Backend as Backend>::Context, options: RunOptions) {
         let (this, context) = (self.clone(), context.clone());
         self.isolate().queue().spawn_ignored(move || {
             let _ = this.run(&context, &options);
@@ -57,10 +57,10 @@ pub type Resolver<'a, M> = dyn FnMut(&str, &M) -> Result<M> + 'a;
 /// A compiled ES module.
 pub trait Module: Clone + Send + Sync + 'static {
     /// The backend.
-    type Engine: Engine<Module = Self>;
+    type Backend: Backend<Module = Self>;
 
     /// The isolate that compiled it.
-    fn isolate(&self) -> <Self::Engine as Engine>::Isolate;
+    fn isolate(&self) -> <Self::Backend as Backend>::Isolate;
 
     /// The specifiers of its static imports, in source order.
     fn dependency_specifiers(&self) -> Result<Vec<String>>;
@@ -69,7 +69,7 @@ pub trait Module: Clone + Send + Sync + 'static {
     /// import. An error from the resolver fails the call. A second call does nothing.
     fn instantiate(
         &self,
-        context: &<Self::Engine as Engine>::Context,
+        context: &<Self::Backend as Backend>::Context,
         resolver: &mut Resolver<'_, Self>,
     ) -> Result<()>;
 
@@ -77,7 +77,7 @@ pub trait Module: Clone + Send + Sync + 'static {
     fn evaluate(&self, options: &RunOptions) -> Result<Value>;
 
     /// A reference to the module namespace (its exports).
-    fn namespace(&self) -> Result<<Self::Engine as Engine>::Reference>;
+    fn namespace(&self) -> Result<<Self::Backend as Backend>::Reference>;
 
     /// Releases this handle.
     fn release(&self);
@@ -85,7 +85,7 @@ pub trait Module: Clone + Send + Sync + 'static {
     /// `instantiate` on the worker pool.
     fn instantiate_async(
         &self,
-        context: &<Self::Engine as Engine>::Context,
+        context: &<Self::Backend as Backend>::Context,
         mut resolver: impl FnMut(&str, &Self) -> Result<Self> + Send + 'static,
     ) -> Task<()> {
         let (this, context) = (self.clone(), context.clone());

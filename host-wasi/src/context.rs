@@ -32,7 +32,7 @@ impl BoaContext {
 }
 
 impl engine_api::Context for BoaContext {
-    type Engine = BoaWasi;
+    type Backend = BoaWasi;
 
     fn isolate(&self) -> BoaIsolate {
         self.cell.isolate.clone()

@@ -301,7 +301,7 @@ impl BoaIsolate {
 }
 
 impl engine_api::Isolate for BoaIsolate {
-    type Engine = BoaWasi;
+    type Backend = BoaWasi;
 
     fn new(options: IsolateOptions) -> Result<Self> {
         BoaIsolate::with_runtime(Runtime::global()?, options)

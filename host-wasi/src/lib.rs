@@ -94,7 +94,7 @@ pub fn guest_wasm_sha256() -> &'static [u8; 32] {
 #[derive(Debug)]
 pub struct BoaWasi;
 
-impl engine_api::Engine for BoaWasi {
+impl engine_api::Backend for BoaWasi {
     type Isolate = BoaIsolate;
     type Context = BoaContext;
     type Script = BoaScript;

@@ -49,7 +49,7 @@ impl BoaModule {
 }
 
 impl engine_api::Module for BoaModule {
-    type Engine = BoaWasi;
+    type Backend = BoaWasi;
 
     fn isolate(&self) -> BoaIsolate {
         self.inner.cell.isolate.clone()

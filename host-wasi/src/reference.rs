@@ -35,7 +35,7 @@ impl BoaReference {
 }
 
 impl engine_api::Reference for BoaReference {
-    type Engine = BoaWasi;
+    type Backend = BoaWasi;
 
     fn isolate(&self) -> BoaIsolate {
         self.cell.isolate.clone()

@@ -32,7 +32,7 @@ impl BoaScript {
 }
 
 impl engine_api::Script for BoaScript {
-    type Engine = BoaWasi;
+    type Backend = BoaWasi;
 
     fn isolate(&self) -> BoaIsolate {
         self.cell.isolate.clone()

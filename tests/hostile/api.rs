@@ -5,7 +5,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use isovm::{
-    Callback, Context, Engine, EngineVisitor, Error, EvalOptions, ExternalCopy, Isolate,
+    Backend, BackendVisitor, Callback, Context, Error, EvalOptions, ExternalCopy, Isolate,
     IsolateOptions, ScriptOrigin, TransferOptions, Value,
 };
 use serde_json::json;
@@ -99,10 +99,10 @@ struct Child<'a> {
     case: &'a Case,
 }
 
-impl EngineVisitor for Child<'_> {
+impl BackendVisitor for Child<'_> {
     type Output = Result<serde_json::Value, String>;
 
-    fn visit<E: Engine>(self) -> Self::Output {
+    fn visit<E: Backend>(self) -> Self::Output {
         run::<E>(self.case)
     }
 }
@@ -115,7 +115,7 @@ fn deep_value(depth: usize) -> Value {
     v
 }
 
-fn run<E: Engine>(case: &Case) -> Result<serde_json::Value, String> {
+fn run<E: Backend>(case: &Case) -> Result<serde_json::Value, String> {
     let fail = |what: &str, e: Error| format!("{what}: {e}");
     let neighbour = E::Isolate::new(IsolateOptions::default()).map_err(|e| fail("neighbour", e))?;
     let ncx = neighbour

@@ -5,7 +5,7 @@ use boa_engine::{Context, JsValue, Script, realm::Realm};
 use crate::abi::{GuestError, Handle, Origin, Request, Response, Transfer, WireValue};
 
 use super::handles::{self, Entry};
-use super::runtime::{self, Engine};
+use super::runtime::{self, GuestState};
 use super::source::{check_nesting, pad, source};
 use super::{alloc, convert, errors, host, modules};
 
@@ -24,14 +24,14 @@ impl ScriptEntry {
 }
 
 /// Handles one request.
-pub fn handle(engine: &mut Engine, request: Request) -> Response {
+pub fn handle(engine: &mut GuestState, request: Request) -> Response {
     match dispatch(engine, request) {
         Ok(r) => r,
         Err(e) => Response::Error(e),
     }
 }
 
-fn dispatch(engine: &mut Engine, request: Request) -> Result<Response, GuestError> {
+fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, GuestError> {
     let ctx = &mut engine.context;
     match request {
         Request::CreateContext => {

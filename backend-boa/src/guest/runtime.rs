@@ -20,7 +20,7 @@ const STACK_SIZE_LIMIT: usize = 1 << 20;
 pub const BACKTRACE_LIMIT: usize = 50;
 
 /// The engine state.
-pub struct Engine {
+pub struct GuestState {
     /// The Boa context.
     pub context: Context,
     /// The realm built at init, handed out by the first `CreateContext`.
@@ -32,10 +32,10 @@ pub struct Engine {
 }
 
 thread_local! {
-    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    static ENGINE: RefCell<Option<GuestState>> = const { RefCell::new(None) };
 }
 
-fn build() -> JsResult<Engine> {
+fn build() -> JsResult<GuestState> {
     let loader = Rc::new(Loader::default());
     let mut context = ContextBuilder::new()
         .module_loader(loader.clone())
@@ -49,7 +49,7 @@ fn build() -> JsResult<Engine> {
     let uri_functions = realm::capture_uri_functions(&mut context)?;
     setup_realm(&mut context)?;
     let spare_realm = Some(context.realm().clone());
-    Ok(Engine {
+    Ok(GuestState {
         context,
         spare_realm,
         loader,

@@ -4,13 +4,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use engine_api::{Callback, Context, Engine, Error, EvalOptions, TransferOptions, Value};
+use engine_api::{Backend, Callback, Context, Error, EvalOptions, TransferOptions, Value};
 
 use crate::support::{R, eval, expect_js, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The callback cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("callbacks/sync_returns_value", sync_returns::<E>),
         Case::new("callbacks/sync_receives_arguments", sync_args::<E>),
@@ -35,7 +35,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn sync_returns<E: Engine>() -> R {
+fn sync_returns<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new(|_| Ok(Value::from("from host")));
     let v = c.eval_closure("return $0() + '!'", vec![cb.into()], &EvalOptions::copy())?;
@@ -43,7 +43,7 @@ fn sync_returns<E: Engine>() -> R {
     Ok(())
 }
 
-fn sync_args<E: Engine>() -> R {
+fn sync_args<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
@@ -69,7 +69,7 @@ fn sync_args<E: Engine>() -> R {
     Ok(())
 }
 
-fn typeof_function<E: Engine>() -> R {
+fn typeof_function<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new(|_| Ok(Value::Undefined));
     let v = c.eval_closure("return typeof $0", vec![cb.into()], &EvalOptions::copy())?;
@@ -77,7 +77,7 @@ fn typeof_function<E: Engine>() -> R {
     Ok(())
 }
 
-fn error_thrown<E: Engine>() -> R {
+fn error_thrown<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new(|_| Err(Error::js("Error", "host says no")));
     let v = c.eval_closure(
@@ -89,7 +89,7 @@ fn error_thrown<E: Engine>() -> R {
     Ok(())
 }
 
-fn error_name_kept<E: Engine>() -> R {
+fn error_name_kept<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new(|_| Err(Error::js("TypeError", "typed")));
     let v = c.eval_closure(
@@ -101,7 +101,7 @@ fn error_name_kept<E: Engine>() -> R {
     Ok(())
 }
 
-fn error_propagates<E: Engine>() -> R {
+fn error_propagates<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new(|_| Err(Error::js("RangeError", "uncaught host error")));
     let e = expect_js(
@@ -116,7 +116,7 @@ fn error_propagates<E: Engine>() -> R {
     Ok(())
 }
 
-fn panic_becomes_error<E: Engine>() -> R {
+fn panic_becomes_error<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let cb = Callback::new(|_| panic!("callback panicked on purpose"));
     let v = c.eval_closure(
@@ -130,7 +130,7 @@ fn panic_becomes_error<E: Engine>() -> R {
     Ok(())
 }
 
-fn async_returns_promise<E: Engine>() -> R {
+fn async_returns_promise<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new_async(|args| {
         let x = args.first().and_then(Value::as_f64).unwrap_or(0.0);
@@ -149,7 +149,7 @@ fn async_returns_promise<E: Engine>() -> R {
     Ok(())
 }
 
-fn async_rejects<E: Engine>() -> R {
+fn async_rejects<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new_async(|_| Err(Error::js("Error", "async failure")));
     let opts = EvalOptions {
@@ -165,7 +165,7 @@ fn async_rejects<E: Engine>() -> R {
     Ok(())
 }
 
-fn ignored_runs<E: Engine>() -> R {
+fn ignored_runs<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let hits = Arc::new(AtomicUsize::new(0));
     let h = hits.clone();
@@ -187,7 +187,7 @@ fn ignored_runs<E: Engine>() -> R {
     Ok(())
 }
 
-fn many_calls<E: Engine>() -> R {
+fn many_calls<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let count = Arc::new(AtomicUsize::new(0));
     let k = count.clone();
@@ -205,7 +205,7 @@ fn many_calls<E: Engine>() -> R {
     Ok(())
 }
 
-fn non_transferable_arg<E: Engine>() -> R {
+fn non_transferable_arg<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new(|_| Ok(Value::Undefined));
     let v = c.eval_closure(
@@ -220,7 +220,7 @@ fn non_transferable_arg<E: Engine>() -> R {
     Ok(())
 }
 
-fn returns_object<E: Engine>() -> R {
+fn returns_object<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new(|_| {
         Ok(Value::object([
@@ -237,7 +237,7 @@ fn returns_object<E: Engine>() -> R {
     Ok(())
 }
 
-fn installed_on_global<E: Engine>() -> R {
+fn installed_on_global<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new(|args| Ok(Value::from(args.len())));
     let g = c.global()?;

@@ -2,14 +2,14 @@
 //! `Error::Unsupported` where it does not.
 
 use engine_api::{
-    Capability, DeterministicSeed, Engine, Error, Isolate, IsolateOptions, SnapshotScript, Value,
+    Backend, Capability, DeterministicSeed, Error, Isolate, IsolateOptions, SnapshotScript, Value,
 };
 
 use crate::support::{R, eval, expect_err, setup, setup_with};
 use crate::{Case, ensure, ensure_eq};
 
 /// The capability cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("capabilities/snapshot", snapshot::<E>),
         Case::new("capabilities/deterministic_seed", deterministic::<E>),
@@ -22,7 +22,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn snapshot<E: Engine>() -> R {
+fn snapshot<E: Backend>() -> R {
     let scripts = [SnapshotScript {
         code: "globalThis.fromSnapshot = 42; function helper() { return 'helped' }".into(),
         origin: Default::default(),
@@ -65,7 +65,7 @@ fn seeded(seed: u64) -> IsolateOptions {
     }
 }
 
-fn deterministic<E: Engine>() -> R {
+fn deterministic<E: Backend>() -> R {
     if !E::capabilities().deterministic {
         expect_err(
             E::Isolate::new(seeded(1)),
@@ -89,7 +89,7 @@ fn deterministic<E: Engine>() -> R {
     Ok(())
 }
 
-fn random_differs<E: Engine>() -> R {
+fn random_differs<E: Backend>() -> R {
     let (_a, ca) = setup::<E>()?;
     let (_b, cb) = setup::<E>()?;
     let code = "[Math.random(), Math.random(), Math.random()]";
@@ -100,7 +100,7 @@ fn random_differs<E: Engine>() -> R {
     Ok(())
 }
 
-fn clock<E: Engine>() -> R {
+fn clock<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let guest = eval(&c, "Date.now()")?
         .as_f64()
@@ -116,7 +116,7 @@ fn clock<E: Engine>() -> R {
     Ok(())
 }
 
-fn require_matches<E: Engine>() -> R {
+fn require_matches<E: Backend>() -> R {
     let caps = E::capabilities();
     for cap in [
         Capability::Fuel,

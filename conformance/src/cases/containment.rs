@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use engine_api::{
-    Callback, Context, Engine, Error, EvalOptions, ExternalCopy, Isolate, IsolateOptions,
+    Backend, Callback, Context, Error, EvalOptions, ExternalCopy, Isolate, IsolateOptions,
     TransferOptions, Value,
 };
 
@@ -14,7 +14,7 @@ use crate::support::{R, setup_with};
 use crate::{Case, ensure, ensure_eq};
 
 /// The containment cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new(
             "containment/microtasks_cleared_after_timeout",
@@ -74,7 +74,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn limited<E: Engine>(mb: u64) -> R<(E::Isolate, E::Context)> {
+fn limited<E: Backend>(mb: u64) -> R<(E::Isolate, E::Context)> {
     setup_with::<E>(IsolateOptions {
         memory_limit_mb: mb,
         ..Default::default()
@@ -108,7 +108,7 @@ fn memory(e: &Error) -> bool {
     matches!(e, Error::MemoryLimit)
 }
 
-fn microtasks_cleared<E: Engine>() -> R {
+fn microtasks_cleared<E: Backend>() -> R {
     let (i, c) = limited::<E>(64)?;
     ends_in(
         &c,
@@ -128,7 +128,7 @@ fn microtasks_cleared<E: Engine>() -> R {
     Ok(())
 }
 
-fn getter_in_result<E: Engine>() -> R {
+fn getter_in_result<E: Backend>() -> R {
     let (_i, c) = limited::<E>(64)?;
     ends_in(
         &c,
@@ -139,7 +139,7 @@ fn getter_in_result<E: Engine>() -> R {
     Ok(())
 }
 
-fn error_name_object<E: Engine>() -> R {
+fn error_name_object<E: Backend>() -> R {
     let (_i, c) = limited::<E>(64)?;
     let t = Instant::now();
     let r = c.eval(
@@ -156,7 +156,7 @@ fn error_name_object<E: Engine>() -> R {
     Ok(())
 }
 
-fn sparse_array_result<E: Engine>() -> R {
+fn sparse_array_result<E: Backend>() -> R {
     let (_i, c) = limited::<E>(32)?;
     ends_in(
         &c,
@@ -174,7 +174,7 @@ fn sparse_array_result<E: Engine>() -> R {
     Ok(())
 }
 
-fn dag_result<E: Engine>() -> R {
+fn dag_result<E: Backend>() -> R {
     let (_i, c) = limited::<E>(32)?;
     // 2^22 leaves through 22 shared levels: a few hundred bytes in the isolate.
     ends_in(
@@ -186,7 +186,7 @@ fn dag_result<E: Engine>() -> R {
     Ok(())
 }
 
-fn repeated_string_result<E: Engine>() -> R {
+fn repeated_string_result<E: Backend>() -> R {
     let (_i, c) = limited::<E>(32)?;
     // One 1 MiB string, 200 times: 200 MiB once copied out.
     ends_in(
@@ -198,7 +198,7 @@ fn repeated_string_result<E: Engine>() -> R {
     Ok(())
 }
 
-fn guest_external_copies<E: Engine>() -> R {
+fn guest_external_copies<E: Backend>() -> R {
     let before = ExternalCopy::total_external_size();
     let (_i, c) = limited::<E>(32)?;
     ends_in(
@@ -214,7 +214,7 @@ fn guest_external_copies<E: Engine>() -> R {
     Ok(())
 }
 
-fn deep_host_value<E: Engine>() -> R {
+fn deep_host_value<E: Backend>() -> R {
     let mut v = Value::Null;
     for _ in 0..200_000 {
         v = Value::Array(vec![v]);
@@ -236,14 +236,14 @@ fn deep_host_value<E: Engine>() -> R {
     Ok(())
 }
 
-fn huge_timeout<E: Engine>() -> R {
+fn huge_timeout<E: Backend>() -> R {
     let (_i, c) = limited::<E>(32)?;
     let v = c.eval("1 + 1", &EvalOptions::copy().with_timeout(Duration::MAX))?;
     ensure_eq!(v, Value::from(2));
     Ok(())
 }
 
-fn promise_never_settles<E: Engine>() -> R {
+fn promise_never_settles<E: Backend>() -> R {
     let (_i, c) = limited::<E>(32)?;
     let opts = EvalOptions {
         result: TransferOptions {
@@ -286,7 +286,7 @@ fn has_resizable<C: Context>(c: &C) -> R<bool> {
     Ok(v == Value::from(true))
 }
 
-fn resizable_buffers<E: Engine>() -> R {
+fn resizable_buffers<E: Backend>() -> R {
     for code in [
         "const b = new ArrayBuffer(0, { maxByteLength: 2 ** 30 }); b.resize(2 ** 30); \
          new Uint8Array(b).fill(1); b.byteLength",
@@ -318,7 +318,7 @@ fn resizable_buffers<E: Engine>() -> R {
     Ok(())
 }
 
-fn dropped_resizable_buffers<E: Engine>() -> R {
+fn dropped_resizable_buffers<E: Backend>() -> R {
     let (_i, c) = limited::<E>(32)?;
     if !has_resizable(&c)? {
         return Ok(());
@@ -338,7 +338,7 @@ fn dropped_resizable_buffers<E: Engine>() -> R {
     Ok(())
 }
 
-fn huge_array_operations<E: Engine>() -> R {
+fn huge_array_operations<E: Backend>() -> R {
     for code in [
         "Array(1e9).fill(0)",
         "Array.from({ length: 5e7 }).length",
@@ -368,7 +368,7 @@ fn huge_array_operations<E: Engine>() -> R {
     Ok(())
 }
 
-fn cpu_excludes_host<E: Engine>() -> R {
+fn cpu_excludes_host<E: Backend>() -> R {
     let (i, c) = limited::<E>(32)?;
     let sleep = Callback::new(|_| {
         std::thread::sleep(Duration::from_millis(100));
@@ -392,7 +392,7 @@ fn cpu_excludes_host<E: Engine>() -> R {
     Ok(())
 }
 
-fn cpu_counts_guest<E: Engine>() -> R {
+fn cpu_counts_guest<E: Backend>() -> R {
     let (i, c) = limited::<E>(32)?;
     let cpu0 = i.cpu_time();
     let t = Instant::now();
@@ -410,7 +410,7 @@ fn cpu_counts_guest<E: Engine>() -> R {
     Ok(())
 }
 
-fn cpu_grows_while_running<E: Engine>() -> R {
+fn cpu_grows_while_running<E: Backend>() -> R {
     let (i, c) = limited::<E>(32)?;
     let cpu0 = i.cpu_time();
     let task = c.eval_async(

@@ -1,12 +1,14 @@
 //! Contexts: separate globals, the global reference, release.
 
-use engine_api::{Context, Engine, Error, EvalOptions, Isolate, Reference, TransferOptions, Value};
+use engine_api::{
+    Backend, Context, Error, EvalOptions, Isolate, Reference, TransferOptions, Value,
+};
 
 use crate::support::{R, eval, expect_err, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The context cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("contexts/separate_globals", separate_globals::<E>),
         Case::new("contexts/separate_builtins", separate_builtins::<E>),
@@ -18,7 +20,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn separate_globals<E: Engine>() -> R {
+fn separate_globals<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     let a = i.create_context()?;
     let b = i.create_context()?;
@@ -28,7 +30,7 @@ fn separate_globals<E: Engine>() -> R {
     Ok(())
 }
 
-fn separate_builtins<E: Engine>() -> R {
+fn separate_builtins<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     let a = i.create_context()?;
     let b = i.create_context()?;
@@ -41,7 +43,7 @@ fn separate_builtins<E: Engine>() -> R {
     Ok(())
 }
 
-fn global_get_set<E: Engine>() -> R {
+fn global_get_set<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let g = c.global()?;
     ensure!(g.set("fromHost".into(), 7.into(), &TransferOptions::default())?);
@@ -54,13 +56,13 @@ fn global_get_set<E: Engine>() -> R {
     Ok(())
 }
 
-fn global_is_object<E: Engine>() -> R {
+fn global_is_object<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     ensure_eq!(c.global()?.type_of()?, engine_api::TypeOf::Object);
     Ok(())
 }
 
-fn release_then_use<E: Engine>() -> R {
+fn release_then_use<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     c.release();
     expect_err(c.eval("1", &EvalOptions::default()), "Released", |e| {
@@ -71,7 +73,7 @@ fn release_then_use<E: Engine>() -> R {
     Ok(())
 }
 
-fn many_contexts<E: Engine>() -> R {
+fn many_contexts<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     let contexts: Vec<_> = (0..50)
         .map(|_| i.create_context())
@@ -85,7 +87,7 @@ fn many_contexts<E: Engine>() -> R {
     Ok(())
 }
 
-fn create_async<E: Engine>() -> R {
+fn create_async<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     let c = pollster::block_on(i.create_context_async())?;
     ensure_eq!(eval(&c, "1 + 1")?, Value::from(2));

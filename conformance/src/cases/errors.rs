@@ -1,12 +1,12 @@
 //! JS errors as owned data: names, messages, locations, stacks; the isolate survives them.
 
-use engine_api::{Context, Engine, Error, EvalOptions, ScriptOrigin, Value};
+use engine_api::{Backend, Context, Error, EvalOptions, ScriptOrigin, Value};
 
 use crate::support::{R, eval, expect_js, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The error cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("errors/syntax_error", syntax_error::<E>),
         Case::new("errors/syntax_error_location", syntax_error_location::<E>),
@@ -24,13 +24,13 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn syntax_error<E: Engine>() -> R {
+fn syntax_error<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     expect_js(c.eval("let = ;", &EvalOptions::default()), "SyntaxError")?;
     Ok(())
 }
 
-fn syntax_error_location<E: Engine>() -> R {
+fn syntax_error_location<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let opts = EvalOptions {
         origin: ScriptOrigin::file("bad.js"),
@@ -43,14 +43,14 @@ fn syntax_error_location<E: Engine>() -> R {
     Ok(())
 }
 
-fn type_error<E: Engine>() -> R {
+fn type_error<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let e = expect_js(c.eval("null.prop", &EvalOptions::default()), "TypeError")?;
     ensure!(!e.message.is_empty(), "empty message");
     Ok(())
 }
 
-fn reference_error<E: Engine>() -> R {
+fn reference_error<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let e = expect_js(
         c.eval("notDefinedAnywhere + 1", &EvalOptions::default()),
@@ -64,7 +64,7 @@ fn reference_error<E: Engine>() -> R {
     Ok(())
 }
 
-fn range_error<E: Engine>() -> R {
+fn range_error<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     expect_js(
         c.eval("new Array(-1)", &EvalOptions::default()),
@@ -73,7 +73,7 @@ fn range_error<E: Engine>() -> R {
     Ok(())
 }
 
-fn custom_error_class<E: Engine>() -> R {
+fn custom_error_class<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let code = "class MyError extends Error { constructor(m) { super(m); this.name = 'MyError' } }\n\
                 throw new MyError('custom message')";
@@ -82,7 +82,7 @@ fn custom_error_class<E: Engine>() -> R {
     Ok(())
 }
 
-fn thrown_string<E: Engine>() -> R {
+fn thrown_string<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = c.eval("throw 'just a string'", &EvalOptions::default());
     match r {
@@ -96,7 +96,7 @@ fn thrown_string<E: Engine>() -> R {
     Ok(())
 }
 
-fn thrown_object<E: Engine>() -> R {
+fn thrown_object<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = c.eval("throw { code: 42 }", &EvalOptions::default());
     ensure!(
@@ -106,7 +106,7 @@ fn thrown_object<E: Engine>() -> R {
     Ok(())
 }
 
-fn location_with_filename<E: Engine>() -> R {
+fn location_with_filename<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let opts = EvalOptions {
         origin: ScriptOrigin::file("file:///app/main.js"),
@@ -123,7 +123,7 @@ fn location_with_filename<E: Engine>() -> R {
     Ok(())
 }
 
-fn line_offset<E: Engine>() -> R {
+fn line_offset<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let opts = EvalOptions {
         origin: ScriptOrigin {
@@ -139,7 +139,7 @@ fn line_offset<E: Engine>() -> R {
     Ok(())
 }
 
-fn stack_names_function<E: Engine>() -> R {
+fn stack_names_function<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let opts = EvalOptions {
         origin: ScriptOrigin::file("stack.js"),
@@ -152,7 +152,7 @@ fn stack_names_function<E: Engine>() -> R {
     Ok(())
 }
 
-fn usable_after_error<E: Engine>() -> R {
+fn usable_after_error<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     for _ in 0..20 {
         let _ = c.eval("throw new Error('x')", &EvalOptions::default());
@@ -163,7 +163,7 @@ fn usable_after_error<E: Engine>() -> R {
     Ok(())
 }
 
-fn error_display<E: Engine>() -> R {
+fn error_display<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let opts = EvalOptions {
         origin: ScriptOrigin::file("show.js"),

@@ -1,6 +1,6 @@
 //! `Context::eval` and `eval_closure`, written as data where possible.
 
-use engine_api::{Context, Engine, EvalOptions, TransferOptions, Value};
+use engine_api::{Backend, Context, EvalOptions, TransferOptions, Value};
 use serde_json::json;
 
 use crate::support::{R, eval, eval_json, setup};
@@ -135,7 +135,7 @@ fn table() -> Vec<(&'static str, &'static str, serde_json::Value)> {
 }
 
 /// The eval cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     let mut out: Vec<Case> = table()
         .into_iter()
         .map(|(name, code, expected)| {
@@ -166,14 +166,14 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     out
 }
 
-fn default_transfer_object<E: Engine>() -> R {
+fn default_transfer_object<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = c.eval("({ a: 1 })", &EvalOptions::default())?;
     ensure_eq!(v, Value::Undefined);
     Ok(())
 }
 
-fn default_transfer_primitive<E: Engine>() -> R {
+fn default_transfer_primitive<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     ensure_eq!(
         c.eval("'x'.repeat(3)", &EvalOptions::default())?,
@@ -183,7 +183,7 @@ fn default_transfer_primitive<E: Engine>() -> R {
     Ok(())
 }
 
-fn state_persists<E: Engine>() -> R {
+fn state_persists<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     eval(
         &c,
@@ -194,7 +194,7 @@ fn state_persists<E: Engine>() -> R {
     Ok(())
 }
 
-fn reference_result<E: Engine>() -> R {
+fn reference_result<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let opts = EvalOptions {
         result: TransferOptions::reference(),
@@ -212,7 +212,7 @@ fn reference_result<E: Engine>() -> R {
     Ok(())
 }
 
-fn closure_arguments<E: Engine>() -> R {
+fn closure_arguments<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = c.eval_closure(
         "return $0 + $1 * 2",
@@ -223,7 +223,7 @@ fn closure_arguments<E: Engine>() -> R {
     Ok(())
 }
 
-fn closure_return<E: Engine>() -> R {
+fn closure_return<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = c.eval_closure(
         "if ($0) { return 'early' } return 'late'",
@@ -234,14 +234,14 @@ fn closure_return<E: Engine>() -> R {
     Ok(())
 }
 
-fn closure_no_args<E: Engine>() -> R {
+fn closure_no_args<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = c.eval_closure("return typeof $0", vec![], &EvalOptions::copy())?;
     ensure_eq!(v, Value::from("undefined"));
     Ok(())
 }
 
-fn closure_object_arg<E: Engine>() -> R {
+fn closure_object_arg<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let arg = Value::object([("xs", Value::from(vec![1, 2, 3]))]);
     let v = c.eval_closure(
@@ -253,7 +253,7 @@ fn closure_object_arg<E: Engine>() -> R {
     Ok(())
 }
 
-fn closure_syntax_error<E: Engine>() -> R {
+fn closure_syntax_error<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = c.eval_closure("return (", vec![], &EvalOptions::copy());
     crate::support::expect_js(r, "SyntaxError")?;
@@ -261,7 +261,7 @@ fn closure_syntax_error<E: Engine>() -> R {
     Ok(())
 }
 
-fn large_string<E: Engine>() -> R {
+fn large_string<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let s = "ab".repeat(500_000);
     let v = c.eval_closure(

@@ -1,12 +1,12 @@
 //! ExternalCopy: data outside every isolate, serde in and out, copied into isolates.
 
-use engine_api::{Context, Engine, Error, EvalOptions, ExternalCopy, TransferOptions, Value};
+use engine_api::{Backend, Context, Error, EvalOptions, ExternalCopy, TransferOptions, Value};
 
 use crate::support::{R, expect_err, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The ExternalCopy cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("external_copy/copy_into_isolate", copy_into_isolate::<E>),
         Case::new("external_copy/between_isolates", between_isolates::<E>),
@@ -25,7 +25,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn copy_into_isolate<E: Engine>() -> R {
+fn copy_into_isolate<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let data = ExternalCopy::new(Value::object([("list", Value::from(vec![1, 2, 3]))]))?;
     let v = c.eval_closure(
@@ -39,7 +39,7 @@ fn copy_into_isolate<E: Engine>() -> R {
     Ok(())
 }
 
-fn between_isolates<E: Engine>() -> R {
+fn between_isolates<E: Backend>() -> R {
     let (_a, ca) = setup::<E>()?;
     let (_b, cb) = setup::<E>()?;
     let opts = EvalOptions {
@@ -70,7 +70,7 @@ struct Player {
     items: Vec<String>,
 }
 
-fn serde_roundtrip<E: Engine>() -> R {
+fn serde_roundtrip<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let p = Player {
         name: "ada".into(),
@@ -102,7 +102,7 @@ fn serde_roundtrip<E: Engine>() -> R {
     Ok(())
 }
 
-fn result_as_external_copy<E: Engine>() -> R {
+fn result_as_external_copy<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let opts = EvalOptions {
         result: TransferOptions::external_copy(),
@@ -119,7 +119,7 @@ fn result_as_external_copy<E: Engine>() -> R {
     Ok(())
 }
 
-fn released_copy_into<E: Engine>() -> R {
+fn released_copy_into<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let data = ExternalCopy::new(Value::from(1))?;
     data.release();
@@ -131,7 +131,7 @@ fn released_copy_into<E: Engine>() -> R {
     Ok(())
 }
 
-fn total_external_size<E: Engine>() -> R {
+fn total_external_size<E: Backend>() -> R {
     let big = ExternalCopy::new(Value::ArrayBuffer(vec![7u8; 1 << 20]))?;
     ensure!(ExternalCopy::total_external_size() >= 1 << 20);
     ensure!(big.size() >= 1 << 20);
@@ -145,7 +145,7 @@ fn total_external_size<E: Engine>() -> R {
     Ok(())
 }
 
-fn guest_object_copy<E: Engine>() -> R {
+fn guest_object_copy<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let data = ExternalCopy::new(Value::object([("v", Value::from("held outside"))]))?;
     let v = c.eval_closure(
@@ -160,7 +160,7 @@ fn guest_object_copy<E: Engine>() -> R {
     Ok(())
 }
 
-fn guest_creates_copy<E: Engine>() -> R {
+fn guest_creates_copy<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = c.eval(
         "const ec = new ivm.ExternalCopy({ list: [1, 2, 3] });\n\

@@ -3,14 +3,14 @@
 use std::sync::{Arc, Mutex};
 
 use engine_api::{
-    Callback, Context, Engine, EvalOptions, Isolate, Reference, TransferOptions, Value,
+    Backend, Callback, Context, EvalOptions, Isolate, Reference, TransferOptions, Value,
 };
 
 use crate::support::{R, eval, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The guest-API cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("guest_api/apply_sync_on_host_reference", apply_sync::<E>),
         Case::new(
@@ -54,7 +54,7 @@ fn recorder() -> (Callback, Arc<Mutex<Vec<Vec<Value>>>>) {
     (cb, calls)
 }
 
-fn apply_sync<E: Engine>() -> R {
+fn apply_sync<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let (cb, calls) = recorder();
     let v = c.eval_closure(
@@ -70,7 +70,7 @@ fn apply_sync<E: Engine>() -> R {
     Ok(())
 }
 
-fn apply_ignored<E: Engine>() -> R {
+fn apply_ignored<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let (cb, calls) = recorder();
     let v = c.eval_closure(
@@ -90,7 +90,7 @@ fn apply_ignored<E: Engine>() -> R {
     Ok(())
 }
 
-fn apply_promise<E: Engine>() -> R {
+fn apply_promise<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let (cb, _calls) = recorder();
     let opts = EvalOptions {
@@ -106,7 +106,7 @@ fn apply_promise<E: Engine>() -> R {
     Ok(())
 }
 
-fn reference_typeof<E: Engine>() -> R {
+fn reference_typeof<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let (cb, _) = recorder();
     let v = c.eval_closure(
@@ -118,7 +118,7 @@ fn reference_typeof<E: Engine>() -> R {
     Ok(())
 }
 
-fn fn_ref<E: Engine>(c: &E::Context, code: &str) -> R<Value> {
+fn fn_ref<E: Backend>(c: &E::Context, code: &str) -> R<Value> {
     let opts = EvalOptions {
         result: TransferOptions::reference(),
         ..Default::default()
@@ -126,7 +126,7 @@ fn fn_ref<E: Engine>(c: &E::Context, code: &str) -> R<Value> {
     Ok(c.eval(code, &opts)?)
 }
 
-fn across_isolates<E: Engine>() -> R {
+fn across_isolates<E: Backend>() -> R {
     let (_a, ca) = setup::<E>()?;
     let (_b, cb) = setup::<E>()?;
     let double = fn_ref::<E>(&ca, "(x) => x * 2")?;
@@ -139,7 +139,7 @@ fn across_isolates<E: Engine>() -> R {
     Ok(())
 }
 
-fn get_set_across<E: Engine>() -> R {
+fn get_set_across<E: Backend>() -> R {
     let (_a, ca) = setup::<E>()?;
     let (_b, cb) = setup::<E>()?;
     let obj = fn_ref::<E>(&ca, "globalThis.shared = { n: 1 }; shared")?;
@@ -153,7 +153,7 @@ fn get_set_across<E: Engine>() -> R {
     Ok(())
 }
 
-fn copy_sync_across<E: Engine>() -> R {
+fn copy_sync_across<E: Backend>() -> R {
     let (_a, ca) = setup::<E>()?;
     let (_b, cb) = setup::<E>()?;
     let obj = fn_ref::<E>(&ca, "({ list: [1, 2, 3] })")?;
@@ -168,7 +168,7 @@ fn copy_sync_across<E: Engine>() -> R {
     Ok(())
 }
 
-fn ivm_global<E: Engine>() -> R {
+fn ivm_global<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(
         &c,
@@ -178,7 +178,7 @@ fn ivm_global<E: Engine>() -> R {
     Ok(())
 }
 
-fn ivm_descriptor<E: Engine>() -> R {
+fn ivm_descriptor<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(
         &c,
@@ -200,7 +200,7 @@ fn ivm_descriptor<E: Engine>() -> R {
 }
 
 /// Hands `c` a reference to a host callback, as `globalThis.kept`.
-fn keep_host_reference<E: Engine>(c: &E::Context) -> R {
+fn keep_host_reference<E: Backend>(c: &E::Context) -> R {
     let (cb, _calls) = recorder();
     c.eval_closure(
         "globalThis.kept = $0",
@@ -212,7 +212,7 @@ fn keep_host_reference<E: Engine>(c: &E::Context) -> R {
 
 /// The host hands a reference in before the guest has looked at `ivm`: it is still an
 /// instance of the same `ivm.Reference` the guest sees afterwards.
-fn reference_before_ivm<E: Engine>() -> R {
+fn reference_before_ivm<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     keep_host_reference::<E>(&c)?;
     let v = eval(
@@ -232,7 +232,7 @@ fn reference_before_ivm<E: Engine>() -> R {
 
 /// Replacing built-ins before the API is first touched must not let the guest build a
 /// `Reference` around a host handle id it was never given.
-fn no_forgery<E: Engine>() -> R {
+fn no_forgery<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     keep_host_reference::<E>(&c)?;
     // Another context of the same isolate, whose API has not booted yet.

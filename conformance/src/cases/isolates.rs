@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use engine_api::{
-    Context, Engine, Error, EvalOptions, Isolate, IsolateOptions, Reference, Script,
+    Backend, Context, Error, EvalOptions, Isolate, IsolateOptions, Reference, Script,
     TransferOptions, Value,
 };
 
@@ -12,7 +12,7 @@ use crate::support::{R, eval, expect_err, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The isolate cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("isolates/dispose", dispose::<E>),
         Case::new("isolates/dispose_twice", dispose_twice::<E>),
@@ -46,7 +46,7 @@ fn is_disposed_err(e: &Error) -> bool {
     matches!(e, Error::Disposed)
 }
 
-fn dispose<E: Engine>() -> R {
+fn dispose<E: Backend>() -> R {
     let (i, _c) = setup::<E>()?;
     ensure!(!i.is_disposed());
     i.dispose()?;
@@ -55,14 +55,14 @@ fn dispose<E: Engine>() -> R {
     Ok(())
 }
 
-fn dispose_twice<E: Engine>() -> R {
+fn dispose_twice<E: Backend>() -> R {
     let (i, _c) = setup::<E>()?;
     i.dispose()?;
     expect_err(i.dispose(), "Disposed", is_disposed_err)?;
     Ok(())
 }
 
-fn use_after_dispose<E: Engine>() -> R {
+fn use_after_dispose<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     i.dispose()?;
     expect_err(
@@ -90,7 +90,7 @@ fn use_after_dispose<E: Engine>() -> R {
     Ok(())
 }
 
-fn reference_after_dispose<E: Engine>() -> R {
+fn reference_after_dispose<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let g = c.global()?;
     i.dispose()?;
@@ -101,7 +101,7 @@ fn reference_after_dispose<E: Engine>() -> R {
     Ok(())
 }
 
-fn script_after_dispose<E: Engine>() -> R {
+fn script_after_dispose<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let s = i.compile_script("1", &Default::default())?;
     i.dispose()?;
@@ -111,7 +111,7 @@ fn script_after_dispose<E: Engine>() -> R {
     Ok(())
 }
 
-fn dispose_with_queued_work<E: Engine>() -> R {
+fn dispose_with_queued_work<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let tasks: Vec<_> = (0..20)
         .map(|n| c.eval_async(format!("{n}"), EvalOptions::default()))
@@ -126,7 +126,7 @@ fn dispose_with_queued_work<E: Engine>() -> R {
     Ok(())
 }
 
-fn dispose_race<E: Engine>() -> R {
+fn dispose_race<E: Backend>() -> R {
     for _ in 0..5 {
         let (i, c) = setup::<E>()?;
         let workers: Vec<_> = (0..3)
@@ -153,7 +153,7 @@ fn dispose_race<E: Engine>() -> R {
     Ok(())
 }
 
-fn heap_statistics<E: Engine>() -> R {
+fn heap_statistics<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let before = i.heap_statistics()?;
     ensure!(before.used_heap_size > 0, "{before:?}");
@@ -169,7 +169,7 @@ fn heap_statistics<E: Engine>() -> R {
     Ok(())
 }
 
-fn times<E: Engine>() -> R {
+fn times<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     eval(&c, "let s = 0; for (let k = 0; k < 300000; k++) s += k; s")?;
     ensure!(i.cpu_time() > std::time::Duration::ZERO, "cpu time zero");
@@ -183,7 +183,7 @@ fn times<E: Engine>() -> R {
     Ok(())
 }
 
-fn many_isolates<E: Engine>() -> R {
+fn many_isolates<E: Backend>() -> R {
     let isolates: Vec<_> = (0..100).map(|_| setup::<E>()).collect::<Result<_, _>>()?;
     for (n, (_i, c)) in isolates.iter().enumerate() {
         c.eval_closure(
@@ -198,7 +198,7 @@ fn many_isolates<E: Engine>() -> R {
     Ok(())
 }
 
-fn create_dispose_cycles<E: Engine>() -> R {
+fn create_dispose_cycles<E: Backend>() -> R {
     for n in 0..300 {
         let (i, c) = setup::<E>()?;
         ensure_eq!(eval(&c, &format!("{n} * 2"))?, Value::from(n * 2));
@@ -207,7 +207,7 @@ fn create_dispose_cycles<E: Engine>() -> R {
     Ok(())
 }
 
-fn dropped<E: Engine>() -> R {
+fn dropped<E: Backend>() -> R {
     for _ in 0..50 {
         let (_i, c) = setup::<E>()?;
         eval(&c, "globalThis.x = new Array(1000).fill(1)")?;
@@ -217,7 +217,7 @@ fn dropped<E: Engine>() -> R {
     Ok(())
 }
 
-fn one_isolate_many_threads<E: Engine>() -> R {
+fn one_isolate_many_threads<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     eval(&c, "globalThis.counter = 0")?;
     let threads: Vec<_> = (0..4)
@@ -237,7 +237,7 @@ fn one_isolate_many_threads<E: Engine>() -> R {
     Ok(())
 }
 
-fn isolate_per_thread<E: Engine>() -> R {
+fn isolate_per_thread<E: Backend>() -> R {
     let done = Arc::new(AtomicUsize::new(0));
     let threads: Vec<_> = (0..4)
         .map(|t| {
@@ -266,7 +266,7 @@ fn isolate_per_thread<E: Engine>() -> R {
     Ok(())
 }
 
-fn minimum_memory_limit<E: Engine>() -> R {
+fn minimum_memory_limit<E: Backend>() -> R {
     let (_i, c) = crate::support::setup_with::<E>(IsolateOptions {
         memory_limit_mb: 1,
         ..Default::default()
@@ -275,7 +275,7 @@ fn minimum_memory_limit<E: Engine>() -> R {
     Ok(())
 }
 
-fn ids_unique<E: Engine>() -> R {
+fn ids_unique<E: Backend>() -> R {
     let a = E::Isolate::new(Default::default())?;
     let b = E::Isolate::new(Default::default())?;
     ensure!(a.id() != b.id());

@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
-use engine_api::{Capability, Context, Engine, Error, EvalOptions, Isolate, IsolateOptions, Value};
+use engine_api::{
+    Backend, Capability, Context, Error, EvalOptions, Isolate, IsolateOptions, Value,
+};
 
 use crate::support::{R, eval, expect_err, setup, setup_with};
 use crate::{Case, ensure, ensure_eq};
 
 /// The limit cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("limits/timeout_infinite_loop", timeout_loop::<E>),
         Case::new("limits/timeout_microtask_loop", timeout_microtasks::<E>),
@@ -57,7 +59,7 @@ fn is_timeout(e: &Error) -> bool {
     matches!(e, Error::Timeout { .. })
 }
 
-fn timeout_loop<E: Engine>() -> R {
+fn timeout_loop<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     expect_err(
         c.eval("while (true) {}", &timeout(100)),
@@ -67,7 +69,7 @@ fn timeout_loop<E: Engine>() -> R {
     Ok(())
 }
 
-fn timeout_microtasks<E: Engine>() -> R {
+fn timeout_microtasks<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     expect_err(
         c.eval(
@@ -80,7 +82,7 @@ fn timeout_microtasks<E: Engine>() -> R {
     Ok(())
 }
 
-fn timeout_builtin<E: Engine>() -> R {
+fn timeout_builtin<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     expect_err(
         c.eval("/(a+)+$/.test('a'.repeat(40) + 'b')", &timeout(100)),
@@ -91,7 +93,7 @@ fn timeout_builtin<E: Engine>() -> R {
 }
 
 /// After a timeout the isolate is either usable or disposed, and says which.
-fn after_timeout<E: Engine>() -> R {
+fn after_timeout<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     eval(&c, "globalThis.kept = 5")?;
     expect_err(c.eval("for (;;) {}", &timeout(50)), "Timeout", is_timeout)?;
@@ -105,7 +107,7 @@ fn after_timeout<E: Engine>() -> R {
     Ok(())
 }
 
-fn timeout_not_hit<E: Engine>() -> R {
+fn timeout_not_hit<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = c.eval(
         "let s = 0; for (let i = 0; i < 1000; i++) s += i; s",
@@ -115,7 +117,7 @@ fn timeout_not_hit<E: Engine>() -> R {
     Ok(())
 }
 
-fn timeout_others<E: Engine>() -> R {
+fn timeout_others<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let (_j, other) = setup::<E>()?;
     let spinner = std::thread::spawn(move || c.eval("while (true) {}", &timeout(300)));
@@ -129,14 +131,14 @@ fn timeout_others<E: Engine>() -> R {
     Ok(())
 }
 
-fn limited<E: Engine>(mb: u64) -> R<(E::Isolate, E::Context)> {
+fn limited<E: Backend>(mb: u64) -> R<(E::Isolate, E::Context)> {
     setup_with::<E>(IsolateOptions {
         memory_limit_mb: mb,
         ..Default::default()
     })
 }
 
-fn expect_memory_limit<E: Engine>(code: &str) -> R {
+fn expect_memory_limit<E: Backend>(code: &str) -> R {
     let (i, c) = limited::<E>(32)?;
     let r = c.eval(
         code,
@@ -147,32 +149,32 @@ fn expect_memory_limit<E: Engine>(code: &str) -> R {
     Ok(())
 }
 
-fn memory_array_bomb<E: Engine>() -> R {
+fn memory_array_bomb<E: Backend>() -> R {
     expect_memory_limit::<E>(
         "const keep = []; while (true) keep.push(new Array(100000).fill(1.5));",
     )
 }
 
-fn memory_string_bomb<E: Engine>() -> R {
+fn memory_string_bomb<E: Backend>() -> R {
     expect_memory_limit::<E>(
         "const keep = []; let n = 0; while (true) keep.push('x'.repeat(1 << 20) + (n++));",
     )
 }
 
-fn memory_json_bomb<E: Engine>() -> R {
+fn memory_json_bomb<E: Backend>() -> R {
     expect_memory_limit::<E>(
         "const keep = []; const s = JSON.stringify({ k: new Array(10000).fill('abcdef') });\n\
          while (true) keep.push(JSON.parse(s));",
     )
 }
 
-fn memory_typed_array_bomb<E: Engine>() -> R {
+fn memory_typed_array_bomb<E: Backend>() -> R {
     expect_memory_limit::<E>(
         "const keep = []; while (true) keep.push(new Uint8Array(4 << 20).fill(1));",
     )
 }
 
-fn memory_context_spam<E: Engine>() -> R {
+fn memory_context_spam<E: Backend>() -> R {
     let (i, _c) = limited::<E>(32)?;
     let mut contexts = Vec::new();
     let mut outcome = None;
@@ -203,7 +205,7 @@ fn memory_context_spam<E: Engine>() -> R {
     Ok(())
 }
 
-fn memory_disposes<E: Engine>() -> R {
+fn memory_disposes<E: Backend>() -> R {
     let (i, c) = limited::<E>(32)?;
     let _ = c.eval(
         "const k = []; while (true) k.push(new Array(1e5).fill(0))",
@@ -219,7 +221,7 @@ fn memory_disposes<E: Engine>() -> R {
     Ok(())
 }
 
-fn memory_others<E: Engine>() -> R {
+fn memory_others<E: Backend>() -> R {
     let (_i, c) = limited::<E>(32)?;
     let (_j, other) = setup::<E>()?;
     eval(&other, "globalThis.alive = 'yes'")?;
@@ -231,7 +233,7 @@ fn memory_others<E: Engine>() -> R {
     Ok(())
 }
 
-fn memory_normal_use<E: Engine>() -> R {
+fn memory_normal_use<E: Backend>() -> R {
     let (_i, c) = limited::<E>(32)?;
     let v = eval(
         &c,
@@ -241,7 +243,7 @@ fn memory_normal_use<E: Engine>() -> R {
     Ok(())
 }
 
-fn fuel<E: Engine>() -> R {
+fn fuel<E: Backend>() -> R {
     let opts = IsolateOptions {
         fuel: Some(1_000_000),
         ..Default::default()
@@ -262,7 +264,7 @@ fn fuel<E: Engine>() -> R {
     Ok(())
 }
 
-fn fuel_enough<E: Engine>() -> R {
+fn fuel_enough<E: Backend>() -> R {
     if !E::capabilities().fuel {
         return Ok(());
     }
@@ -280,7 +282,7 @@ fn fuel_enough<E: Engine>() -> R {
     Ok(())
 }
 
-fn recursion_catchable<E: Engine>() -> R {
+fn recursion_catchable<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(
         &c,
@@ -292,7 +294,7 @@ fn recursion_catchable<E: Engine>() -> R {
     Ok(())
 }
 
-fn recursion_uncaught<E: Engine>() -> R {
+fn recursion_uncaught<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let r = c.eval(
         "function g() { return g() + 1 } g()",
@@ -319,13 +321,13 @@ fn timeout_stack_of(code: &str, r: engine_api::Result<Value>, name: &str) -> R {
     Ok(())
 }
 
-fn timeout_stack<E: Engine>() -> R {
+fn timeout_stack<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let code = "function spinForever() { while (true) {} }\nspinForever()";
     timeout_stack_of(code, c.eval(code, &timeout(100)), "spinForever")
 }
 
-fn timeout_microtask_stack<E: Engine>() -> R {
+fn timeout_microtask_stack<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let code =
         "function requeueForever() { Promise.resolve().then(requeueForever) }\nrequeueForever()";

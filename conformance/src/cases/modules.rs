@@ -1,14 +1,14 @@
 //! ES modules: specifiers, linking through a resolver, evaluation, namespaces.
 
 use engine_api::{
-    Context, Engine, Error, Isolate, Module, Reference, RunOptions, TransferOptions, Value,
+    Backend, Context, Error, Isolate, Module, Reference, RunOptions, TransferOptions, Value,
 };
 
 use crate::support::{R, expect_err, expect_js, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The module cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("modules/dependency_specifiers", dependency_specifiers::<E>),
         Case::new("modules/no_dependencies", no_dependencies::<E>),
@@ -30,7 +30,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn dependency_specifiers<E: Engine>() -> R {
+fn dependency_specifiers<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     let m = i.compile_module(
         "import something from './something';\nimport { a } from 'lib/a';\nexport const x = 1;",
@@ -43,7 +43,7 @@ fn dependency_specifiers<E: Engine>() -> R {
     Ok(())
 }
 
-fn no_dependencies<E: Engine>() -> R {
+fn no_dependencies<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     let m = i.compile_module("export default 1", &Default::default())?;
     ensure!(m.dependency_specifiers()?.is_empty());
@@ -54,7 +54,7 @@ fn no_imports<M>(spec: &str, _: &M) -> engine_api::Result<M> {
     Err(Error::InvalidArgument(format!("unexpected import {spec}")))
 }
 
-fn link_and_evaluate<E: Engine>() -> R {
+fn link_and_evaluate<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let dep = i.compile_module("export const base = 40;", &Default::default())?;
     let root = i.compile_module(
@@ -74,7 +74,7 @@ fn link_and_evaluate<E: Engine>() -> R {
     Ok(())
 }
 
-fn namespace_exports<E: Engine>() -> R {
+fn namespace_exports<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let m = i.compile_module(
         "export const n = 7; export function twice(x) { return x * 2 } export default 'dflt';",
@@ -101,7 +101,7 @@ fn namespace_exports<E: Engine>() -> R {
     Ok(())
 }
 
-fn diamond_graph<E: Engine>() -> R {
+fn diamond_graph<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let shared = i.compile_module(
         "globalThis.loads = (globalThis.loads || 0) + 1; export const s = 1;",
@@ -139,7 +139,7 @@ fn diamond_graph<E: Engine>() -> R {
     Ok(())
 }
 
-fn resolver_error<E: Engine>() -> R {
+fn resolver_error<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let m = i.compile_module("import x from 'missing';", &Default::default())?;
     expect_err(
@@ -153,7 +153,7 @@ fn resolver_error<E: Engine>() -> R {
     Ok(())
 }
 
-fn resolver_wrong_isolate<E: Engine>() -> R {
+fn resolver_wrong_isolate<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let other = E::Isolate::new(Default::default())?;
     let foreign = other.compile_module("export const y = 1;", &Default::default())?;
@@ -166,7 +166,7 @@ fn resolver_wrong_isolate<E: Engine>() -> R {
     Ok(())
 }
 
-fn syntax_error<E: Engine>() -> R {
+fn syntax_error<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     expect_js(
         i.compile_module("export const = 1;", &Default::default()),
@@ -175,7 +175,7 @@ fn syntax_error<E: Engine>() -> R {
     Ok(())
 }
 
-fn evaluate_throws<E: Engine>() -> R {
+fn evaluate_throws<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let m = i.compile_module("throw new TypeError('module failed');", &Default::default())?;
     m.instantiate(&c, &mut no_imports)?;
@@ -184,7 +184,7 @@ fn evaluate_throws<E: Engine>() -> R {
     Ok(())
 }
 
-fn evaluate_twice<E: Engine>() -> R {
+fn evaluate_twice<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let m = i.compile_module(
         "globalThis.runs = (globalThis.runs || 0) + 1; export {};",
@@ -198,7 +198,7 @@ fn evaluate_twice<E: Engine>() -> R {
     Ok(())
 }
 
-fn evaluate_error_twice<E: Engine>() -> R {
+fn evaluate_error_twice<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let m = i.compile_module("throw new Error('once');", &Default::default())?;
     m.instantiate(&c, &mut no_imports)?;
@@ -208,7 +208,7 @@ fn evaluate_error_twice<E: Engine>() -> R {
     Ok(())
 }
 
-fn instantiate_twice<E: Engine>() -> R {
+fn instantiate_twice<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let m = i.compile_module("export const z = 3;", &Default::default())?;
     m.instantiate(&c, &mut no_imports)?;
@@ -221,7 +221,7 @@ fn instantiate_twice<E: Engine>() -> R {
     Ok(())
 }
 
-fn sees_context_globals<E: Engine>() -> R {
+fn sees_context_globals<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     c.eval("globalThis.injected = 'from context'", &Default::default())?;
     let m = i.compile_module("export const seen = injected;", &Default::default())?;
@@ -234,7 +234,7 @@ fn sees_context_globals<E: Engine>() -> R {
     Ok(())
 }
 
-fn top_level_await<E: Engine>() -> R {
+fn top_level_await<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let m = i.compile_module(
         "const v = await Promise.resolve(5); export const awaited = v * 2;",

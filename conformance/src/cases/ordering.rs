@@ -1,12 +1,12 @@
 //! Sync, async and ignored work of one isolate runs in the order it was queued.
 
-use engine_api::{Context, Engine, EvalOptions, Isolate, Value};
+use engine_api::{Backend, Context, EvalOptions, Isolate, Value};
 
 use crate::support::{R, eval, setup};
 use crate::{Case, ensure_eq};
 
 /// The ordering cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("ordering/ignored_then_async", ignored_then_async::<E>),
         Case::new("ordering/async_then_sync", async_then_sync::<E>),
@@ -23,7 +23,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn ignored_then_async<E: Engine>() -> R {
+fn ignored_then_async<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     eval(&c, "globalThis.log = []")?;
     for n in 0..10 {
@@ -34,7 +34,7 @@ fn ignored_then_async<E: Engine>() -> R {
     Ok(())
 }
 
-fn async_then_sync<E: Engine>() -> R {
+fn async_then_sync<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     eval(&c, "globalThis.seq = ''")?;
     let tasks: Vec<_> = (0..5)
@@ -47,7 +47,7 @@ fn async_then_sync<E: Engine>() -> R {
     Ok(())
 }
 
-fn interleaved<E: Engine>() -> R {
+fn interleaved<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     eval(&c, "globalThis.out = []")?;
     let mut tasks = Vec::new();
@@ -71,7 +71,7 @@ fn interleaved<E: Engine>() -> R {
     Ok(())
 }
 
-fn async_results<E: Engine>() -> R {
+fn async_results<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     eval(&c, "globalThis.k = 0")?;
     let tasks: Vec<_> = (0..20)
@@ -83,7 +83,7 @@ fn async_results<E: Engine>() -> R {
     Ok(())
 }
 
-fn async_error<E: Engine>() -> R {
+fn async_error<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let bad = c.eval_async("throw new Error('async')", EvalOptions::default());
     let good = c.eval_async("'after'", EvalOptions::copy());
@@ -92,7 +92,7 @@ fn async_error<E: Engine>() -> R {
     Ok(())
 }
 
-fn module_ignored<E: Engine>() -> R {
+fn module_ignored<E: Backend>() -> R {
     use engine_api::Module;
     let (i, c) = setup::<E>()?;
     let m = i.compile_module("globalThis.fromModule = 'evaluated';", &Default::default())?;

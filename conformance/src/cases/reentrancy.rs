@@ -3,13 +3,13 @@
 
 use std::sync::{Arc, Barrier, Mutex};
 
-use engine_api::{Callback, Context, Engine, EvalOptions, TransferOptions, Value};
+use engine_api::{Backend, Callback, Context, EvalOptions, TransferOptions, Value};
 
 use crate::support::{R, eval, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The re-entrancy cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new(
             "reentrancy/callback_reenters_own_isolate",
@@ -27,7 +27,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn callback_reenters<E: Engine>() -> R {
+fn callback_reenters<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     eval(&c, "globalThis.base = 40")?;
     let slot: Arc<Mutex<Option<E::Context>>> = Arc::new(Mutex::new(Some(c.clone())));
@@ -42,7 +42,7 @@ fn callback_reenters<E: Engine>() -> R {
     Ok(())
 }
 
-fn a_b_a<E: Engine>() -> R {
+fn a_b_a<E: Backend>() -> R {
     let (_a, ca) = setup::<E>()?;
     let (_b, cb) = setup::<E>()?;
     let reference = EvalOptions {
@@ -65,7 +65,7 @@ fn a_b_a<E: Engine>() -> R {
 }
 
 /// Whatever a backend does with re-entry, afterwards the isolate still works.
-fn failed_reentry_recovers<E: Engine>() -> R {
+fn failed_reentry_recovers<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let c2 = c.clone();
     let cb = Callback::new(move |_| c2.eval("1", &EvalOptions::copy()));
@@ -81,7 +81,7 @@ fn failed_reentry_recovers<E: Engine>() -> R {
 /// Thread 1 holds A and calls into B while thread 2 holds B and calls into A. Waiting
 /// would never end: the call that closes the cycle fails with the deadlock error (here
 /// caught by the guest), its thread lets go of its isolate, and the other call goes on.
-fn opposite_calls<E: Engine>() -> R {
+fn opposite_calls<E: Backend>() -> R {
     let (_a, ca) = setup::<E>()?;
     let (_b, cb) = setup::<E>()?;
     eval(&ca, "globalThis.whoami = () => 'a'; 0")?;

@@ -1,15 +1,15 @@
 //! References: typeof, get/set/delete, apply, copy, derefInto, release, wrong isolate.
 
 use engine_api::{
-    ApplyOptions, Context, Engine, Error, EvalOptions, Isolate, Reference, TransferOptions, TypeOf,
-    Value,
+    ApplyOptions, Backend, Context, Error, EvalOptions, Isolate, Reference, TransferOptions,
+    TypeOf, Value,
 };
 
 use crate::support::{R, eval, expect_err, expect_js, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The reference cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("references/type_of_each_kind", type_of_each_kind::<E>),
         Case::new("references/get_primitive_by_value", get_primitive::<E>),
@@ -42,7 +42,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     ]
 }
 
-fn reference_to<E: Engine>(c: &E::Context, code: &str) -> R<E::Reference> {
+fn reference_to<E: Backend>(c: &E::Context, code: &str) -> R<E::Reference> {
     let opts = EvalOptions {
         result: TransferOptions::reference(),
         ..Default::default()
@@ -57,7 +57,7 @@ fn reference_to<E: Engine>(c: &E::Context, code: &str) -> R<E::Reference> {
     Ok(r.clone())
 }
 
-fn type_of_each_kind<E: Engine>() -> R {
+fn type_of_each_kind<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     for (code, expected) in [
         ("undefined", TypeOf::Undefined),
@@ -82,7 +82,7 @@ fn type_of_each_kind<E: Engine>() -> R {
     Ok(())
 }
 
-fn get_primitive<E: Engine>() -> R {
+fn get_primitive<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ s: 'str', n: 1, b: false, u: undefined })")?;
     let d = TransferOptions::default();
@@ -94,7 +94,7 @@ fn get_primitive<E: Engine>() -> R {
     Ok(())
 }
 
-fn get_object_reference<E: Engine>() -> R {
+fn get_object_reference<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ inner: { deep: 3 } })")?;
     let inner = r.get("inner".into(), &TransferOptions::default())?;
@@ -108,7 +108,7 @@ fn get_object_reference<E: Engine>() -> R {
     Ok(())
 }
 
-fn get_with_copy<E: Engine>() -> R {
+fn get_with_copy<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ inner: { deep: [1, 2] } })")?;
     let v = r.get("inner".into(), &TransferOptions::copy())?;
@@ -121,7 +121,7 @@ fn get_with_copy<E: Engine>() -> R {
     Ok(())
 }
 
-fn set_and_delete<E: Engine>() -> R {
+fn set_and_delete<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "globalThis.target = {}; target")?;
     ensure!(r.set(
@@ -140,7 +140,7 @@ fn set_and_delete<E: Engine>() -> R {
     Ok(())
 }
 
-fn apply_function<E: Engine>() -> R {
+fn apply_function<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let f = reference_to::<E>(&c, "(a, b) => a * b")?;
     ensure_eq!(
@@ -154,7 +154,7 @@ fn apply_function<E: Engine>() -> R {
     Ok(())
 }
 
-fn apply_with_receiver<E: Engine>() -> R {
+fn apply_with_receiver<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let f = reference_to::<E>(&c, "(function () { return this.v * 2 })")?;
     let recv = Value::object([("v", 21.into())]);
@@ -162,7 +162,7 @@ fn apply_with_receiver<E: Engine>() -> R {
     Ok(())
 }
 
-fn apply_throws<E: Engine>() -> R {
+fn apply_throws<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let f = reference_to::<E>(&c, "() => { throw new SyntaxError('from fn') }")?;
     let e = expect_js(
@@ -173,7 +173,7 @@ fn apply_throws<E: Engine>() -> R {
     Ok(())
 }
 
-fn apply_non_function<E: Engine>() -> R {
+fn apply_non_function<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({})")?;
     let e = r.apply(Value::Undefined, vec![], &Default::default());
@@ -181,7 +181,7 @@ fn apply_non_function<E: Engine>() -> R {
     Ok(())
 }
 
-fn apply_result_reference<E: Engine>() -> R {
+fn apply_result_reference<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let f = reference_to::<E>(&c, "() => ({ made: true })")?;
     let v = f.apply(Value::Undefined, vec![], &Default::default())?;
@@ -194,7 +194,7 @@ fn apply_result_reference<E: Engine>() -> R {
     Ok(())
 }
 
-fn copy<E: Engine>() -> R {
+fn copy<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ list: [1, { x: 'y' }] })")?;
     let v = r.copy()?;
@@ -208,7 +208,7 @@ fn copy<E: Engine>() -> R {
     Ok(())
 }
 
-fn copy_function<E: Engine>() -> R {
+fn copy_function<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ f() {} })")?;
     expect_err(r.copy(), "NotTransferable", |e| {
@@ -217,7 +217,7 @@ fn copy_function<E: Engine>() -> R {
     Ok(())
 }
 
-fn deref_into_same<E: Engine>() -> R {
+fn deref_into_same<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "globalThis.orig = { id: 1 }; orig")?;
     let same = c.eval_closure(
@@ -229,7 +229,7 @@ fn deref_into_same<E: Engine>() -> R {
     Ok(())
 }
 
-fn deref_into_other<E: Engine>() -> R {
+fn deref_into_other<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let (_i2, c2) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ id: 1 })")?;
@@ -241,7 +241,7 @@ fn deref_into_other<E: Engine>() -> R {
     Ok(())
 }
 
-fn release<E: Engine>() -> R {
+fn release<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ a: 1 })")?;
     r.release();
@@ -253,7 +253,7 @@ fn release<E: Engine>() -> R {
     Ok(())
 }
 
-fn reference_count<E: Engine>() -> R {
+fn reference_count<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let before = i.reference_count();
     let refs: Vec<_> = (0..5)
@@ -272,7 +272,7 @@ fn reference_count<E: Engine>() -> R {
     Ok(())
 }
 
-fn keeps_alive<E: Engine>() -> R {
+fn keeps_alive<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ payload: 'kept' })")?;
     eval(
@@ -286,7 +286,7 @@ fn keeps_alive<E: Engine>() -> R {
     Ok(())
 }
 
-fn async_forms<E: Engine>() -> R {
+fn async_forms<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let obj = reference_to::<E>(&c, "globalThis.o = { n: 1 }; o")?;
     obj.set_ignored("n".into(), 2.into(), Default::default());
@@ -312,7 +312,7 @@ fn async_forms<E: Engine>() -> R {
     Ok(())
 }
 
-fn downcast_any<E: Engine>() -> R {
+fn downcast_any<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ z: 26 })")?;
     let any = r.to_any();

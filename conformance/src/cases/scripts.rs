@@ -1,7 +1,7 @@
 //! Compiled scripts: run in any context of their isolate, only there.
 
 use engine_api::{
-    Capability, Engine, Error, Isolate, RunOptions, Script, ScriptOptions, ScriptOrigin,
+    Backend, Capability, Error, Isolate, RunOptions, Script, ScriptOptions, ScriptOrigin,
     TransferOptions, Value,
 };
 
@@ -9,7 +9,7 @@ use crate::support::{R, eval, expect_err, expect_js, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The script cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new(
             "scripts/run_returns_completion",
@@ -38,7 +38,7 @@ fn copy() -> RunOptions {
     }
 }
 
-fn run_returns_completion<E: Engine>() -> R {
+fn run_returns_completion<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let s = i.compile_script(
         "let foo = 1; let bar = 2; bar = foo + bar",
@@ -48,7 +48,7 @@ fn run_returns_completion<E: Engine>() -> R {
     Ok(())
 }
 
-fn run_in_two_contexts<E: Engine>() -> R {
+fn run_in_two_contexts<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     let (a, b) = (i.create_context()?, i.create_context()?);
     eval(&a, "globalThis.who = 'a'")?;
@@ -59,7 +59,7 @@ fn run_in_two_contexts<E: Engine>() -> R {
     Ok(())
 }
 
-fn run_twice<E: Engine>() -> R {
+fn run_twice<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let s = i.compile_script(
         "globalThis.k = (globalThis.k || 0) + 1",
@@ -70,7 +70,7 @@ fn run_twice<E: Engine>() -> R {
     Ok(())
 }
 
-fn syntax_error_at_compile<E: Engine>() -> R {
+fn syntax_error_at_compile<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     expect_js(
         i.compile_script("function (", &Default::default()),
@@ -79,7 +79,7 @@ fn syntax_error_at_compile<E: Engine>() -> R {
     Ok(())
 }
 
-fn runtime_error_at_run<E: Engine>() -> R {
+fn runtime_error_at_run<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let s = i.compile_script("throw new RangeError('at run')", &Default::default())?;
     let e = expect_js(s.run(&c, &copy()), "RangeError")?;
@@ -87,7 +87,7 @@ fn runtime_error_at_run<E: Engine>() -> R {
     Ok(())
 }
 
-fn wrong_isolate_context<E: Engine>() -> R {
+fn wrong_isolate_context<E: Backend>() -> R {
     let (i1, _c1) = setup::<E>()?;
     let (_i2, c2) = setup::<E>()?;
     let s = i1.compile_script("1", &Default::default())?;
@@ -97,7 +97,7 @@ fn wrong_isolate_context<E: Engine>() -> R {
     Ok(())
 }
 
-fn release_then_run<E: Engine>() -> R {
+fn release_then_run<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let s = i.compile_script("1", &Default::default())?;
     s.release();
@@ -107,7 +107,7 @@ fn release_then_run<E: Engine>() -> R {
     Ok(())
 }
 
-fn release_option<E: Engine>() -> R {
+fn release_option<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let s = i.compile_script("5", &Default::default())?;
     let opts = RunOptions {
@@ -121,14 +121,14 @@ fn release_option<E: Engine>() -> R {
     Ok(())
 }
 
-fn run_async<E: Engine>() -> R {
+fn run_async<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let s = pollster::block_on(i.compile_script_async("[1, 2].length", Default::default()))?;
     ensure_eq!(pollster::block_on(s.run_async(&c, copy()))?, Value::from(2));
     Ok(())
 }
 
-fn code_cache<E: Engine>() -> R {
+fn code_cache<E: Backend>() -> R {
     let i = E::Isolate::new(Default::default())?;
     let code = "function f(x) { return x * 2 } f(21)";
     let produce = ScriptOptions {
@@ -164,7 +164,7 @@ fn code_cache<E: Engine>() -> R {
     Ok(())
 }
 
-fn origin_in_errors<E: Engine>() -> R {
+fn origin_in_errors<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let opts = ScriptOptions {
         origin: ScriptOrigin::file("compiled.js"),

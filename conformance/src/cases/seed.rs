@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use engine_api::{
-    Callback, Context, Engine, Error, EvalOptions, Isolate, IsolateOptions, Reference, RunOptions,
+    Backend, Callback, Context, Error, EvalOptions, Isolate, IsolateOptions, Reference, RunOptions,
     Script, TransferOptions, Value,
 };
 
@@ -12,7 +12,7 @@ use crate::support::{R, setup_with};
 use crate::{Case, ensure, ensure_eq};
 
 /// The seed examples.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     vec![
         Case::new("seed/log_callback_apply_ignored", log_callback::<E>),
         Case::new("seed/memory_bomb_ends_in_memory_limit", memory_bomb::<E>),
@@ -21,7 +21,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
 }
 
 /// `log` installed through `$0.applyIgnored`, then called from guest code.
-fn log_callback<E: Engine>() -> R {
+fn log_callback<E: Backend>() -> R {
     let (_i, context) = setup_with::<E>(IsolateOptions::default())?;
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
@@ -60,7 +60,7 @@ fn log_callback<E: Engine>() -> R {
 }
 
 /// The hostile script that keeps 2 MB arrays and logs; it must end in a memory-limit error.
-fn memory_bomb<E: Engine>() -> R {
+fn memory_bomb<E: Backend>() -> R {
     let (isolate, context) = setup_with::<E>(IsolateOptions {
         memory_limit_mb: 32,
         ..Default::default()
@@ -101,7 +101,7 @@ fn memory_bomb<E: Engine>() -> R {
 }
 
 /// `sum` split over four isolates running in parallel on the worker pool.
-fn parallel_sum<E: Engine>() -> R {
+fn parallel_sum<E: Backend>() -> R {
     let sum_src = "function sum(min, max) {\n\
                      let sum = 0;\n\
                      for (let ii = min; ii < max; ++ii) {\n\

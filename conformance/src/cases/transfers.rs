@@ -1,15 +1,15 @@
 //! Transfers of every value kind, both ways, and what is not transferable.
 
 use engine_api::{
-    Context, Engine, Error, ErrorValue, EvalOptions, SharedBuffer, TransferOptions, TypedArrayKind,
-    Value,
+    Backend, Context, Error, ErrorValue, EvalOptions, SharedBuffer, TransferOptions,
+    TypedArrayKind, Value,
 };
 
 use crate::support::{R, eval, expect_err, expect_js, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The transfer cases.
-pub fn cases<E: Engine>() -> Vec<Case> {
+pub fn cases<E: Backend>() -> Vec<Case> {
     let mut out = vec![
         Case::new("transfers/map_out", map_out::<E>),
         Case::new("transfers/set_out", set_out::<E>),
@@ -60,7 +60,7 @@ pub fn cases<E: Engine>() -> Vec<Case> {
     out
 }
 
-fn map_out<E: Engine>() -> R {
+fn map_out<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(&c, "new Map([['a', 1], [2, 'b']])")?;
     ensure_eq!(
@@ -70,7 +70,7 @@ fn map_out<E: Engine>() -> R {
     Ok(())
 }
 
-fn set_out<E: Engine>() -> R {
+fn set_out<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     ensure_eq!(
         eval(&c, "new Set([3, 'x', 3])")?,
@@ -79,13 +79,13 @@ fn set_out<E: Engine>() -> R {
     Ok(())
 }
 
-fn date_out<E: Engine>() -> R {
+fn date_out<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     ensure_eq!(eval(&c, "new Date(1700000000000)")?, Value::Date(1.7e12));
     Ok(())
 }
 
-fn regexp_out<E: Engine>() -> R {
+fn regexp_out<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(&c, "/a+b/gi")?;
     let Value::RegExp { source, flags } = v else {
@@ -96,7 +96,7 @@ fn regexp_out<E: Engine>() -> R {
     Ok(())
 }
 
-fn error_out<E: Engine>() -> R {
+fn error_out<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(&c, "new TypeError('bad type')")?;
     let Value::Error(ErrorValue { name, message, .. }) = v else {
@@ -106,7 +106,7 @@ fn error_out<E: Engine>() -> R {
     Ok(())
 }
 
-fn array_buffer_out<E: Engine>() -> R {
+fn array_buffer_out<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(
         &c,
@@ -116,7 +116,7 @@ fn array_buffer_out<E: Engine>() -> R {
     Ok(())
 }
 
-fn bigint<E: Engine>() -> R {
+fn bigint<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     ensure_eq!(
         eval(&c, "-(2n ** 70n)")?,
@@ -131,7 +131,7 @@ fn bigint<E: Engine>() -> R {
     Ok(())
 }
 
-fn special_numbers<E: Engine>() -> R {
+fn special_numbers<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(&c, "[NaN, Infinity, -Infinity, -0, 2 ** 53]")?;
     let xs = v.as_array().ok_or("not an array")?;
@@ -148,7 +148,7 @@ fn special_numbers<E: Engine>() -> R {
     Ok(())
 }
 
-fn nested_roundtrip<E: Engine>() -> R {
+fn nested_roundtrip<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let value = Value::object([
         (
@@ -181,7 +181,7 @@ fn nested_roundtrip<E: Engine>() -> R {
     Ok(())
 }
 
-fn values_in<E: Engine>() -> R {
+fn values_in<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = c.eval_closure(
         "return [$0 instanceof Map, $1 instanceof Set, $2 instanceof Date, $3 instanceof RegExp, \
@@ -201,7 +201,7 @@ fn values_in<E: Engine>() -> R {
     Ok(())
 }
 
-fn shared_array_buffer<E: Engine>() -> R {
+fn shared_array_buffer<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let buf = SharedBuffer::from_bytes(&[1, 2, 3, 4]);
     let v = c.eval_closure(
@@ -219,7 +219,7 @@ fn shared_array_buffer<E: Engine>() -> R {
     Ok(())
 }
 
-fn cycle<E: Engine>() -> R {
+fn cycle<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     expect_err(
         c.eval("const o = {}; o.self = o; o", &EvalOptions::copy()),
@@ -230,7 +230,7 @@ fn cycle<E: Engine>() -> R {
     Ok(())
 }
 
-fn function<E: Engine>() -> R {
+fn function<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     expect_err(
         c.eval("({ f: () => 1 })", &EvalOptions::copy()),
@@ -240,7 +240,7 @@ fn function<E: Engine>() -> R {
     Ok(())
 }
 
-fn symbol<E: Engine>() -> R {
+fn symbol<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     expect_err(
         c.eval("[Symbol('s')]", &EvalOptions::copy()),
@@ -250,7 +250,7 @@ fn symbol<E: Engine>() -> R {
     Ok(())
 }
 
-fn shared_subobject<E: Engine>() -> R {
+fn shared_subobject<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(&c, "const s = { n: 1 }; [s, s]")?;
     let obj = Value::object([("n", 1.into())]);
@@ -265,7 +265,7 @@ fn with_promise() -> EvalOptions {
     }
 }
 
-fn promise_resolved<E: Engine>() -> R {
+fn promise_resolved<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     ensure_eq!(
         c.eval("Promise.resolve({ ok: 1 })", &with_promise())?,
@@ -274,7 +274,7 @@ fn promise_resolved<E: Engine>() -> R {
     Ok(())
 }
 
-fn promise_rejected<E: Engine>() -> R {
+fn promise_rejected<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let e = expect_js(
         c.eval("Promise.reject(new RangeError('nope'))", &with_promise()),
@@ -284,7 +284,7 @@ fn promise_rejected<E: Engine>() -> R {
     Ok(())
 }
 
-fn promise_chain<E: Engine>() -> R {
+fn promise_chain<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = c.eval(
         "(async () => { let s = 0; for (let i = 0; i < 5; i++) s += await Promise.resolve(i); return s })()",
@@ -310,7 +310,7 @@ pub fn records(n: usize) -> Value {
     )
 }
 
-fn json_like_records<E: Engine>() -> R {
+fn json_like_records<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let data = records(10_000);
     let v = c.eval_closure(
@@ -324,7 +324,7 @@ fn json_like_records<E: Engine>() -> R {
     Ok(())
 }
 
-fn deep_nesting<E: Engine>() -> R {
+fn deep_nesting<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(
         &c,
@@ -338,7 +338,7 @@ fn deep_nesting<E: Engine>() -> R {
     Ok(())
 }
 
-fn sparse_array<E: Engine>() -> R {
+fn sparse_array<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let v = eval(&c, "const a = [1]; a[3] = 4; a")?;
     let xs = v.as_array().ok_or("not an array")?;
@@ -352,7 +352,7 @@ fn sparse_array<E: Engine>() -> R {
     Ok(())
 }
 
-fn typed_array<E: Engine>(kind: TypedArrayKind) -> R {
+fn typed_array<E: Backend>(kind: TypedArrayKind) -> R {
     let (_i, c) = setup::<E>()?;
     let bytes: Vec<u8> = (1..=16).collect();
     let v = Value::TypedArray {
@@ -370,7 +370,7 @@ fn typed_array<E: Engine>(kind: TypedArrayKind) -> R {
     Ok(())
 }
 
-fn too_deep<E: Engine>() -> R {
+fn too_deep<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     expect_err(
         c.eval(
@@ -392,7 +392,7 @@ fn too_deep<E: Engine>() -> R {
     Ok(())
 }
 
-fn throwing_getter<E: Engine>() -> R {
+fn throwing_getter<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let e = expect_js(
         c.eval(

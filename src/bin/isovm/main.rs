@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use isovm::{
-    Callback, Context, Engine, EngineVisitor, EvalOptions, Isolate, IsolateOptions, ScriptOrigin,
+    Backend, BackendVisitor, Callback, Context, EvalOptions, Isolate, IsolateOptions, ScriptOrigin,
     TransferOptions, Value,
 };
 
@@ -51,7 +51,7 @@ enum Command {
 #[derive(Args, Clone)]
 struct Sandbox {
     /// Backend: boa-wasi (sandbox: fuel, hard memory cap) or v8 (speed).
-    #[arg(long, default_value = <isovm::DefaultEngine as Engine>::NAME)]
+    #[arg(long, default_value = <isovm::DefaultBackend as Backend>::NAME)]
     backend: String,
     /// Memory limit of the isolate, in MiB.
     #[arg(long, value_name = "MB", default_value_t = 128)]
@@ -72,10 +72,10 @@ struct Job {
     print_undefined: bool,
 }
 
-impl EngineVisitor for Job {
+impl BackendVisitor for Job {
     type Output = ExitCode;
 
-    fn visit<E: Engine>(self) -> ExitCode {
+    fn visit<E: Backend>(self) -> ExitCode {
         match self.run::<E>() {
             Ok(value) => {
                 if let Some(text) = output::render(&value, self.print_undefined) {
@@ -92,7 +92,7 @@ impl EngineVisitor for Job {
 }
 
 impl Job {
-    fn run<E: Engine>(&self) -> isovm::Result<Value> {
+    fn run<E: Backend>(&self) -> isovm::Result<Value> {
         let isolate = E::Isolate::new(IsolateOptions {
             memory_limit_mb: self.sandbox.memory_limit,
             fuel: self.sandbox.fuel,

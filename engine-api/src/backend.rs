@@ -7,26 +7,26 @@ use crate::{
 
 /// One backend: its handle types and what it can do.
 ///
-/// Code written against `E: Engine` runs on every backend:
+/// Code written against `E: Backend` runs on every backend:
 ///
 /// ```ignore
-/// fn add<E: Engine>() -> engine_api::Result<Value> {
+/// fn add<E: Backend>() -> engine_api::Result<Value> {
 ///     let isolate = E::Isolate::new(IsolateOptions::default())?;
 ///     let context = isolate.create_context()?;
 ///     context.eval("1 + 2", &EvalOptions::default())
 /// }
 /// ```
-pub trait Engine: Sized + Send + Sync + 'static {
+pub trait Backend: Sized + Send + Sync + 'static {
     /// An isolate: one heap, one thread of execution at a time.
-    type Isolate: Isolate<Engine = Self>;
+    type Isolate: Isolate<Backend = Self>;
     /// A realm (global object and builtins) inside an isolate.
-    type Context: Context<Engine = Self>;
+    type Context: Context<Backend = Self>;
     /// A compiled script, runnable in any context of its isolate.
-    type Script: Script<Engine = Self>;
+    type Script: Script<Backend = Self>;
     /// A compiled ES module.
-    type Module: Module<Engine = Self>;
+    type Module: Module<Backend = Self>;
     /// A reference to a value inside an isolate.
-    type Reference: Reference<Engine = Self>;
+    type Reference: Reference<Backend = Self>;
 
     /// The backend's name: `boa-wasi` or `v8`.
     const NAME: &'static str;
