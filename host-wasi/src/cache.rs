@@ -1,29 +1,18 @@
 //! The on-disk cache of compiled guest modules: only the first run ever compiles.
 //!
 //! One file per (guest bytes, wasmtime version, engine configuration, target), named by the
-//! sha256 of all of them, written atomically (temporary file + rename).
+//! sha256 of all of them, written atomically (a temporary file unique to the process and
+//! thread, then a rename), so a reader racing a writer sees the old file or the new one,
+//! never a torn one. Which directory: [`crate::cache_dir`].
 
 use std::hash::Hasher;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
 
 /// Bumped when what we put in the cache changes shape (pre-initialisation, ABI).
 const FORMAT: &str = "isovm-boa-guest-v1";
-
-/// The cache directory: `$ISOVM_CACHE_DIR`, else `$XDG_CACHE_HOME/isovm`, else
-/// `~/.cache/isovm`. `None` when none can be found or `ISOVM_CACHE_DIR` is empty.
-pub(crate) fn default_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("ISOVM_CACHE_DIR") {
-        return (!dir.is_empty()).then(|| PathBuf::from(dir));
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("isovm"));
-    }
-    let home = std::env::var_os("HOME").filter(|d| !d.is_empty())?;
-    Some(PathBuf::from(home).join(".cache").join("isovm"))
-}
 
 /// Feeds `Hash` output into sha256, so the engine's compatibility hash is stable.
 struct ShaHasher(Sha256);
@@ -102,19 +91,24 @@ fn trim(dir: &Path, keep: usize) {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("module"),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("module");
+    let tmp = dir.join(crate::cache_dir::unique_name(&format!(".{name}")) + ".tmp");
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(bytes))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
-    })
+    }
+    written
 }
 
 #[cfg(test)]
@@ -129,8 +123,24 @@ mod tests {
         store(&path, b"not a compiled module").expect("write");
         assert!(load(&engine, &path).is_none());
         let module = Module::new(&engine, b"\0asm\x01\0\0\0").expect("compile");
-        store(&path, &module.serialize().expect("serialize")).expect("overwrite");
+        let bytes = module.serialize().expect("serialize");
+        // Truncated anywhere (a torn write that a rename would have prevented).
+        for len in [0, 16, bytes.len() / 2, bytes.len() - 1] {
+            store(&path, &bytes[..len]).expect("write truncated");
+            assert!(
+                load(&engine, &path).is_none(),
+                "{len} of {} bytes",
+                bytes.len()
+            );
+        }
+        store(&path, &bytes).expect("overwrite");
         assert!(load(&engine, &path).is_some());
+        // No temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .expect("read")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -21,11 +21,13 @@
 //! - Any trap (timeout, fuel exhausted, memory limit, uncatchable stack overflow, a guest
 //!   fault) disposes the isolate: its state may be inconsistent after one.
 //! - A host callback cannot call back into its own isolate synchronously (the guest is in
-//!   the middle of a call): that fails with `Error::InvalidArgument`. Other isolates are
+//!   the middle of a call): that fails with `Error::ReentrancyRefused`. Other isolates are
 //!   fine.
 //! - No snapshots, code cache, inspector or shared memory (`Error::Unsupported`).
 //! - The first use compiles the guest (seconds); the result is cached on disk (see
-//!   [`Runtime::new`]), so later processes start at once.
+//!   [`Runtime::new`]), so later processes start at once. [`Runtime::prepare_with`] lets a
+//!   program tell its user before that happens, and [`Runtime::cache_status`] says where
+//!   the cache is or why there is none.
 //!
 //! # The guest module
 //!
@@ -44,6 +46,7 @@
 #![deny(missing_docs)]
 
 mod cache;
+mod cache_dir;
 mod context;
 mod convert;
 mod cpu;
@@ -64,11 +67,12 @@ mod wasi;
 
 use engine_api::Capabilities;
 
+pub use cache_dir::CacheStatus;
 pub use context::BoaContext;
 pub use isolate::BoaIsolate;
 pub use module::BoaModule;
 pub use reference::BoaReference;
-pub use runtime::{Runtime, RuntimeConfig};
+pub use runtime::{GuestSource, Runtime, RuntimeConfig};
 pub use script::BoaScript;
 
 /// The guest ABI (re-exported from `backend-boa`).

@@ -12,9 +12,10 @@ use wasmtime::{
     PoolingAllocationConfig,
 };
 
+use crate::cache_dir::{CacheDirs, CacheStatus};
 use crate::state::HostState;
 use crate::ticker::Ticker;
-use crate::trap::backend;
+use crate::trap::backend_with;
 
 /// How a [`Runtime`] sets up wasmtime.
 ///
@@ -35,7 +36,9 @@ pub struct RuntimeConfig {
     pub max_wasm_stack: usize,
     /// How often the epoch advances; timeouts are checked once per tick.
     pub epoch_tick: Duration,
-    /// Where compiled modules are cached (`None`: see [`Runtime::new`]).
+    /// Where compiled modules are cached (`None`: `$ISOVM_CACHE_DIR`, else the platform
+    /// cache directory, else a private one under the temporary directory; see
+    /// [`Runtime::cache_status`]).
     pub cache_dir: Option<PathBuf>,
     /// Whether to use the on-disk cache at all.
     pub disk_cache: bool,
@@ -70,7 +73,9 @@ struct RuntimeInner {
     fuel: Option<EngineSlot>,
     ticker: Option<Arc<Ticker>>,
     max_memory: usize,
-    cache_dir: Option<PathBuf>,
+    cache: CacheDirs,
+    /// Where the cache is, found on first need (it probes the file system).
+    cache_status: OnceLock<CacheStatus>,
     /// The pre-initialised guest, made once and compiled per engine.
     preinitialized: Mutex<Option<Arc<Vec<u8>>>>,
 }
@@ -90,8 +95,20 @@ struct EngineSlot {
     prepared: Mutex<Option<Arc<Prepared>>>,
 }
 
+/// Where a runtime's compiled guest came from ([`Runtime::prepare`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GuestSource {
+    /// Loaded from the on-disk cache (milliseconds).
+    DiskCache,
+    /// Pre-initialised and compiled by this process (seconds), then written to the cache
+    /// if [`Runtime::cache_status`] is [`CacheStatus::Enabled`].
+    Compiled,
+}
+
 /// The guest compiled for one engine, ready to instantiate.
 pub(crate) struct Prepared {
+    pub(crate) source: GuestSource,
     pub(crate) instance_pre: InstancePre<HostState>,
     /// Whether stores of this engine need fuel set before running.
     pub(crate) consumes_fuel: bool,
@@ -129,14 +146,16 @@ fn engine_config(config: &RuntimeConfig, fuel: bool, pooling: bool) -> Config {
 fn make_engine(config: &RuntimeConfig, fuel: bool) -> Result<Engine> {
     Engine::new(&engine_config(config, fuel, true))
         .or_else(|_| Engine::new(&engine_config(config, fuel, false)))
-        .map_err(|e| backend(format!("creating the wasmtime engine: {e:#}")))
+        .map_err(|e| backend_with("creating the wasmtime engine", e))
 }
 
 impl Runtime {
     /// A runtime with its own engines (one metering fuel, one not; pooling allocator when
     /// the system allows it) and its own epoch ticker thread. Compiled modules are cached in
-    /// `config.cache_dir`, else `$ISOVM_CACHE_DIR`, else `$XDG_CACHE_HOME/isovm`, else
-    /// `~/.cache/isovm`.
+    /// `config.cache_dir`, else `$ISOVM_CACHE_DIR`, else the platform cache directory
+    /// (`$XDG_CACHE_HOME/isovm` or `~/.cache/isovm`; `~/Library/Caches/isovm` on macOS;
+    /// `%LOCALAPPDATA%\isovm` on Windows), else `isovm-<uid>` in the temporary directory
+    /// (private to the user). [`Runtime::cache_status`] says which, or why none.
     pub fn new(config: RuntimeConfig) -> Result<Self> {
         let plain = make_engine(&config, false)?;
         let fuel = make_engine(&config, true)?;
@@ -159,13 +178,15 @@ impl Runtime {
         if !engine.get_epoch_interruption()
             || fuel.as_ref().is_some_and(|f| !f.get_epoch_interruption())
         {
-            return Err(Error::InvalidArgument(
-                "host-wasi needs engines with epoch_interruption(true)".into(),
+            return Err(Error::invalid_option(
+                "engine",
+                "host-wasi needs engines with epoch_interruption(true)",
             ));
         }
         if fuel.as_ref().is_some_and(|f| !f.get_consume_fuel()) {
-            return Err(Error::InvalidArgument(
-                "the fuel engine must have consume_fuel(true)".into(),
+            return Err(Error::invalid_option(
+                "fuel",
+                "the fuel engine must have consume_fuel(true)",
             ));
         }
         let fuel = fuel.or_else(|| engine.get_consume_fuel().then(|| engine.clone()));
@@ -187,18 +208,14 @@ impl Runtime {
             engine,
             prepared: Mutex::new(None),
         };
-        let cache_dir = if config.disk_cache {
-            config.cache_dir.clone().or_else(crate::cache::default_dir)
-        } else {
-            None
-        };
         Runtime {
             inner: Arc::new(RuntimeInner {
                 plain: slot(plain),
                 fuel: fuel.map(slot),
                 ticker,
                 max_memory: (config.max_memory_mb as usize).saturating_mul(1 << 20),
-                cache_dir,
+                cache: CacheDirs::new(config.disk_cache, config.cache_dir.clone()),
+                cache_status: OnceLock::new(),
                 preinitialized: Mutex::new(None),
             }),
         }
@@ -214,10 +231,42 @@ impl Runtime {
     }
 
     /// Compiles (or loads from the cache) the guest for the engine isolates with
-    /// (`fuel = true`) or without a fuel budget use. Done lazily on first use; call it to
-    /// pay the cost up front.
-    pub fn prepare(&self, fuel: bool) -> Result<()> {
-        self.prepared(fuel).map(drop)
+    /// (`fuel = true`) or without a fuel budget use, and says which it did (the first
+    /// answer stays: later calls return at once). Done lazily on first use; call it to pay
+    /// the cost up front.
+    ///
+    /// ```no_run
+    /// use host_wasi::{GuestSource, Runtime};
+    ///
+    /// let runtime = Runtime::global()?;
+    /// let source = runtime.prepare_with(false, |cache| {
+    ///     eprintln!("compiling the guest (seconds); cache: {cache:?}");
+    /// })?;
+    /// assert_eq!(runtime.prepare(false)?, source);
+    /// # Ok::<(), engine_api::Error>(())
+    /// ```
+    pub fn prepare(&self, fuel: bool) -> Result<GuestSource> {
+        self.prepare_with(fuel, |_| {})
+    }
+
+    /// [`Runtime::prepare`], calling `before_compile` (with where the result will be
+    /// cached) just before the slow path starts, so that a program can tell its user.
+    /// Not called when the guest is already prepared or loads from the cache.
+    /// `before_compile` must not use this runtime (it runs under its lock).
+    pub fn prepare_with(
+        &self,
+        fuel: bool,
+        before_compile: impl FnOnce(&CacheStatus),
+    ) -> Result<GuestSource> {
+        self.prepared_with(fuel, before_compile).map(|p| p.source)
+    }
+
+    /// Where this runtime caches compiled guests, or why it cannot. Found on first use
+    /// (creating the directory and probing it with a file) and kept.
+    pub fn cache_status(&self) -> &CacheStatus {
+        self.inner
+            .cache_status
+            .get_or_init(|| self.inner.cache.resolve())
     }
 
     /// The largest memory an isolate of this runtime can have, in bytes.
@@ -226,6 +275,14 @@ impl Runtime {
     }
 
     pub(crate) fn prepared(&self, fuel: bool) -> Result<Arc<Prepared>> {
+        self.prepared_with(fuel, |_| {})
+    }
+
+    fn prepared_with(
+        &self,
+        fuel: bool,
+        before_compile: impl FnOnce(&CacheStatus),
+    ) -> Result<Arc<Prepared>> {
         let slot = if fuel {
             self.inner
                 .fuel
@@ -238,33 +295,47 @@ impl Runtime {
         if let Some(p) = &*prepared {
             return Ok(p.clone());
         }
-        let module = self.compile(&slot.engine)?;
-        let p = Arc::new(link(&slot.engine, &module)?);
+        let (module, source) = self.compile(&slot.engine, before_compile)?;
+        let p = Arc::new(link(&slot.engine, &module, source)?);
         *prepared = Some(p.clone());
         Ok(p)
     }
 
     /// The pre-initialised guest compiled for `engine`: from the disk cache, else compiled
-    /// (and written to the cache).
-    fn compile(&self, engine: &Engine) -> Result<Module> {
-        let path = self
+    /// (and written to the cache). An entry that does not load (damaged, truncated, from an
+    /// incompatible build) is compiled again and replaced.
+    fn compile(
+        &self,
+        engine: &Engine,
+        before_compile: impl FnOnce(&CacheStatus),
+    ) -> Result<(Module, GuestSource)> {
+        let name = crate::cache::file_name(crate::guest_wasm_sha256(), engine);
+        let status = self.cache_status();
+        let written = match status {
+            CacheStatus::Enabled(dir) => Some(dir.join(&name)),
+            _ => None,
+        };
+        let read_only = self
             .inner
-            .cache_dir
-            .as_ref()
-            .map(|dir| dir.join(crate::cache::file_name(crate::guest_wasm_sha256(), engine)));
-        if let Some(module) = path.as_deref().and_then(|p| crate::cache::load(engine, p)) {
-            return Ok(module);
+            .cache
+            .read_only(status)
+            .map(|dir| dir.join(&name));
+        for path in written.iter().chain(&read_only) {
+            if let Some(module) = crate::cache::load(engine, path) {
+                return Ok((module, GuestSource::DiskCache));
+            }
         }
+        before_compile(status);
         let wasm = self.preinitialized()?;
         let module = Module::new(engine, &wasm[..])
-            .map_err(|e| backend(format!("compiling the guest: {e:#}")))?;
-        if let Some(path) = path
+            .map_err(|e| backend_with("compiling the guest", e))?;
+        if let Some(path) = written
             && let Ok(bytes) = module.serialize()
         {
             // A failed write only costs a recompile in the next process.
             let _ = crate::cache::store(&path, &bytes);
         }
-        Ok(module)
+        Ok((module, GuestSource::Compiled))
     }
 
     fn preinitialized(&self) -> Result<Arc<Vec<u8>>> {
@@ -313,7 +384,7 @@ pub(crate) fn out_of_memory(mut caller: wasmtime::Caller<'_, HostState>) {
 
 /// The linker every isolate instantiates with: WASI, `isovm.host_call` and
 /// `isovm.out_of_memory`.
-fn link(engine: &Engine, module: &Module) -> Result<Prepared> {
+fn link(engine: &Engine, module: &Module, source: GuestSource) -> Result<Prepared> {
     let mut linker = Linker::new(engine);
     crate::wasi::add_to_linker(&mut linker)
         .and_then(|()| {
@@ -321,16 +392,17 @@ fn link(engine: &Engine, module: &Module) -> Result<Prepared> {
             linker.func_wrap("isovm", "out_of_memory", out_of_memory)?;
             crate::wasi::stub_unknown(&mut linker, module)
         })
-        .map_err(|e| backend(format!("linking the guest: {e:#}")))?;
+        .map_err(|e| backend_with("linking the guest", e))?;
     let instance_pre = linker
         .instantiate_pre(module)
-        .map_err(|e| backend(format!("preparing the guest for instantiation: {e:#}")))?;
+        .map_err(|e| backend_with("preparing the guest for instantiation", e))?;
     let base_memory = module
         .exports()
         .find(|e| e.name() == "memory")
         .and_then(|e| e.ty().memory().map(|m| m.minimum() * m.page_size()))
         .unwrap_or(0);
     Ok(Prepared {
+        source,
         instance_pre,
         consumes_fuel: engine.get_consume_fuel(),
         base_memory: usize::try_from(base_memory).unwrap_or(usize::MAX),
