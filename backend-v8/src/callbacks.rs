@@ -77,6 +77,11 @@ fn call_host<'s>(
             }
             Err(e) => convert::throw(scope, &e),
         },
+        CallbackMode::Ignored if cb.is_future() => {
+            // On its executor, counted on the host pool; refused past the limit, dropped
+            // as its result would be.
+            let _ = cb.spawn_async(core.id, values, |_| {});
+        }
         CallbackMode::Ignored => {
             core.outbox.spawn_ignored(move || {
                 let _ = cb.call(values);
@@ -89,12 +94,12 @@ fn call_host<'s>(
             match promise(scope, &core) {
                 Some((promise, id)) => {
                     rv.set(promise.into());
-                    // On the bounded host pool, fair between isolates; one that has too
-                    // many pending sees this promise rejected instead.
-                    let owner = isolate.clone();
-                    let job = move || settle(isolate, id, cb.call(values));
-                    if let Err(refused) = engine_api::spawn_host_call(core.id, job) {
-                        settle(owner, id, Err(refused.error));
+                    // A blocking closure on the bounded host pool, a future on its
+                    // executor; both fair between isolates and counted until done. One
+                    // that has too many pending sees this promise rejected instead.
+                    let done = move |r| settle(isolate, id, r);
+                    if let Err(refused) = cb.spawn_async(core.id, values, done) {
+                        (refused.job)(Err(refused.error));
                     }
                 }
                 None => convert::throw(scope, &crate::empty()),

@@ -75,16 +75,12 @@ impl ExternalCopy {
     /// [`MAX_TRANSFER_DEPTH`] (refused after that many levels, without overflowing the
     /// stack on deeper input).
     pub fn from_serde<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self> {
-        let value = crate::value_serializer::to_value(value)
-            .map_err(|e| Error::NotTransferable(e.to_string()))?;
-        ExternalCopy::new(value)
+        ExternalCopy::new(Value::from_serde(value)?)
     }
 
-    /// Reads the data out into a Rust value through serde.
+    /// Reads the data out into a Rust value through serde (see [`Value::to_serde`]).
     pub fn to_serde<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        let json = serde_json::to_value(self.value()?)
-            .map_err(|e| Error::NotTransferable(e.to_string()))?;
-        serde_json::from_value(json).map_err(|e| Error::InvalidArgument(e.to_string()))
+        self.value()?.to_serde()
     }
 
     /// The data, borrowed.

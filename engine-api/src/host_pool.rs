@@ -68,6 +68,27 @@ impl<F> fmt::Debug for Refused<F> {
     }
 }
 
+/// One pending job of an isolate counted on a [`HostPool`] while it runs elsewhere (see
+/// [`HostPool::reserve`]); dropping it ends the count.
+pub struct PendingSlot {
+    shared: Arc<Shared>,
+    key: IsolateId,
+}
+
+impl Drop for PendingSlot {
+    fn drop(&mut self) {
+        self.shared.state().finished(self.key);
+    }
+}
+
+impl fmt::Debug for PendingSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingSlot")
+            .field("isolate", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Shared {
     state: Mutex<State>,
     ready: Condvar,
@@ -182,10 +203,7 @@ impl HostPool {
             && st.threads == 0
         {
             return Err(Refused {
-                error: Error::Backend {
-                    backend: "engine-api",
-                    message: format!("cannot start a host callback thread: {e}"),
-                },
+                error: Error::backend_with("engine-api", "cannot start a host callback thread", e),
                 job,
             });
         }
@@ -199,6 +217,24 @@ impl HostPool {
         drop(guard);
         self.shared.ready.notify_one();
         Ok(())
+    }
+
+    /// Counts one pending job for `key` that runs elsewhere (an async host function's
+    /// future on an executor), under the same per-isolate limit as [`HostPool::submit`];
+    /// the count drops when the returned slot does. Fails with [`Error::HostQueueFull`]
+    /// when `key` has the queue limit of jobs pending already.
+    pub fn reserve(&self, key: IsolateId) -> Result<PendingSlot, Error> {
+        let mut st = self.shared.state();
+        let limit = st.queue_limit;
+        let pending = st.pending.entry(key).or_insert(0);
+        if *pending >= limit {
+            return Err(Error::HostQueueFull { limit });
+        }
+        *pending += 1;
+        Ok(PendingSlot {
+            shared: self.shared.clone(),
+            key,
+        })
     }
 
     fn start_thread(&self, st: &mut State) -> std::io::Result<()> {
@@ -475,6 +511,24 @@ mod tests {
         assert_eq!(pool.threads(), 1);
         assert_eq!(pool.peak_threads(), 1);
         assert_eq!(pool.pending(key), 0);
+    }
+
+    #[test]
+    fn reserved_slots_count_against_the_limit_until_dropped() {
+        let pool = HostPool::new(1, 2);
+        let key = IsolateId::next();
+        let a = pool.reserve(key).unwrap();
+        let _b = pool.reserve(key).unwrap();
+        assert_eq!(pool.pending(key), 2);
+        assert_eq!(
+            pool.reserve(key).unwrap_err(),
+            Error::HostQueueFull { limit: 2 }
+        );
+        assert!(pool.submit(key, || ()).is_err());
+        drop(a);
+        assert_eq!(pool.pending(key), 1);
+        assert!(pool.reserve(IsolateId::next()).is_ok());
+        assert_eq!(pool.threads(), 0, "a reservation starts no thread");
     }
 
     #[test]

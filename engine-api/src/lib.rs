@@ -32,8 +32,11 @@ mod backend;
 mod callback;
 mod capabilities;
 mod context;
+mod convert;
 mod error;
+mod executor;
 mod external_copy;
+mod host_function;
 mod host_pool;
 mod isolate;
 mod options;
@@ -42,16 +45,20 @@ mod reference;
 mod script;
 mod serde_impl;
 mod value;
+mod value_deserializer;
 mod value_serializer;
 
 pub use backend::Backend;
 pub use callback::{Callback, CallbackMode};
 pub use capabilities::{Capabilities, Capability};
 pub use context::Context;
+pub use convert::{FromValue, IntoValue, Serde};
 pub use error::{Error, JsError, Location, Result};
+pub use executor::{Executor, SpawnedFuture, Spawner};
 pub use external_copy::ExternalCopy;
+pub use host_function::{AsyncHostFunction, HostFunction, IntoCallbackResult};
 pub use host_pool::{
-    HostPool, Refused, host_queue_limit, host_threads, set_host_queue_limit, set_host_threads,
+    HostPool, PendingSlot, Refused, host_queue_limit, host_threads, set_host_queue_limit, set_host_threads,
     spawn_host_call,
 };
 pub use isolate::Isolate;
@@ -62,6 +69,7 @@ pub use options::{
 pub use queue::{Completer, Task, TaskQueue, spawn_detached};
 pub use reference::{AnyReference, IsolateId, Reference, ReferenceHandle};
 pub use script::{Module, Resolver, Script};
+pub use value_deserializer::{FromValueError, ValueDeserializer};
 pub use value::{
     ErrorValue, MAX_TRANSFER_DEPTH, SharedBuffer, TypeOf, TypedArrayKind, Value, drop_values,
 };

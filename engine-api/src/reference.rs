@@ -124,6 +124,38 @@ pub trait Reference: Clone + Send + Sync + 'static {
     /// Whether the reference was released (or its isolate disposed).
     fn is_released(&self) -> bool;
 
+    /// [`get`](Reference::get) with the property read into a Rust type through serde (see
+    /// [`Value::to_serde`]); the property is deep-copied.
+    ///
+    /// ```ignore
+    /// #[derive(serde::Deserialize)]
+    /// struct Config { port: u16 }
+    /// let config: Config = global.get_as("config".into())?;
+    /// ```
+    fn get_as<T: serde::de::DeserializeOwned>(&self, key: Value) -> Result<T> {
+        crate::context::read_as(self.get(key, &TransferOptions::copy())?)
+    }
+
+    /// [`apply`](Reference::apply) with the result read into a Rust type through serde
+    /// (see [`Value::to_serde`]); the result is deep-copied whatever `options.result` says
+    /// (its `promise` flag still applies).
+    ///
+    /// ```ignore
+    /// let sum: f64 = add.apply_as(Value::Undefined, vec![1.into(), 2.into()], &ApplyOptions::default())?;
+    /// ```
+    fn apply_as<T: serde::de::DeserializeOwned>(
+        &self,
+        receiver: Value,
+        args: Vec<Value>,
+        options: &ApplyOptions,
+    ) -> Result<T> {
+        let options = ApplyOptions {
+            result: crate::context::as_data(&options.result),
+            ..options.clone()
+        };
+        crate::context::read_as(self.apply(receiver, args, &options)?)
+    }
+
     /// This reference, type-erased, for passing into any isolate.
     fn to_any(&self) -> AnyReference {
         AnyReference::new(ReferenceBox(self.clone()))

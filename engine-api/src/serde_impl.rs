@@ -1,13 +1,32 @@
-//! `serde` for [`Value`]: JSON-like data in and out.
+//! `serde` for [`Value`]: `Value` as a `Serialize` / `Deserialize` type (for formats such
+//! as JSON text), and the mapping between serde's data model and `Value` in both
+//! directions.
 //!
-//! Serializing gives the shape JSON would: `Map` as a list of `[key, value]` pairs, `Set`
-//! as a list, `Date` as milliseconds, `RegExp` as `/source/flags`, errors as
-//! `{name, message}`, buffers as byte sequences. Handles (references, callbacks) do not
-//! serialize. Deserializing builds plain data (`Object`, `Array`, ..).
+//! Straight conversions, without JSON in between: [`Value::from_serde`] (a Rust value into
+//! a `Value`, in `value_serializer.rs`), [`Value::to_serde`] (a `Value` into a Rust type,
+//! in `value_deserializer.rs`), and the [`Serde`](crate::Serde) wrapper for host function
+//! arguments and results. Nothing is lost silently: integers beyond 2^53 travel as
+//! `BigInt`s, a fractional number into an integer type fails, a `Map` reads as a map.
 //!
-//! Both directions refuse data nested deeper than [`MAX_TRANSFER_DEPTH`] with an error
-//! instead of recursing until the native stack overflows (`ExternalCopy::from_serde` goes
-//! through `value_serializer.rs`, under the same bound).
+//! | `Value` | serialized as (this impl) | `to_serde` gives | from serde (`from_serde`, `Deserialize`) |
+//! |---|---|---|---|
+//! | `Undefined`, `Null` | unit | unit, `None` | unit, `None` give `Null` |
+//! | `Bool` | bool | bool | bool |
+//! | `Number` | i64 when integral and below 2^53, else f64 | integer (exactly) or float | integers up to 2^53 and floats |
+//! | `BigInt` | its decimal string | any integer width it fits, else its decimal string | integers beyond 2^53 (i64, u64, i128, u128) |
+//! | `String` | str | str, unit enum variant, char | str, char, unit variant |
+//! | `Array`, `Set` | seq | seq | seq, tuple |
+//! | `Object` | map | map, struct, externally tagged enum | map, struct (keys in order), `{variant: data}` |
+//! | `Map` | map with its keys as values (JSON refuses keys that are not strings or numbers) | map (struct, `HashMap`), or seq of pairs | - |
+//! | `Date` | ISO 8601 string as `JSON.stringify` writes it (unit if invalid) | the same string, or ms when a number is asked for | - |
+//! | `RegExp` | `"/source/flags"` | the same | - |
+//! | `Error` | map `{name, message}` | map `{name, message, stack?}` | - |
+//! | `ArrayBuffer`, `TypedArray`, `SharedArrayBuffer` | seq of bytes | bytes, or seq of bytes / elements | bytes give an `ArrayBuffer` (`Deserialize`) or an array of numbers (`from_serde`) |
+//! | `ExternalCopy`, `CopyInto` | its data | its data | - |
+//! | `Reference`, `DerefInto`, `Callback` | error | error (`NotTransferable`) | - |
+//!
+//! Every direction refuses data nested deeper than [`MAX_TRANSFER_DEPTH`] with an error
+//! instead of recursing until the native stack overflows.
 
 use std::cell::Cell;
 use std::fmt;
@@ -83,13 +102,16 @@ impl Serialize for Value {
                 map.end()
             }
             Value::Map(entries) => {
-                let mut seq = s.serialize_seq(Some(entries.len()))?;
+                let mut map = s.serialize_map(Some(entries.len()))?;
                 for (k, v) in entries {
-                    seq.serialize_element(&(k, v))?;
+                    map.serialize_entry(k, v)?;
                 }
-                seq.end()
+                map.end()
             }
-            Value::Date(ms) => s.serialize_f64(*ms),
+            Value::Date(ms) => match crate::value_deserializer::iso_date(*ms) {
+                Some(iso) => s.serialize_str(&iso),
+                None => s.serialize_unit(),
+            },
             Value::RegExp { source, flags } => s.serialize_str(&format!("/{source}/{flags}")),
             Value::Error(e) => {
                 let mut map = s.serialize_map(Some(2))?;
@@ -156,10 +178,16 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Bool(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v as f64))
+        Ok(crate::convert::integer_value(v.into()))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v as f64))
+        Ok(crate::convert::integer_value(v.into()))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+        Ok(crate::convert::integer_value(v))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
+        Ok(crate::convert::unsigned_value(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Number(v))

@@ -5,8 +5,9 @@
 //! serializer has no depth limit: a deeply nested input (a hand-built
 //! `serde_json::Value`, a recursive Rust type) is refused after a bounded number of levels
 //! instead of overflowing the native stack. The shape is JSON's (maps become objects with
-//! string keys, enums are externally tagged), except that object keys keep their order and
-//! non-finite floats stay numbers.
+//! string keys, enums are externally tagged), except that object keys keep their order,
+//! non-finite floats stay numbers and integers a JS number cannot hold exactly (beyond
+//! 2^53) become `BigInt`s instead of being rounded.
 
 use std::fmt;
 
@@ -33,6 +34,33 @@ impl ser::Error for ToValueError {
 }
 
 type Result<T> = std::result::Result<T, ToValueError>;
+
+impl Value {
+    /// Builds a value from a Rust value through serde, without JSON in between.
+    ///
+    /// The shape is JSON's: structs and maps become objects (keys in their order; integer,
+    /// bool and char keys as strings), sequences and tuples arrays, `None` and unit `null`,
+    /// enums externally tagged (`"Unit"`, `{"Variant": data}`), bytes an array of numbers.
+    /// Integers that a JS number holds exactly (up to 2^53) become numbers, larger ones
+    /// `BigInt`s, so nothing is rounded.
+    ///
+    /// Fails with [`Error::NotTransferable`](crate::Error::NotTransferable) for map keys
+    /// that are not scalars, a `Serialize` impl that fails, or data nested deeper than
+    /// [`MAX_TRANSFER_DEPTH`] (refused after that many levels, without overflowing the
+    /// stack).
+    ///
+    /// ```
+    /// use engine_api::Value;
+    /// #[derive(serde::Serialize)]
+    /// struct User { id: u64, name: &'static str }
+    /// let v = Value::from_serde(&User { id: u64::MAX, name: "ann" }).unwrap();
+    /// assert_eq!(v.get("id"), Some(&Value::BigInt("18446744073709551615".into())));
+    /// assert_eq!(v.get("name"), Some(&Value::from("ann")));
+    /// ```
+    pub fn from_serde<T: Serialize + ?Sized>(value: &T) -> crate::Result<Value> {
+        to_value(value).map_err(|e| crate::Error::NotTransferable(e.to_string()))
+    }
+}
 
 /// Serializes `value` into a [`Value`].
 pub(crate) fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value> {
@@ -105,10 +133,10 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::from(v))
     }
     fn serialize_i64(self, v: i64) -> Result<Value> {
-        Ok(Value::from(v))
+        Ok(crate::convert::integer_value(i128::from(v)))
     }
     fn serialize_i128(self, v: i128) -> Result<Value> {
-        Ok(Value::Number(v as f64))
+        Ok(crate::convert::integer_value(v))
     }
     fn serialize_u8(self, v: u8) -> Result<Value> {
         Ok(Value::from(v))
@@ -120,10 +148,10 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::from(v))
     }
     fn serialize_u64(self, v: u64) -> Result<Value> {
-        Ok(Value::from(v))
+        Ok(crate::convert::integer_value(i128::from(v)))
     }
     fn serialize_u128(self, v: u128) -> Result<Value> {
-        Ok(Value::Number(v as f64))
+        Ok(crate::convert::unsigned_value(v))
     }
     fn serialize_f32(self, v: f32) -> Result<Value> {
         Ok(Value::from(v))

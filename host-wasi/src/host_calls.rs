@@ -179,6 +179,15 @@ fn handle(
                 CallMode::Async { promise } => {
                     isolate.inner.promises.start_async();
                     let owner = isolate.clone();
+                    if let HostObject::Callback(c) = &obj {
+                        // A blocking closure on the host pool, a future on its executor;
+                        // counted as pending until done, refused past the limit.
+                        let done = move |r| owner.settle_later(promise, r);
+                        if let Err(refused) = c.spawn_async(isolate.inner.id, args, done) {
+                            (refused.job)(Err(refused.error));
+                        }
+                        return Ok(HostResponse::Ok);
+                    }
                     let job = move || {
                         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             call(&obj, receiver, args, result)
@@ -194,6 +203,10 @@ fn handle(
                 }
                 CallMode::Ignored => {
                     // Refused (too many pending): dropped, as its result would be.
+                    if let HostObject::Callback(c) = &obj {
+                        let _ = c.spawn_async(isolate.inner.id, args, |_| {});
+                        return Ok(HostResponse::Ok);
+                    }
                     let _ = engine_api::spawn_host_call(isolate.inner.id, move || {
                         let _ = call(&obj, receiver, args, result);
                     });

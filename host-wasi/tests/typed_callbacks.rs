@@ -1,0 +1,267 @@
+//! Typed host functions (sync and future), typed results and serde on Boa-WASI; the same
+//! file runs on V8 as `backend-v8/tests/typed_callbacks.rs`.
+
+use host_wasi::BoaWasi as B;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use engine_api::{
+    Backend, Callback, CallbackMode, Context, EvalOptions, Executor, HostPool, Isolate,
+    IsolateOptions, Reference, Serde, TransferOptions, Value,
+};
+
+type I = <B as Backend>::Isolate;
+type R = <B as Backend>::Reference;
+
+/// Results copied out, promises awaited.
+fn awaited() -> EvalOptions {
+    EvalOptions {
+        result: TransferOptions::copy().with_promise(),
+        ..Default::default()
+    }
+}
+
+/// Opens once; every future waiting on it completes then.
+#[derive(Clone, Default)]
+struct Gate(Arc<Mutex<(bool, Vec<Waker>)>>);
+
+impl Gate {
+    fn open(&self) {
+        let wakers = {
+            let mut g = self.0.lock().unwrap();
+            g.0 = true;
+            std::mem::take(&mut g.1)
+        };
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    fn wait(&self) -> GateWait {
+        GateWait(self.clone())
+    }
+}
+
+struct GateWait(Gate);
+
+impl Future for GateWait {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let mut g = (self.0).0.lock().unwrap();
+        if g.0 {
+            Poll::Ready(())
+        } else {
+            g.1.push(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+/// Threads of this process whose name starts with `prefix` (all of them for "").
+fn threads(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+#[derive(serde::Deserialize, Debug, PartialEq)]
+struct User {
+    name: String,
+    id: u64,
+    tags: Vec<String>,
+    seen: HashMap<String, u32>,
+    joined: String,
+}
+
+#[test]
+fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()> {
+    let isolate = I::new(IsolateOptions::default())?;
+    let ctx = isolate.create_context()?;
+    let global = ctx.global()?;
+    let set =
+        |name: &str, cb: Callback| global.set(name.into(), cb.into(), &TransferOptions::default());
+    let d = EvalOptions::default();
+
+    set(
+        "add",
+        Callback::wrap(|a: f64, b: String| a + b.len() as f64),
+    )?;
+    assert_eq!(ctx.eval_as::<f64>("add(1, 'abc')", &d)?, 4.0);
+    let thrown: String = ctx.eval_as(
+        "try { add('x') } catch (e) { e.name + ': ' + e.message }",
+        &d,
+    )?;
+    assert_eq!(
+        thrown,
+        "TypeError: argument 1: expected a number, got a string"
+    );
+    // A missing argument is undefined: an Option gets None.
+    set(
+        "greet",
+        Callback::wrap(|who: Option<String>| format!("hi {}", who.unwrap_or("you".into()))),
+    )?;
+    assert_eq!(
+        ctx.eval_as::<String>("greet() + '/' + greet('ann')", &d)?,
+        "hi you/hi ann"
+    );
+    // Rust errors are thrown; the guest may catch them.
+    set("parse", Callback::wrap(|s: String| s.parse::<u8>()))?;
+    assert_eq!(ctx.eval_as::<u8>("parse('7')", &d)?, 7);
+    let caught: bool = ctx.eval_as("try { parse('x'); false } catch (e) { true }", &d)?;
+    assert!(caught);
+
+    // A future: the guest gets a promise, settled when the future completes.
+    let gate = Gate::default();
+    let g = gate.clone();
+    set(
+        "later",
+        Callback::from_async(move |n: u32| {
+            let g = g.clone();
+            async move {
+                g.wait().await;
+                n * 2
+            }
+        }),
+    )?;
+    let pending = ctx.eval_async("later(21)", awaited());
+    gate.open();
+    assert_eq!(pending.wait()?, Value::from(42));
+    set(
+        "boom",
+        Callback::from_async(|| async { panic!("boom") as u8 }),
+    )?;
+    let msg: String = ctx.eval_as(
+        "boom().then(() => 'resolved', e => 'rejected: ' + e.message)",
+        &awaited(),
+    )?;
+    assert!(
+        msg.starts_with("rejected") && msg.contains("panicked"),
+        "{msg}"
+    );
+    // Ignored: undefined at once, the future still runs.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = Mutex::new(tx);
+    let note = Callback::from_async(move |n: u32| {
+        let _ = tx.lock().unwrap().send(n);
+        async {}
+    })
+    .with_mode(CallbackMode::Ignored);
+    set("note", note)?;
+    assert_eq!(ctx.eval("note(5)", &d)?, Value::Undefined);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(60))?, 5);
+
+    // Serde in and out: a struct argument, a struct result.
+    let count_tags = Callback::wrap(|Serde(u): Serde<User>| u.tags.len());
+    set("countTags", count_tags)?;
+    let code = "({ name: 'ann', id: 2n ** 60n, tags: ['a', 'b'],
+                   seen: new Map([['x', 1]]), joined: new Date(0) })";
+    let user: User = ctx.eval_as(code, &d)?;
+    assert_eq!(
+        user,
+        User {
+            name: "ann".into(),
+            id: 1 << 60,
+            tags: vec!["a".into(), "b".into()],
+            seen: [("x".to_owned(), 1)].into_iter().collect(),
+            joined: "1970-01-01T00:00:00.000Z".into(),
+        }
+    );
+    assert_eq!(ctx.eval_as::<u32>(&format!("countTags({code})"), &d)?, 2);
+    // A result of the wrong shape is an error, not a default.
+    assert!(ctx.eval_as::<User>("({ name: 1 })", &d).is_err());
+    assert!(ctx.eval_as::<u8>("1.5", &d).is_err());
+    assert_eq!(
+        ctx.eval_closure_as::<Vec<f64>>("return [$0, $1]", vec![1.into(), 2.into()], &d)?,
+        vec![1.0, 2.0]
+    );
+    // References: get_as and apply_as.
+    ctx.eval(
+        "globalThis.cfg = { port: 8080 }; globalThis.mul = (a, b) => ({ p: a * b })",
+        &d,
+    )?;
+    #[derive(serde::Deserialize)]
+    struct Cfg {
+        port: u16,
+    }
+    assert_eq!(global.get_as::<Cfg>("cfg".into())?.port, 8080);
+    let mul = global.get("mul".into(), &TransferOptions::reference())?;
+    let mul = mul
+        .as_reference()
+        .and_then(|r| r.downcast_ref::<R>())
+        .cloned();
+    let mul = mul.expect("a reference of this backend");
+    let p: HashMap<String, f64> = mul.apply_as(
+        Value::Undefined,
+        vec![6.into(), 7.into()],
+        &Default::default(),
+    )?;
+    assert_eq!(p["p"], 42.0);
+    Ok(())
+}
+
+#[test]
+fn two_hundred_pending_futures_hold_no_thread_and_delay_no_one() -> anyhow::Result<()> {
+    const CALLS: usize = 200;
+    let busy = I::new(IsolateOptions::default())?;
+    let other = I::new(IsolateOptions::default())?;
+    let (busy_ctx, other_ctx) = (busy.create_context()?, other.create_context()?);
+    let gate = Gate::default();
+    let g = gate.clone();
+    let wait = Callback::from_async(move |i: u32| {
+        let g = g.clone();
+        async move {
+            g.wait().await;
+            i
+        }
+    });
+    busy_ctx
+        .global()?
+        .set("wait".into(), wait.into(), &TransferOptions::default())?;
+    // Warm up both isolates and the executor before counting.
+    other_ctx.eval("1", &EvalOptions::default())?;
+    let open = Gate::default();
+    open.open();
+    let o = open.clone();
+    Executor::global().spawn(Box::pin(async move { o.wait().await }));
+    let before = threads("");
+
+    busy_ctx.eval(
+        &format!(
+            "globalThis.all = Promise.all(Array.from({{ length: {CALLS} }}, (_, i) => wait(i)))"
+        ),
+        &EvalOptions::default(),
+    )?;
+    // All 200 are pending: counted against the busy isolate, holding no host-pool thread.
+    assert_eq!(HostPool::global().pending(busy.id()), CALLS);
+    assert!(Executor::global().pending() >= CALLS);
+    // The other isolate is not delayed behind them.
+    assert_eq!(
+        other_ctx.eval_async("1+1", EvalOptions::default()).wait()?,
+        Value::from(2)
+    );
+    let during = threads("");
+    let executor = threads("isovm-executor");
+    eprintln!("threads before {before}, with {CALLS} pending {during}, executor {executor}");
+    assert!(executor <= Executor::global().max_threads());
+    assert!(
+        during <= before + Executor::global().max_threads() + 8,
+        "{CALLS} pending futures took threads: {before} -> {during}"
+    );
+
+    gate.open();
+    let sum: u64 = busy_ctx.eval_as("all.then(xs => xs.reduce((a, b) => a + b, 0))", &awaited())?;
+    assert_eq!(sum, (0..CALLS as u64).sum::<u64>());
+    // The slots go once the futures are done (just after their promises settle).
+    for _ in 0..60_000 {
+        if HostPool::global().pending(busy.id()) == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(HostPool::global().pending(busy.id()), 0);
+    Ok(())
+}
