@@ -6,10 +6,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use isovm::{
-    ApplyOptions, Backend, BackendVisitor, Callback, Context, EvalOptions, Isolate, Reference,
-    TransferOptions, Value,
-};
+use isovm::traits::{Backend, Context, Isolate, Reference};
+use isovm::{ApplyOptions, BackendVisitor, Callback, EvalOptions, TransferOptions, Value};
 
 /// Runs `op` in batches for about `budget`, returns the best per-op time.
 fn measure(budget: Duration, mut op: impl FnMut()) -> Duration {
@@ -213,12 +211,12 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     println!("{:<9} {:<44} {:>12}", "backend", "operation", "time/op");
-    for backend in isovm::BACKENDS {
-        if !isovm::is_compiled(backend) || (!only.is_empty() && !only.iter().any(|o| o == backend))
-        {
+    for kind in isovm::BackendKind::compiled() {
+        let backend = kind.name();
+        if !only.is_empty() && !only.iter().any(|o| o == backend) {
             continue;
         }
-        if let Err(e) = isovm::with_backend(backend, Bench { budget }).and_then(|r| r) {
+        if let Err(e) = isovm::with_backend(kind, Bench { budget }).and_then(|r| r) {
             println!("{backend:<9} failed: {e}");
         }
     }

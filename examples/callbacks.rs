@@ -2,12 +2,10 @@
 //!
 //! `cargo run --release --example callbacks`
 
-use isovm::{
-    Backend, Callback, Context, DefaultBackend, EvalOptions, Isolate, TransferOptions, Value,
-};
+use isovm::{Callback, EvalOptions, Isolate, TransferOptions, Value};
 
 fn main() -> anyhow::Result<()> {
-    let isolate = <DefaultBackend as Backend>::Isolate::new(Default::default())?;
+    let isolate = Isolate::new(Default::default())?;
     let context = isolate.create_context()?;
 
     let greet = Callback::new(|args| {

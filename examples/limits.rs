@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use isovm::{Backend, Context, DefaultBackend, Error, EvalOptions, Isolate, IsolateOptions};
+use isovm::{Error, EvalOptions, Isolate, IsolateOptions};
 
 fn main() -> anyhow::Result<()> {
-    let isolate = <DefaultBackend as Backend>::Isolate::new(IsolateOptions {
+    let isolate = Isolate::new(IsolateOptions {
         memory_limit_mb: 32,
         ..Default::default()
     })?;
@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
     assert!(matches!(spin, Err(Error::Timeout { .. })));
     println!("infinite loop: {}", spin.unwrap_err());
 
-    let isolate = <DefaultBackend as Backend>::Isolate::new(IsolateOptions {
+    let isolate = Isolate::new(IsolateOptions {
         memory_limit_mb: 32,
         ..Default::default()
     })?;
@@ -34,8 +34,8 @@ fn main() -> anyhow::Result<()> {
         isolate.is_disposed()
     );
 
-    if <DefaultBackend as Backend>::capabilities().fuel {
-        let isolate = <DefaultBackend as Backend>::Isolate::new(IsolateOptions {
+    if isolate.capabilities().fuel {
+        let isolate = Isolate::new(IsolateOptions {
             fuel: Some(1_000_000),
             ..Default::default()
         })?;

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use isovm::{Backend, Context, DefaultBackend, Isolate, Reference, TransferOptions, Value};
+use isovm::{Isolate, Reference, TransferOptions, Value};
 
 fn main() -> anyhow::Result<()> {
     let num: u64 = 1 << 27;
@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let tasks: Vec<_> = (0..threads)
         .map(|ii| {
-            let isolate = <DefaultBackend as Backend>::Isolate::new(Default::default())?;
+            let isolate = Isolate::new(Default::default())?;
             let context = isolate.create_context()?;
             context.eval(
                 "function sum(min, max) { let s = 0; for (let i = min; i < max; ++i) s += i; return s }",
@@ -21,8 +21,7 @@ fn main() -> anyhow::Result<()> {
             let sum = context.global()?.get("sum".into(), &TransferOptions::reference())?;
             let sum = sum
                 .as_reference()
-                .and_then(|r| r.downcast_ref::<<DefaultBackend as Backend>::Reference>())
-                .cloned()
+                .and_then(Reference::from_any)
                 .ok_or_else(|| anyhow::anyhow!("sum is not a function"))?;
             let (min, max) = (num / threads * ii, num / threads * (ii + 1));
             Ok(sum.apply_async(Value::Undefined, vec![min.into(), max.into()], Default::default()))

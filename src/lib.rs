@@ -1,90 +1,122 @@
 //! isovm runs untrusted JavaScript in isolates, from Rust.
 //!
-//! One contract ([`engine_api`], re-exported here flat) and two backends picked by Cargo
-//! feature:
+//! ```no_run
+//! let isolate = isovm::Isolate::new(isovm::IsolateOptions { memory_limit_mb: 32, ..Default::default() })?;
+//! let context = isolate.create_context()?;
+//! assert_eq!(context.eval("1 + 1", &Default::default())?, isovm::Value::from(2));
+//! # Ok::<(), isovm::Error>(())
+//! ```
+//!
+//! Two backends, picked by Cargo feature and, when both are compiled in, per isolate at run
+//! time ([`Isolate::with_backend`], [`BackendKind`]):
 //!
 //! | feature    | backend                         | for                                         |
 //! |------------|---------------------------------|---------------------------------------------|
 //! | `boa-wasi` | Boa in wasm, run by wasmtime    | the hard sandbox: fuel, a hard memory cap    |
 //! | `v8`       | V8 (crate `v8`)                 | speed: JIT, snapshots, code cache            |
 //!
-//! [`DefaultBackend`] is the Boa-WASI sandbox when it is compiled in, else V8.
+//! The handle types here ([`Isolate`], [`Context`], [`Script`], [`Module`], [`Reference`])
+//! are concrete: no trait import is needed, and isolates of both backends fit in one
+//! collection. Generic code uses the trait family of the contract instead (re-exported in
+//! [`traits`]; `use isovm::prelude::*` brings them into scope), and each backend's own
+//! types are in [`boa_wasi`] and [`v8`].
 //!
-//! ```no_run
-//! use isovm::{Context, DefaultBackend, Backend, EvalOptions, Isolate, IsolateOptions, Value};
-//!
-//! let isolate = <DefaultBackend as Backend>::Isolate::new(IsolateOptions {
-//!     memory_limit_mb: 32,
-//!     ..Default::default()
-//! })?;
-//! let context = isolate.create_context()?;
-//! let v = context.eval("[1, 2, 3].map(x => x * 2)", &EvalOptions::copy())?;
-//! assert_eq!(v, Value::from(vec![2, 4, 6]));
-//! # Ok::<(), isovm::Error>(())
-//! ```
+//! Every call that runs guest code has three forms: the plain one blocks the calling
+//! thread, `_async` returns a [`Task`] (a future, or `.wait()` it), and `_ignored` drops the
+//! result. All work of one isolate runs in the order it was queued.
 #![deny(missing_docs)]
 
-pub use engine_api::*;
+mod context;
+mod dispatch;
+mod dyn_backend;
+mod isolate;
+mod kind;
+mod module;
+mod reference;
+mod script;
 
+pub use context::Context;
+pub use dyn_backend::Dyn;
+pub use isolate::Isolate;
+pub use kind::BackendKind;
+pub use module::Module;
+pub use reference::Reference;
+pub use script::Script;
+
+pub use engine_api::{
+    AnyReference, ApplyOptions, Callback, CallbackMode, Capabilities, Capability,
+    DeterministicSeed, Error, ErrorValue, EvalOptions, ExternalCopy, HeapStatistics, IsolateId,
+    IsolateOptions, JsError, Location, MAX_TRANSFER_DEPTH, Result, RunOptions, ScriptOptions,
+    ScriptOrigin, SharedBuffer, Snapshot, SnapshotScript, Task, TransferOptions, TypeOf,
+    TypedArrayKind, Value,
+};
+
+/// The contract's traits, for code generic over backends (`fn f<B: Backend>()`) and for
+/// writing a backend.
+pub mod traits {
+    pub use engine_api::{
+        Backend, Context, Isolate, Module, Reference, ReferenceHandle, Resolver, Script,
+    };
+}
+
+/// The traits in scope, unnamed: `use isovm::prelude::*;` lets generic code call their
+/// methods on any backend's handles.
+pub mod prelude {
+    pub use engine_api::{
+        Backend, Context as _, Isolate as _, Module as _, Reference as _, ReferenceHandle as _,
+        Script as _,
+    };
+}
+
+/// What backend authors need beyond the traits: the per-isolate task queue, the completer
+/// behind a [`Task`], the bounded host-callback pool.
+pub mod backend_support {
+    pub use engine_api::{
+        Completer, HostPool, Refused, TaskQueue, drop_values, host_queue_limit, host_threads,
+        set_host_queue_limit, set_host_threads, spawn_detached, spawn_host_call,
+    };
+}
+
+/// The V8 backend's own types (`V8Isolate`, ..), for what only V8 offers.
 #[cfg(feature = "v8")]
 pub use backend_v8 as v8;
+/// The Boa-WASI backend's own types (`BoaIsolate`, `Runtime`, ..), for what only it offers.
 #[cfg(feature = "boa-wasi")]
 pub use host_wasi as boa_wasi;
 
+#[cfg(not(any(feature = "boa-wasi", feature = "v8")))]
+compile_error!("isovm needs at least one backend feature: `boa-wasi` or `v8`");
+
 cfg_if::cfg_if! {
     if #[cfg(feature = "boa-wasi")] {
-        /// The backend used when none is named: the Boa-WASI sandbox.
+        /// The backend used when none is named, as a type for generic code: the Boa-WASI
+        /// sandbox.
         pub type DefaultBackend = host_wasi::BoaWasi;
-    } else if #[cfg(feature = "v8")] {
-        /// The backend used when none is named: V8.
-        pub type DefaultBackend = backend_v8::V8;
     } else {
-        compile_error!("isovm needs at least one backend feature: `boa-wasi` or `v8`");
+        /// The backend used when none is named, as a type for generic code: V8.
+        pub type DefaultBackend = backend_v8::V8;
     }
 }
 
-/// Every backend name isovm knows, compiled in or not.
-pub const BACKENDS: &[&str] = &["boa-wasi", "v8"];
-
-/// The backends compiled into this build.
-pub const COMPILED: &[&str] = &[
-    #[cfg(feature = "boa-wasi")]
-    "boa-wasi",
-    #[cfg(feature = "v8")]
-    "v8",
-];
-
-/// Whether the backend called `name` is compiled into this build.
-pub fn is_compiled(name: &str) -> bool {
-    COMPILED.contains(&name)
-}
-
-/// Code that runs on whichever backend is chosen at run time (see [`with_backend`]).
+/// Code that runs on whichever backend is chosen at run time, monomorphised per backend
+/// (see [`with_backend`]). For most uses the run-time-chosen [`Isolate`] is simpler.
 pub trait BackendVisitor {
     /// What the code returns.
     type Output;
-    /// Runs the code on backend `E`.
-    fn visit<E: Backend>(self) -> Self::Output;
+    /// Runs the code on backend `B`.
+    fn visit<B: traits::Backend>(self) -> Self::Output;
 }
 
-/// Runs `visitor` on the backend called `name` (`boa-wasi` or `v8`). A name that is not
-/// compiled in (or unknown) is an error that says how to get it, never a silent fallback.
-pub fn with_backend<V: BackendVisitor>(name: &str, visitor: V) -> Result<V::Output> {
-    match name {
+/// Runs `visitor` on backend `kind`. A backend that is not compiled in is an error that
+/// says how to get it, never a silent fallback.
+pub fn with_backend<V: BackendVisitor>(kind: BackendKind, visitor: V) -> Result<V::Output> {
+    match kind {
         #[cfg(feature = "boa-wasi")]
-        "boa-wasi" => Ok(visitor.visit::<host_wasi::BoaWasi>()),
+        BackendKind::BoaWasi => Ok(visitor.visit::<host_wasi::BoaWasi>()),
         #[cfg(feature = "v8")]
-        "v8" => Ok(visitor.visit::<backend_v8::V8>()),
-        known if BACKENDS.contains(&known) => Err(Error::Backend {
-            backend: "isovm",
-            message: format!(
-                "backend `{known}` is not compiled in: rebuild with `--features {known}`"
-            ),
-        }),
-        other => Err(Error::InvalidArgument(format!(
-            "unknown backend `{other}` (known: {})",
-            BACKENDS.join(", ")
-        ))),
+        BackendKind::V8 => Ok(visitor.visit::<backend_v8::V8>()),
+        #[allow(unreachable_patterns)]
+        other => Err(other.not_compiled()),
     }
 }
 
@@ -95,25 +127,39 @@ mod tests {
     struct Name;
     impl BackendVisitor for Name {
         type Output = &'static str;
-        fn visit<E: Backend>(self) -> &'static str {
-            E::NAME
+        fn visit<B: traits::Backend>(self) -> &'static str {
+            B::NAME
         }
     }
 
     #[test]
     fn with_backend_dispatches_or_explains() {
-        for name in BACKENDS {
-            match with_backend(name, Name) {
-                Ok(got) => assert_eq!(got, *name),
+        for kind in BackendKind::ALL {
+            match with_backend(kind, Name) {
+                Ok(got) => assert_eq!(got, kind.name()),
                 Err(e) => {
-                    assert!(!is_compiled(name));
+                    assert!(!kind.is_compiled());
                     assert!(e.to_string().contains("--features"), "{e}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn backend_names_parse_back() {
+        for kind in BackendKind::ALL {
+            assert_eq!(kind.name().parse::<BackendKind>(), Ok(kind));
+        }
         assert!(matches!(
-            with_backend("quickjs", Name),
+            "quickjs".parse::<BackendKind>(),
             Err(Error::InvalidArgument(_))
         ));
+        assert!(BackendKind::default().is_compiled());
+        assert_eq!(BackendKind::compiled().next(), Some(BackendKind::default()));
     }
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

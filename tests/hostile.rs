@@ -88,7 +88,7 @@ fn main() {
             if path == Path::Cli && !case.runs_on_cli() {
                 continue;
             }
-            for &backend in isovm::COMPILED {
+            for backend in isovm::BackendKind::compiled().map(isovm::BackendKind::name) {
                 if !case.backends.contains(&backend) {
                     continue;
                 }
@@ -113,9 +113,8 @@ fn main() {
     }
     let known: Vec<_> = trials.iter().map(|t| t.name().to_owned()).collect();
     for (name, _) in declared::DECLARED {
-        let backend_compiled = isovm::COMPILED
-            .iter()
-            .any(|b| name.contains(&format!("/{b}/")));
+        let backend_compiled =
+            isovm::BackendKind::compiled().any(|b| name.contains(&format!("/{b}/")));
         if backend_compiled && !known.iter().any(|k| k == name) {
             trials.push(Trial::test(format!("declared/{name}"), {
                 let name = name.to_string();
@@ -131,7 +130,7 @@ fn main() {
 /// The first run after a guest rebuild compiles the Boa module (seconds, ~200 MB), once
 /// for the plain engine and once for the fuel engine: do it here, not inside a trial.
 fn warm_module_caches() {
-    if !isovm::is_compiled("boa-wasi") {
+    if !isovm::BackendKind::BoaWasi.is_compiled() {
         return;
     }
     for fuel in [None, Some("1000000000")] {

@@ -4,9 +4,10 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
+use isovm::traits::{Backend, Context, Isolate};
 use isovm::{
-    Backend, BackendVisitor, Callback, Context, Error, EvalOptions, ExternalCopy, Isolate,
-    IsolateOptions, ScriptOrigin, TransferOptions, Value,
+    BackendVisitor, Callback, Error, EvalOptions, ExternalCopy, IsolateOptions, ScriptOrigin,
+    TransferOptions, Value,
 };
 use serde_json::json;
 
@@ -241,7 +242,9 @@ fn run<E: Backend>(case: &Case) -> Result<serde_json::Value, String> {
 
 /// The child's `main`: runs `case` on `backend`, prints one JSON line, exits 0 on success.
 pub fn child_main(backend: &str, case: &Case) -> ! {
-    let outcome = isovm::with_backend(backend, Child { case })
+    let outcome = backend
+        .parse()
+        .and_then(|kind| isovm::with_backend(kind, Child { case }))
         .map_err(|e| format!("with_backend: {e}"))
         .and_then(|r| r);
     match outcome {

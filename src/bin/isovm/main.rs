@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use isovm::{
-    Backend, BackendVisitor, Callback, Context, EvalOptions, Isolate, IsolateOptions, ScriptOrigin,
+    BackendKind, Callback, Context, EvalOptions, Isolate, IsolateOptions, ScriptOrigin,
     TransferOptions, Value,
 };
 
@@ -51,8 +51,8 @@ enum Command {
 #[derive(Args, Clone)]
 struct Sandbox {
     /// Backend: boa-wasi (sandbox: fuel, hard memory cap) or v8 (speed).
-    #[arg(long, default_value = <isovm::DefaultBackend as Backend>::NAME)]
-    backend: String,
+    #[arg(long, default_value_t = BackendKind::default())]
+    backend: BackendKind,
     /// Memory limit of the isolate, in MiB.
     #[arg(long, value_name = "MB", default_value_t = 128)]
     memory_limit: u64,
@@ -64,7 +64,7 @@ struct Sandbox {
     fuel: Option<u64>,
 }
 
-/// One script run, generic over the backend.
+/// One script run.
 struct Job {
     code: String,
     filename: String,
@@ -72,11 +72,9 @@ struct Job {
     print_undefined: bool,
 }
 
-impl BackendVisitor for Job {
-    type Output = ExitCode;
-
-    fn visit<E: Backend>(self) -> ExitCode {
-        match self.run::<E>() {
+impl Job {
+    fn exec(self) -> ExitCode {
+        match self.run() {
             Ok(value) => {
                 if let Some(text) = output::render(&value, self.print_undefined) {
                     println!("{text}");
@@ -89,15 +87,16 @@ impl BackendVisitor for Job {
             }
         }
     }
-}
 
-impl Job {
-    fn run<E: Backend>(&self) -> isovm::Result<Value> {
-        let isolate = E::Isolate::new(IsolateOptions {
-            memory_limit_mb: self.sandbox.memory_limit,
-            fuel: self.sandbox.fuel,
-            ..Default::default()
-        })?;
+    fn run(&self) -> isovm::Result<Value> {
+        let isolate = Isolate::with_backend(
+            self.sandbox.backend,
+            IsolateOptions {
+                memory_limit_mb: self.sandbox.memory_limit,
+                fuel: self.sandbox.fuel,
+                ..Default::default()
+            },
+        )?;
         let context = isolate.create_context()?;
         install_console(&context)?;
         let result = context.eval(
@@ -116,7 +115,7 @@ impl Job {
 
 /// `console.log` and friends print through a host callback; the guest formats its
 /// arguments to one string, so nothing but a string crosses.
-fn install_console<C: Context>(context: &C) -> isovm::Result<()> {
+fn install_console(context: &Context) -> isovm::Result<()> {
     let print = Callback::new(|args| {
         let level = args.first().and_then(Value::as_str).unwrap_or("log");
         let line = args.get(1).and_then(Value::as_str).unwrap_or("");
@@ -152,13 +151,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let job = match cli.command {
         Command::Backends => {
-            for name in isovm::BACKENDS {
-                let state = if isovm::is_compiled(name) {
+            for kind in BackendKind::ALL {
+                let state = if kind.is_compiled() {
                     "compiled in"
                 } else {
                     "not compiled in"
                 };
-                println!("{name}: {state}");
+                println!("{kind}: {state}");
             }
             return ExitCode::SUCCESS;
         }
@@ -181,12 +180,42 @@ fn main() -> ExitCode {
             }
         },
     };
-    let backend = job.sandbox.backend.clone();
-    match isovm::with_backend(&backend, job) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("isovm: {e}");
-            ExitCode::from(2)
-        }
+    if !job.sandbox.backend.is_compiled() {
+        let kind = job.sandbox.backend;
+        eprintln!("isovm: backend `{kind}` is not compiled in: rebuild with `--features {kind}`");
+        return ExitCode::from(2);
     }
+    announce_guest_preparation(&job.sandbox.backend.to_string(), job.sandbox.fuel.is_some());
+    job.exec()
 }
+
+/// The Boa guest is compiled on its first use (seconds; cached on disk for later runs):
+/// say so on stderr before that starts, and say when it cannot be cached. Silent when the
+/// cache answers. Printed whether or not stderr is a terminal: a pause in a CI log needs
+/// explaining as much as one at a prompt, and stdout stays the script's alone.
+#[cfg(feature = "boa-wasi")]
+fn announce_guest_preparation(backend: &str, fuel: bool) {
+    use host_wasi::CacheStatus;
+    if backend != "boa-wasi" {
+        return;
+    }
+    // A failure here comes back, typed, from creating the isolate.
+    let Ok(runtime) = host_wasi::Runtime::global() else {
+        return;
+    };
+    let _ = runtime.prepare_with(fuel, |cache| {
+        let why = match cache {
+            CacheStatus::Enabled(dir) => format!("cached in {}", dir.display()),
+            CacheStatus::Disabled => "caching disabled".to_owned(),
+            CacheStatus::Unavailable(why) => format!(
+                "cannot be cached, so every run compiles it again: {why}; \
+                 set ISOVM_CACHE_DIR to a writable directory"
+            ),
+            _ => "not cached".to_owned(),
+        };
+        eprintln!("isovm: preparing the Boa guest (first run, 5-30 s; {why})");
+    });
+}
+
+#[cfg(not(feature = "boa-wasi"))]
+fn announce_guest_preparation(_backend: &str, _fuel: bool) {}
