@@ -204,16 +204,18 @@ fn announce_guest_preparation(backend: &str, fuel: bool) {
         return;
     };
     let _ = runtime.prepare_with(fuel, |cache| {
-        let why = match cache {
-            CacheStatus::Enabled(dir) => format!("cached in {}", dir.display()),
-            CacheStatus::Disabled => "caching disabled".to_owned(),
+        let note = match cache {
+            CacheStatus::Enabled(dir) => {
+                format!(" (first run, 5-30 s; cached in {})", dir.display())
+            }
+            CacheStatus::Disabled => " (5-30 s; caching is disabled)".to_owned(),
             CacheStatus::Unavailable(why) => format!(
-                "cannot be cached, so every run compiles it again: {why}; \
+                " (5-30 s); it cannot be cached, so every run does this again: {why}; \
                  set ISOVM_CACHE_DIR to a writable directory"
             ),
-            _ => "not cached".to_owned(),
+            _ => " (5-30 s)".to_owned(),
         };
-        eprintln!("isovm: preparing the Boa guest (first run, 5-30 s; {why})");
+        eprintln!("isovm: preparing the Boa guest{note}");
     });
 }
 
