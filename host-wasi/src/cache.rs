@@ -66,21 +66,35 @@ pub(crate) fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Temporary files older than this are left over from a writer that died mid-write.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Removes all but the `keep` newest `boa-guest-*.cwasm` files of `dir` (a process that
-/// has one mapped keeps using it; a removed entry is only recompiled when needed again).
+/// has one mapped keeps using it; a removed entry is only recompiled when needed again),
+/// and temporary files of writers that died (each as large as an entry).
 fn trim(dir: &Path, keep: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut files: Vec<_> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with("boa-guest-") && name.ends_with(".cwasm")
-        })
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .collect();
+    let now = std::time::SystemTime::now();
+    let mut files = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some(modified) = entry.metadata().ok().and_then(|m| m.modified().ok()) else {
+            continue;
+        };
+        if name.starts_with("boa-guest-") && name.ends_with(".cwasm") {
+            files.push((modified, entry.path()));
+        } else if name.starts_with(".boa-guest-")
+            && name.ends_with(".tmp")
+            && now
+                .duration_since(modified)
+                .is_ok_and(|age| age > STALE_TEMP)
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     if files.len() <= keep {
         return;
     }
@@ -153,6 +167,17 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         std::fs::write(dir.join("unrelated.txt"), b"x").expect("write");
+        // A writer's temporary file: kept while it may still be written, removed when stale.
+        let tmp = dir.join(".boa-guest-1.cwasm.4242.0.tmp");
+        std::fs::write(&tmp, b"x").expect("write");
+        trim(&dir, 2);
+        assert!(tmp.exists());
+        let old = std::time::SystemTime::now() - 2 * STALE_TEMP;
+        std::fs::File::options()
+            .write(true)
+            .open(&tmp)
+            .and_then(|f| f.set_modified(old))
+            .expect("age the temporary file");
         trim(&dir, 2);
         let mut left: Vec<_> = std::fs::read_dir(&dir)
             .expect("read")
