@@ -78,6 +78,12 @@ pub enum Error {
         /// backends that can capture it.
         stack: Option<String>,
     },
+    /// The call's task was cancelled ([`Task::cancel`](crate::Task::cancel), or the task
+    /// dropped before it finished): work not started never ran, a running guest call was
+    /// stopped. As after `Timeout`, [`Isolate::is_disposed`](crate::Isolate::is_disposed)
+    /// says whether the isolate is still usable.
+    #[error("the call was cancelled")]
+    Cancelled,
     /// The isolate reached its memory limit; it has been disposed.
     #[error("isolate was disposed during execution due to memory limit")]
     MemoryLimit,

@@ -30,6 +30,7 @@
 
 mod backend;
 mod callback;
+mod cancel;
 mod capabilities;
 mod context;
 mod convert;
@@ -51,6 +52,7 @@ mod value_serializer;
 pub use backend::Backend;
 pub use callback::{Callback, CallbackMode};
 pub use capabilities::{Capabilities, Capability};
+pub use cancel::{CancelHook, CancelToken, CurrentToken};
 pub use context::Context;
 pub use convert::{FromValue, IntoValue, Serde};
 pub use error::{Error, JsError, Location, Result};

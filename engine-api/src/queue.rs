@@ -9,6 +9,18 @@
 //! thread 1 holds isolate A and waits for B while thread 2 holds B and now asks for A
 //! (two opposite cross-isolate calls, also through longer chains), the call that closes
 //! the cycle is refused, so its thread unwinds and the other one goes on.
+//!
+//! # Cancellation
+//!
+//! Every [`Task`] carries a [`CancelToken`]. [`Task::cancel`], or dropping a task that has
+//! not finished, cancels it: a job that has not started is skipped (it never runs, the task
+//! ends in [`Error::Cancelled`]); while a job runs, its token is
+//! [current](CancelToken::current) on the worker thread, and each backend registers a hook
+//! on it at the start of every guest call that stops that call (V8 terminates execution,
+//! Boa-WASI traps at the next epoch tick), which then ends in [`Error::Cancelled`]. Only
+//! the cancelled task's own calls are stopped, never the work queued after it. Blocking
+//! calls have no token and cannot be cancelled (give them a timeout); `_ignored` work and
+//! a [detached](Task::detach) task are not cancelled by drop.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -18,7 +30,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::thread::ThreadId;
 
-use crate::{Error, Result};
+use crate::{CancelToken, Error, Result};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -70,7 +82,8 @@ struct QueueState {
 }
 
 enum Entry {
-    Async(Job),
+    /// A job for the pool, with the token of its task (current while it runs).
+    Async(Job, Option<CancelToken>),
     Sync(u64, ThreadId),
 }
 
@@ -204,21 +217,50 @@ impl TaskQueue {
         Ok(())
     }
 
-    /// Queues `f` to run on the worker pool; the task resolves to its result.
+    /// Queues `f` to run on the worker pool; the task resolves to its result. Cancelling
+    /// the task skips `f` if it has not started, and stops the guest call it runs if it has
+    /// (see [Cancellation](self#cancellation)).
     pub fn spawn<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Task<T> {
         let (task, completer) = Task::pending();
-        self.spawn_ignored(move || completer.complete(f()));
+        self.spawn_with(completer, move |completer| completer.complete(f()));
         task
     }
 
-    /// Queues `f` to run on the worker pool, dropping its result.
+    /// Queues `f` to run on the worker pool with the task of `completer` (from
+    /// [`Task::pending`]), for work that completes its task itself, maybe later. If the
+    /// task is cancelled before `f` starts, `f` never runs and the task ends in
+    /// [`Error::Cancelled`]; while `f` runs, the task's token is
+    /// [current](CancelToken::current).
+    pub fn spawn_with<T: Send + 'static>(
+        &self,
+        completer: Completer<T>,
+        f: impl FnOnce(Completer<T>) + Send + 'static,
+    ) {
+        let token = completer.token();
+        self.push(
+            Box::new(move || {
+                if completer.is_cancelled() {
+                    completer.complete(Err(Error::Cancelled));
+                } else {
+                    f(completer);
+                }
+            }),
+            token,
+        );
+    }
+
+    /// Queues `f` to run on the worker pool, dropping its result. Nothing cancels it.
     pub fn spawn_ignored(&self, f: impl FnOnce() + Send + 'static) {
+        self.push(Box::new(f), None);
+    }
+
+    fn push(&self, job: Job, token: Option<CancelToken>) {
         let start = {
             let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-            st.entries.push_back(Entry::Async(Box::new(f)));
+            st.entries.push_back(Entry::Async(job, token));
             if st.busy {
                 false
             } else {
@@ -254,12 +296,14 @@ impl TaskQueue {
                         self.inner.granted.notify_all();
                         return;
                     }
-                    Some(Entry::Async(job)) => {
+                    Some(Entry::Async(job, token)) => {
                         st.holder = Some(me());
-                        job
+                        (job, token)
                     }
                 }
             };
+            let (job, token) = job;
+            let _current = token.as_ref().map(CancelToken::enter);
             HELD.with(|h| h.borrow_mut().push(self.key()));
             // A panicking job must not take the pool thread or the queue down with it.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
@@ -283,7 +327,7 @@ impl TaskQueue {
                 st.holder = Some(thread);
                 self.inner.granted.notify_all();
             }
-            Some(Entry::Async(_)) => {
+            Some(Entry::Async(..)) => {
                 drop(st);
                 self.schedule_drain();
             }
@@ -367,12 +411,21 @@ struct TaskSlot<T> {
 struct TaskShared<T> {
     slot: Mutex<TaskSlot<T>>,
     cond: Condvar,
+    token: CancelToken,
 }
 
 /// The result of queued work: a future (for any executor) that can also be waited on.
-#[must_use = "a Task does nothing unless awaited or waited on; use the _ignored form to drop results"]
+///
+/// Dropping a task that has not finished cancels its work, as [`cancel`](Task::cancel)
+/// does: work that has not started never runs, and a guest call that runs is stopped and
+/// ends in [`Error::Cancelled`] (on V8 the isolate stays usable, as after a timeout; on
+/// Boa-WASI the stopped guest is disposed, as after a timeout). To let work run on without
+/// waiting for it, [`detach`](Task::detach) the task or use the `_ignored` form of the call.
+#[must_use = "dropping a Task cancels its work; use detach() or the _ignored form to let it run"]
 pub struct Task<T> {
     shared: Arc<TaskShared<T>>,
+    /// Whether dropping the task unfinished cancels it (`false` once detached).
+    cancel_on_drop: bool,
 }
 
 /// Completes a [`Task`]. Dropping it uncompleted fails the task.
@@ -390,10 +443,12 @@ impl<T> Task<T> {
                 waker: None,
             }),
             cond: Condvar::new(),
+            token: CancelToken::new(),
         });
         (
             Task {
                 shared: shared.clone(),
+                cancel_on_drop: true,
             },
             Completer {
                 shared: Some(shared),
@@ -418,7 +473,54 @@ impl<T> Task<T> {
                 .wait(slot)
                 .unwrap_or_else(|e| e.into_inner());
         }
-        slot.result.take().unwrap_or_else(lost)
+        self.shared.take(&mut slot)
+    }
+
+    /// Cancels the work: if it has not started it never runs, if a guest call of it runs
+    /// that call is stopped; either way the task ends in [`Error::Cancelled`] (unless it
+    /// had finished already). Returns at once; wait on the task to know when it ended.
+    pub fn cancel(&self) {
+        self.shared.token.cancel();
+    }
+
+    /// Whether [`cancel`](Task::cancel) was called (or the task dropped unfinished).
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.token.is_cancelled()
+    }
+
+    /// Lets the work run to its end without anyone waiting for it: unlike dropping the
+    /// task, this does not cancel it.
+    pub fn detach(mut self) {
+        self.cancel_on_drop = false;
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        if !self.cancel_on_drop {
+            return;
+        }
+        let done = self
+            .shared
+            .slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .done;
+        if !done {
+            self.shared.token.cancel();
+        }
+    }
+}
+
+impl<T> TaskShared<T> {
+    /// The result of a completed task (a completer dropped unused after a cancel counts
+    /// as cancelled).
+    fn take(&self, slot: &mut TaskSlot<T>) -> Result<T> {
+        match slot.result.take() {
+            Some(r) => r,
+            None if self.token.is_cancelled() => Err(Error::Cancelled),
+            None => lost(),
+        }
     }
 }
 
@@ -430,6 +532,16 @@ fn lost<T>() -> Result<T> {
 }
 
 impl<T> Completer<T> {
+    /// Whether the task was cancelled: work not started yet should not start.
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.as_ref().is_some_and(|s| s.token.is_cancelled())
+    }
+
+    /// The task's cancellation token (`None` once completed).
+    pub fn token(&self) -> Option<CancelToken> {
+        self.shared.as_ref().map(|s| s.token.clone())
+    }
+
     /// Completes the task with `result`.
     pub fn complete(mut self, result: Result<T>) {
         if let Some(shared) = self.shared.take() {
@@ -465,7 +577,7 @@ impl<T> Future for Task<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<T>> {
         let mut slot = self.shared.slot.lock().unwrap_or_else(|e| e.into_inner());
         if slot.done {
-            Poll::Ready(slot.result.take().unwrap_or_else(lost))
+            Poll::Ready(self.shared.take(&mut slot))
         } else {
             slot.waker = Some(cx.waker().clone());
             Poll::Pending
@@ -611,6 +723,60 @@ mod tests {
         for t in threads {
             t.join().unwrap().unwrap();
         }
+    }
+
+    /// Holds `q`'s turn on a pool thread until the returned sender is dropped or sent to.
+    fn hold(q: &TaskQueue) -> std::sync::mpsc::Sender<()> {
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        q.spawn_ignored(move || {
+            entered_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+        });
+        entered_rx.recv().unwrap();
+        release_tx
+    }
+
+    #[test]
+    fn cancelled_or_dropped_queued_tasks_never_run() {
+        let q = TaskQueue::new();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let release = hold(&q);
+        let (r1, r2, r3) = (ran.clone(), ran.clone(), ran.clone());
+        let cancelled = q.spawn(move || Ok(r1.fetch_add(1, Ordering::SeqCst)));
+        let dropped = q.spawn(move || Ok(r2.fetch_add(10, Ordering::SeqCst)));
+        let detached = q.spawn(move || Ok(r3.fetch_add(100, Ordering::SeqCst)));
+        cancelled.cancel();
+        drop(dropped);
+        detached.detach();
+        drop(release);
+        assert!(matches!(cancelled.wait(), Err(Error::Cancelled)));
+        q.run(|| Ok(())).unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 100);
+    }
+
+    #[test]
+    fn a_running_job_sees_its_token_and_its_hook_fires_on_drop() {
+        let q = TaskQueue::new();
+        let (hooked_tx, hooked_rx) = std::sync::mpsc::channel();
+        let (stopped_tx, stopped_rx) = std::sync::mpsc::channel();
+        let task = q.spawn(move || {
+            let token = CancelToken::current().expect("a task's job has a token");
+            let (tx, rx) = std::sync::mpsc::channel();
+            let _hook = token.on_cancel(move || tx.send(()).unwrap());
+            hooked_tx.send(()).unwrap();
+            rx.recv().unwrap();
+            stopped_tx.send(()).unwrap();
+            Err::<(), _>(Error::Cancelled)
+        });
+        hooked_rx.recv().unwrap();
+        drop(task);
+        stopped_rx.recv().unwrap();
+        // Blocking calls and ignored work run without a token.
+        assert!(q.run(|| Ok(CancelToken::current().is_none())).unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        q.spawn_ignored(move || tx.send(CancelToken::current().is_none()).unwrap());
+        assert!(rx.recv().unwrap());
     }
 
     #[test]
