@@ -400,9 +400,19 @@ impl V8Isolate {
         let core = &self.inner.core;
         let outermost = locker.is_some();
         let clock = outermost.then(|| core.cpu.start());
+        // The queued task this call runs for (none for blocking calls): a cancel stops it.
+        let cancel = engine_api::CancelToken::current();
+        if cancel.as_ref().is_some_and(|t| t.is_cancelled()) {
+            return Err(Error::Cancelled);
+        }
         // Outermost calls are timed by their clock; nested ones for their caller's meter.
         let wall0 = (!outermost).then(Instant::now);
-        let deadline = timeout.and_then(|t| watchdog::arm(&core.handle, t));
+        let deadline = watchdog::arm(&core.handle, timeout, cancel.is_some());
+        // Unregistered before the deadline is disarmed: the hook never reaches a later call.
+        let hook = cancel.zip(deadline.as_ref()).map(|(token, deadline)| {
+            let canceller = deadline.canceller();
+            token.on_cancel(move || canceller.fire())
+        });
         let r = {
             let _on_top = OnTop::push(core.id, ptr);
             let _deadline = DeadlineScope::new(timeout);
@@ -419,11 +429,13 @@ impl V8Isolate {
             }
             r
         };
-        let fired = match deadline.map(watchdog::Deadline::disarm) {
-            Some(watchdog::Outcome::Fired(stack)) => Some(stack),
-            _ => None,
+        drop(hook);
+        let (fired, cancelled) = match deadline.map(watchdog::Deadline::disarm) {
+            Some(watchdog::Outcome::Fired(stack)) => (Some(stack), false),
+            Some(watchdog::Outcome::Cancelled) => (None, true),
+            _ => (None, false),
         };
-        let timed_out = fired.is_some();
+        let timed_out = fired.is_some() || cancelled;
         let wall = match clock {
             Some(clock) => core.cpu.end(clock),
             None => {
@@ -461,8 +473,9 @@ impl V8Isolate {
             isolate.cancel_terminate_execution();
         }
         match (r, fired) {
-            // A deadline that fired ends the call with its error, whatever the call made of
-            // the terminated execution (never a result converted after termination).
+            // A deadline that fired (or a cancel) ends the call with its error, whatever the
+            // call made of the terminated execution (never a result converted after it).
+            _ if cancelled => Err(Error::Cancelled),
             (_, Some(stack)) => Err(Error::Timeout { stack }),
             (Err(e), None) if crate::is_empty(&e) && terminating => Err(backend_error(
                 "execution was terminated (the isolate was disposed or another call's limit hit)",

@@ -287,7 +287,7 @@ impl engine_api::Module for V8Module {
     fn evaluate_async(&self, options: RunOptions) -> Task<Value> {
         let (task, completer) = Task::pending();
         let this = self.clone();
-        self.inner.isolate.core().queue.spawn_ignored(move || {
+        self.inner.isolate.core().queue.spawn_with(completer, move |completer| {
             let first = this
                 .inner
                 .outcome

@@ -246,7 +246,7 @@ impl engine_api::Reference for V8Reference {
     fn get_async(&self, key: Value, options: TransferOptions) -> Task<Value> {
         let (task, completer) = Task::pending();
         let this = self.clone();
-        self.inner.isolate.core().queue.spawn_ignored(move || {
+        self.inner.isolate.core().queue.spawn_with(completer, move |completer| {
             let outcome = this.start_get(key, &options);
             pending::complete(this.inner.isolate.core(), outcome, completer);
         });
@@ -256,7 +256,7 @@ impl engine_api::Reference for V8Reference {
     fn apply_async(&self, receiver: Value, args: Vec<Value>, options: ApplyOptions) -> Task<Value> {
         let (task, completer) = Task::pending();
         let this = self.clone();
-        self.inner.isolate.core().queue.spawn_ignored(move || {
+        self.inner.isolate.core().queue.spawn_with(completer, move |completer| {
             let outcome = this.start_apply(receiver, args, &options);
             pending::complete(this.inner.isolate.core(), outcome, completer);
         });

@@ -6,6 +6,11 @@
 //! API interrupts (regexp backtracking, some builtins) or no JS runs, the watchdog
 //! terminates it itself a grace period later (and again every grace period until the call
 //! ends), and the timeout has no stack.
+//!
+//! A call of a cancellable task is also registered here (with or without a timeout): its
+//! cancel hook fires the call's deadline at once ([`Canceller::fire`]), which terminates
+//! execution right away (a stack is not wanted) and again every grace period until the
+//! call ends, like a deadline that fired; the call then ends in `Error::Cancelled`.
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
@@ -25,12 +30,16 @@ struct Fired {
     /// Set once execution was terminated (by the interrupt or the watchdog).
     terminated: bool,
     stack: Option<String>,
+    /// Fired by the call's task being cancelled, not by its timeout.
+    cancelled: bool,
 }
 
 #[derive(Default)]
 struct State {
     /// Armed deadlines, by (deadline, key).
     armed: BTreeMap<(Instant, u64), v8::IsolateHandle>,
+    /// Cancellable calls without a deadline, by key.
+    untimed: BTreeMap<u64, v8::IsolateHandle>,
     /// Interrupted calls waiting for their grace period to end, by (grace end, key).
     grace: BTreeMap<(Instant, u64), ()>,
     /// Deadlines that fired and were not disarmed yet, by key.
@@ -88,6 +97,7 @@ impl Watchdog {
                                 handle,
                                 terminated: false,
                                 stack: None,
+                                cancelled: false,
                             },
                         );
                     }
@@ -198,20 +208,42 @@ fn current_stack(scope: &mut v8::PinScope<'_, '_>) -> Option<String> {
 /// An armed timeout; `disarm` says whether it fired.
 pub(crate) struct Deadline {
     key: (Instant, u64),
+    /// Registered in `untimed` (cancellable, without a timeout) rather than `armed`.
+    untimed: bool,
 }
 
-/// Stops execution of `handle`'s isolate after `timeout`, unless disarmed first; `None`
-/// for a timeout too long to ever fire (beyond what `Instant` can represent).
-pub(crate) fn arm(handle: &v8::IsolateHandle, timeout: Duration) -> Option<Deadline> {
+/// Stops execution of `handle`'s isolate after `timeout`, unless disarmed first. `None`
+/// when there is nothing to arm: no timeout (or one too long to ever fire, beyond what
+/// `Instant` can represent) and not `cancellable`.
+pub(crate) fn arm(
+    handle: &v8::IsolateHandle,
+    timeout: Option<Duration>,
+    cancellable: bool,
+) -> Option<Deadline> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let key = (
-        crate::deadline(timeout)?,
-        NEXT.fetch_add(1, Ordering::Relaxed),
-    );
+    let at = timeout.and_then(crate::deadline);
+    if at.is_none() && !cancellable {
+        return None;
+    }
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let w = watchdog();
-    w.lock().armed.insert(key, handle.clone());
-    w.wake.notify_one();
-    Some(Deadline { key })
+    match at {
+        Some(at) => {
+            w.lock().armed.insert((at, n), handle.clone());
+            w.wake.notify_one();
+            Some(Deadline {
+                key: (at, n),
+                untimed: false,
+            })
+        }
+        None => {
+            w.lock().untimed.insert(n, handle.clone());
+            Some(Deadline {
+                key: (Instant::now(), n),
+                untimed: true,
+            })
+        }
+    }
 }
 
 /// How a deadline ended.
@@ -220,21 +252,74 @@ pub(crate) enum Outcome {
     InTime,
     /// The deadline fired; the guest's stack when the interrupt captured one.
     Fired(Option<String>),
+    /// The call's task was cancelled and the call stopped.
+    Cancelled,
+}
+
+/// Fires one call's deadline from any thread (its task was cancelled).
+pub(crate) struct Canceller {
+    key: (Instant, u64),
+}
+
+impl Canceller {
+    /// Terminates the call now and marks its deadline cancelled; nothing once the deadline
+    /// was disarmed (the call ended) or fired already (the timeout wins).
+    pub fn fire(&self) {
+        let w = watchdog();
+        let mut st = w.lock();
+        let handle = match st.armed.remove(&self.key) {
+            Some(h) => h,
+            None => match st.untimed.remove(&self.key.1) {
+                Some(h) => h,
+                None => return,
+            },
+        };
+        // Under the lock, as the watchdog's own terminations: once `disarm` returns, no
+        // termination from this call can arrive later.
+        handle.terminate_execution();
+        let now = Instant::now();
+        st.grace.insert((now + GRACE, self.key.1), ());
+        st.fired.insert(
+            self.key.1,
+            Fired {
+                handle,
+                terminated: true,
+                stack: None,
+                cancelled: true,
+            },
+        );
+        drop(st);
+        w.wake.notify_one();
+    }
 }
 
 impl Deadline {
+    /// What stops this call when its task is cancelled.
+    pub fn canceller(&self) -> Canceller {
+        Canceller { key: self.key }
+    }
+
     /// Cancels the deadline, saying whether it fired.
     pub fn disarm(self) -> Outcome {
         let w = watchdog();
         let mut st = w.lock();
-        if st.armed.remove(&self.key).is_some() {
+        let in_time = if self.untimed {
+            st.untimed.remove(&self.key.1).is_some()
+        } else {
+            st.armed.remove(&self.key).is_some()
+        };
+        if in_time {
             return Outcome::InTime;
         }
         match st.fired.remove(&self.key.1) {
             Some(f) => {
                 drop(st);
                 drop(f.handle);
-                Outcome::Fired(f.stack)
+                if f.cancelled {
+                    Outcome::Cancelled
+                } else {
+                    Outcome::Fired(f.stack)
+                }
             }
             None => Outcome::InTime,
         }
