@@ -59,6 +59,10 @@ fn main() {
             "cross/boa-wasi->v8",
             conformance::cross::cases::<BoaWasi, V8>(),
         ));
+        trials.extend(trials_for(
+            "same",
+            conformance::same_answer::cases::<V8, BoaWasi>(),
+        ));
     }
     libtest_mimic::run(&args, trials).exit();
 }
