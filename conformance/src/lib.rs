@@ -10,6 +10,7 @@
 pub mod cases;
 pub mod cross;
 pub mod expected;
+pub mod same_answer;
 pub mod support;
 
 use std::sync::Arc;
