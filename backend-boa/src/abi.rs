@@ -417,12 +417,21 @@ pub enum ErrorKind {
     NotTransferable,
     /// The handle was released or never existed.
     Released,
-    /// The handle exists but is of the wrong kind (a script where a context was expected).
+    /// The handle exists but is of the wrong kind (a script where a context was expected),
+    /// or the value it holds is (a reference applied that is not a function, a property
+    /// read through a reference to a primitive).
     WrongKind,
     /// Recursion too deep.
     StackOverflow,
     /// The request was malformed.
     InvalidRequest,
+    /// JS threw, and what ended the call is the error a failed host callback was thrown as:
+    /// the host answered its `HostRequest::Apply` with `HostResponse::Error` carrying
+    /// `callback: Some(id)`.
+    Callback {
+        /// The id the host keeps the callback's failure under.
+        id: u32,
+    },
 }
 
 /// A failure, as data.
@@ -548,6 +557,9 @@ pub enum HostResponse {
         name: String,
         /// Message.
         message: String,
+        /// Set when a host callback failed: the id the host keeps its failure under. If the
+        /// thrown error ends the guest call, the guest reports `ErrorKind::Callback { id }`.
+        callback: Option<u32>,
     },
 }
 

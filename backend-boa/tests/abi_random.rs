@@ -312,6 +312,7 @@ fn host_response(rng: &mut Rng) -> HostResponse {
         _ => HostResponse::Error {
             name: rng.string(),
             message: rng.string(),
+            callback: rng.chance(2).then(|| rng.next() as u32),
         },
     }
 }

@@ -75,7 +75,7 @@ fn call_host<'s>(
                 }
                 engine_api::drop_values([v]);
             }
-            Err(e) => convert::throw(scope, &e),
+            Err(e) => convert::throw(scope, &Error::from_callback(e)),
         },
         CallbackMode::Ignored if cb.is_future() => {
             // On its executor, counted on the host pool; refused past the limit, dropped

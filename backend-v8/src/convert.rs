@@ -791,4 +791,4 @@ fn typed_array<'s>(
     v.ok_or_else(|| Error::NotTransferable(format!("a {} too large", kind.name())))
 }
 
-pub(crate) use crate::errors::{error_from, error_object, js_error, throw};
+pub(crate) use crate::errors::{error_from, error_object, throw};

@@ -1,8 +1,62 @@
 //! JavaScript errors: thrown values as owned data, and host errors thrown into the guest.
 
+use std::collections::VecDeque;
+use std::sync::Arc;
+
 use engine_api::{Error, JsError, Location, Result};
 
 use crate::convert::{get, str_of, string};
+use crate::isolate::Core;
+
+/// How many thrown host callback errors an isolate remembers: a guest that catches them
+/// keeps the host from holding more than this; the one that ends a call is among the
+/// latest (a guest that catches 16 others before rethrowing an old one gets `Error::Js`).
+const REMEMBERED: usize = 16;
+
+/// The errors of failed host callbacks, beside the JS error each was thrown as: a thrown
+/// value that ends a call and is one of these comes out as its `Error::Callback`.
+#[derive(Default)]
+pub(crate) struct CallbackErrors(VecDeque<(v8::Global<v8::Value>, Error)>);
+
+impl CallbackErrors {
+    fn remember(&mut self, thrown: v8::Global<v8::Value>, error: Error) {
+        if self.0.len() == REMEMBERED {
+            self.0.pop_front();
+        }
+        self.0.push_back((thrown, error));
+    }
+}
+
+/// The `Error::Callback` a host callback's failure was thrown as, if `exception` is one.
+fn callback_error<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    exception: v8::Local<'s, v8::Value>,
+) -> Option<Error> {
+    if !exception.is_object() {
+        return None;
+    }
+    // A snapshot creator's isolate has no core (and no host callbacks).
+    let core = scope.get_slot::<Arc<Core>>()?.clone();
+    let tables = core.tables();
+    tables
+        .callback_errors
+        .0
+        .iter()
+        .rev()
+        .find(|(g, _)| v8::Local::new(scope, g).strict_equals(exception))
+        .map(|(_, e)| e.clone())
+}
+
+/// The error a thrown (or rejection) value stands for: the failure of a host callback
+/// when it is one thrown by [`throw`], else the JS error.
+pub(crate) fn thrown<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    exception: v8::Local<'s, v8::Value>,
+    message: Option<v8::Local<'s, v8::Message>>,
+) -> Error {
+    callback_error(scope, exception)
+        .unwrap_or_else(|| Error::Js(js_error(scope, exception, message)))
+}
 
 /// An error object of constructor `name` (its own `name` if not a builtin one).
 pub(crate) fn error_object<'s>(
@@ -84,21 +138,31 @@ fn has_error_shape<'s>(scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<'s, v8::
     obj.has(scope, k.into()).unwrap_or(false)
 }
 
-/// Throws `err` in the guest, as the matching JS error.
+/// Throws `err` in the guest, as the matching JS error. An `Error::Callback` is thrown as
+/// the callback's own error and remembered, so that it comes out as itself if the guest
+/// does not catch it.
 pub(crate) fn throw(scope: &mut v8::PinScope, err: &Error) {
-    let exc = match err {
+    let shown = err.callback_error().unwrap_or(err);
+    let exc = match shown {
         Error::Js(e) => error_object(scope, &e.name, &e.message, e.stack.as_deref()),
         other => {
             let name = match other {
-                Error::NotTransferable(_) | Error::WrongIsolate | Error::InvalidArgument(_) => {
-                    "TypeError"
-                }
+                Error::NotTransferable(_)
+                | Error::WrongIsolate
+                | Error::WrongKind(_)
+                | Error::InvalidArgument(_) => "TypeError",
                 _ => "Error",
             };
             error_object(scope, name, &other.to_string(), None)
         }
     };
     if let Ok(exc) = exc {
+        if matches!(err, Error::Callback { .. })
+            && let Some(core) = scope.get_slot::<Arc<Core>>().cloned()
+        {
+            let thrown = v8::Global::new(scope, exc);
+            core.tables().callback_errors.remember(thrown, err.clone());
+        }
         scope.throw_exception(exc);
     }
 }
@@ -112,7 +176,7 @@ pub(crate) fn error_from<'s>(
     message: Option<v8::Local<'s, v8::Message>>,
 ) -> Error {
     match exception {
-        Some(exc) if !terminated => Error::Js(js_error(scope, exc, message)),
+        Some(exc) if !terminated => thrown(scope, exc, message),
         _ => crate::empty(),
     }
 }

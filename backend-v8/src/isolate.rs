@@ -77,6 +77,8 @@ pub(crate) struct Tables {
     pub guest_copies: HashMap<u64, usize>,
     pub callbacks: Vec<Callback>,
     pub resolvers: HashMap<u64, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
+    /// Errors of host callbacks thrown into the guest, to tell them when they end a call.
+    pub callback_errors: crate::errors::CallbackErrors,
 }
 
 impl Tables {
@@ -257,7 +259,7 @@ impl V8Isolate {
             return Err(Error::Unsupported(Capability::Deterministic));
         }
         crate::init_v8();
-        let limit = (options.memory_limit_mb.max(8) as usize).saturating_mul(1 << 20);
+        let limit = options.memory_limit_bytes()?;
         let limits = Limits::new(limit);
         let snapshot = options
             .snapshot
@@ -603,9 +605,9 @@ impl Drop for Reenter {
 }
 
 fn reentry_error() -> Error {
-    Error::InvalidArgument(
-        "a nested call re-enters an isolate whose thread is waiting on this call".into(),
-    )
+    Error::ReentrancyRefused {
+        reason: "a nested call re-enters an isolate whose thread is waiting on this call",
+    }
 }
 
 /// Runs `f` on a helper thread whose lock stack is empty, and waits for it.

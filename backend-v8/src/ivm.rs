@@ -482,7 +482,19 @@ fn ref_apply<'s>(
     let mode = args.get(4).int32_value(scope).unwrap_or(0);
     let core = Core::of(scope);
     match mode {
-        0 => crate::cpu::host(|| r.apply(receiver, values, &opts)).map(Some),
+        0 => {
+            let host_callback = r.downcast_ref::<engine_api::Callback>().is_some();
+            crate::cpu::host(|| r.apply(receiver, values, &opts))
+                .map(Some)
+                // A reference to a host callback fails as the callback (as on boa-wasi).
+                .map_err(|e| {
+                    if host_callback {
+                        Error::from_callback(e)
+                    } else {
+                        e
+                    }
+                })
+        }
         1 => {
             core.outbox.spawn_ignored(move || {
                 let _ = r.apply(receiver, values, &opts);

@@ -158,8 +158,5 @@ pub(crate) fn deadline(timeout: std::time::Duration) -> Option<std::time::Instan
 
 /// An error of this backend.
 pub(crate) fn backend_error(message: impl Into<String>) -> Error {
-    Error::Backend {
-        backend: "v8",
-        message: message.into(),
-    }
+    Error::backend("v8", message)
 }

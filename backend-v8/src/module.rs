@@ -120,9 +120,7 @@ impl V8Module {
     }
 
     fn start_evaluate(&self, options: &RunOptions) -> Result<Outcome> {
-        let context = self.context().ok_or_else(|| {
-            Error::InvalidArgument("module must be instantiated before evaluate".into())
-        })?;
+        let context = self.context().ok_or(Error::NotInstantiated)?;
         context.run_in(options.timeout, |scope| {
             v8::tc_scope!(let tc, scope);
             let module = {
@@ -138,7 +136,7 @@ impl V8Module {
             }
             if module.get_status() == v8::ModuleStatus::Errored {
                 let exc = module.get_exception();
-                return Err(Error::Js(crate::convert::js_error(tc, exc, None)));
+                return Err(crate::errors::thrown(tc, exc, None));
             }
             if !options.result.promise {
                 return Ok(Outcome::Ready(Value::Undefined));
@@ -149,6 +147,10 @@ impl V8Module {
     }
 
     fn record(&self, r: Result<Value>) -> Result<Value> {
+        // Not an outcome of the module: it may still be instantiated and evaluated.
+        if matches!(r, Err(Error::NotInstantiated)) {
+            return r;
+        }
         let mut o = self.inner.outcome.lock().unwrap_or_else(|e| e.into_inner());
         o.get_or_insert(r).clone()
     }
@@ -259,9 +261,7 @@ impl engine_api::Module for V8Module {
     }
 
     fn namespace(&self) -> Result<V8Reference> {
-        let context = self.context().ok_or_else(|| {
-            Error::InvalidArgument("module must be instantiated before namespace".into())
-        })?;
+        let context = self.context().ok_or(Error::NotInstantiated)?;
         let isolate = self.inner.isolate.clone();
         context.run_in(None, |scope| {
             let module = {
@@ -287,7 +287,8 @@ impl engine_api::Module for V8Module {
     fn evaluate_async(&self, options: RunOptions) -> Task<Value> {
         let (task, completer) = Task::pending();
         let this = self.clone();
-        self.inner.isolate.core().queue.spawn_with(completer, move |completer| {
+        let queue = &self.inner.isolate.core().queue;
+        queue.spawn_with(completer, move |completer| {
             let first = this
                 .inner
                 .outcome

@@ -117,10 +117,9 @@ pub(crate) fn wait(core: &Core, outcome: Outcome, deadline: Option<Instant>) -> 
     };
     if core.queue.held_by_current_thread() {
         core.pending.cancel(id);
-        return Err(Error::InvalidArgument(
-            "cannot wait for a pending promise from inside its own isolate's turn; use the async form"
-                .into(),
-        ));
+        return Err(Error::ReentrancyRefused {
+            reason: "cannot wait for a pending promise from inside its own isolate's turn; use the async form",
+        });
     }
     let (tx, rx) = mpsc::channel();
     core.pending.install(
@@ -185,7 +184,7 @@ pub(crate) fn transfer_out<'s>(
         v8::PromiseState::Rejected => {
             let v = promise.result(scope);
             promise.mark_as_handled();
-            Err(Error::Js(convert::js_error(scope, v, None)))
+            Err(crate::errors::thrown(scope, v, None))
         }
         v8::PromiseState::Pending => {
             let core = Core::of(scope);
@@ -267,6 +266,6 @@ fn on_rejected<'s>(
     let Some((id, _)) = slot_of(scope, &args) else {
         return;
     };
-    let e = convert::js_error(scope, args.get(0), None);
-    Core::of(scope).pending.settle(id, Err(Error::Js(e)));
+    let e = crate::errors::thrown(scope, args.get(0), None);
+    Core::of(scope).pending.settle(id, Err(e));
 }

@@ -88,7 +88,7 @@ impl V8Reference {
 
     fn object<'s>(v: v8::Local<'s, v8::Value>) -> Result<v8::Local<'s, v8::Object>> {
         v8::Local::<v8::Object>::try_from(v)
-            .map_err(|_| Error::InvalidArgument("the referenced value is not an object".into()))
+            .map_err(|_| Error::WrongKind("the referenced value is not an object".into()))
     }
 
     fn start_get(&self, key: Value, options: &TransferOptions) -> Result<Outcome> {
@@ -128,9 +128,8 @@ impl V8Reference {
     ) -> Result<Outcome> {
         self.with_value(options.timeout, |scope, value| {
             v8::tc_scope!(let tc, scope);
-            let func = v8::Local::<v8::Function>::try_from(value).map_err(|_| {
-                Error::InvalidArgument("the referenced value is not a function".into())
-            })?;
+            let func = v8::Local::<v8::Function>::try_from(value)
+                .map_err(|_| Error::WrongKind("the referenced value is not a function".into()))?;
             let recv = convert::from_value(tc, receiver)?;
             let mut locals = Vec::with_capacity(args.len());
             for a in args {
@@ -246,7 +245,8 @@ impl engine_api::Reference for V8Reference {
     fn get_async(&self, key: Value, options: TransferOptions) -> Task<Value> {
         let (task, completer) = Task::pending();
         let this = self.clone();
-        self.inner.isolate.core().queue.spawn_with(completer, move |completer| {
+        let queue = &self.inner.isolate.core().queue;
+        queue.spawn_with(completer, move |completer| {
             let outcome = this.start_get(key, &options);
             pending::complete(this.inner.isolate.core(), outcome, completer);
         });
@@ -256,7 +256,8 @@ impl engine_api::Reference for V8Reference {
     fn apply_async(&self, receiver: Value, args: Vec<Value>, options: ApplyOptions) -> Task<Value> {
         let (task, completer) = Task::pending();
         let this = self.clone();
-        self.inner.isolate.core().queue.spawn_with(completer, move |completer| {
+        let queue = &self.inner.isolate.core().queue;
+        queue.spawn_with(completer, move |completer| {
             let outcome = this.start_apply(receiver, args, &options);
             pending::complete(this.inner.isolate.core(), outcome, completer);
         });

@@ -100,7 +100,7 @@ pub(crate) fn unwrap(snapshot: &Snapshot) -> Result<Vec<u8>> {
     static CHECKED: std::sync::Mutex<Vec<std::sync::Weak<[u8]>>> =
         std::sync::Mutex::new(Vec::new());
     let data = &snapshot.0;
-    let invalid = || Error::InvalidArgument("not a snapshot of this V8 backend".into());
+    let invalid = || Error::invalid_option("snapshot", "not a snapshot of this V8 backend");
     if data.len() <= HEADER || &data[..4] != MAGIC {
         return Err(invalid());
     }

@@ -268,7 +268,16 @@ fn corrupt_snapshot_is_an_error() {
             ..Default::default()
         })
         .unwrap_err();
-        assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::InvalidOption {
+                    option: "snapshot",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }
 

@@ -27,7 +27,7 @@ pub const DECLARED_FAILURES: &[(&str, &str, &str)] = &[
         "reentrancy/callback_reenters_own_isolate",
         "the Boa guest is not re-entrant: a host callback runs while the guest's Boa context \
          is borrowed by the running call, so calling back into the same isolate answers a \
-         typed InvalidArgument error instead of running",
+         typed ReentrancyRefused error instead of running",
     ),
     (
         "boa-wasi",

@@ -50,6 +50,7 @@ pub fn all_cases<E: engine_api::Backend>() -> Vec<Case> {
     let mut out = Vec::new();
     out.extend(cases::eval::cases::<E>());
     out.extend(cases::errors::cases::<E>());
+    out.extend(cases::error_kinds::cases::<E>());
     out.extend(cases::contexts::cases::<E>());
     out.extend(cases::scripts::cases::<E>());
     out.extend(cases::modules::cases::<E>());

@@ -414,9 +414,7 @@ impl crate::ReferenceHandle for Callback {
         Ok(Value::Undefined)
     }
     fn set(&self, _key: Value, _value: Value, _opts: &crate::TransferOptions) -> Result<bool> {
-        Err(Error::InvalidArgument(
-            "a host callback has no properties".into(),
-        ))
+        Err(Error::WrongKind("a host callback has no properties".into()))
     }
     fn delete(&self, _key: Value) -> Result<bool> {
         Ok(false)

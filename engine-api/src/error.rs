@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::Capability;
+use crate::{Capability, Cause};
 
 /// Where in the source a JavaScript error was thrown.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -122,18 +122,59 @@ pub enum Error {
     /// A handle was used with an isolate other than the one that owns it.
     #[error("handle belongs to another isolate")]
     WrongIsolate,
+    /// A handle or reference holds another kind of thing than the call needs: a reference
+    /// applied whose value is not a function, a property read through a reference to a
+    /// primitive, an external copy used as a reference. The message says what was expected.
+    #[error("wrong kind: {0}")]
+    WrongKind(String),
+    /// A module was evaluated, or its namespace asked for, before
+    /// [`Module::instantiate`](crate::Module::instantiate) succeeded.
+    #[error("module is not instantiated: call instantiate before evaluate or namespace")]
+    NotInstantiated,
+    /// A call was refused because it would re-enter an isolate that is busy with the call
+    /// that led to it: a host callback calling into its own isolate on a backend whose
+    /// guest is not re-entrant, a nested call into an isolate whose thread waits for this
+    /// one, a blocking wait for a promise from inside its own isolate's turn. Nothing ran;
+    /// the isolate stays usable.
+    #[error("re-entrant call refused: {reason}")]
+    ReentrancyRefused {
+        /// Which re-entry it was, and what to do instead.
+        reason: &'static str,
+    },
+    /// An option (of an isolate, a runtime) has a value the backend refuses, such as a
+    /// `memory_limit_mb` below [`IsolateOptions::MIN_MEMORY_LIMIT_MB`](crate::IsolateOptions::MIN_MEMORY_LIMIT_MB)
+    /// or a snapshot made by another backend. Nothing was created.
+    #[error("invalid option `{option}`: {message}")]
+    InvalidOption {
+        /// The option's name (`memory_limit_mb`, `snapshot`, ..).
+        option: &'static str,
+        /// Why its value is refused.
+        message: String,
+    },
     /// The backend lacks this capability.
     #[error("not supported by this backend: {0}")]
     Unsupported(Capability),
-    /// A call was made with arguments the contract rejects.
+    /// A call was made with an argument the contract rejects (a source longer than the
+    /// isolate compiles, a typed array whose byte length is not a multiple of its element
+    /// size, an unknown backend name, ..).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// Guest recursion went deeper than the backend allows, and the guest could not catch it.
     #[error("maximum call stack size exceeded")]
     StackOverflow,
-    /// A host callback failed; the guest saw it as a thrown error.
-    #[error("host callback failed: {0}")]
-    Callback(String),
+    /// A host callback failed (returned an error or panicked) and the error the guest saw
+    /// thrown was not caught: it propagated out of the call. Inside the guest it is an
+    /// ordinary thrown error that guest code may catch; only when it ends the call does the
+    /// host get this variant, with the callback's own error as `source`
+    /// ([`callback_error`](Error::callback_error) returns it).
+    #[error("host callback failed: {message}")]
+    Callback {
+        /// What the callback's error says.
+        message: String,
+        /// The callback's error (an [`Error`]), when it returned one.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The backend itself failed (engine error, malformed guest data, I/O of the module cache).
     #[error("{backend} backend error: {message}")]
     Backend {
@@ -141,6 +182,9 @@ pub enum Error {
         backend: &'static str,
         /// What went wrong.
         message: String,
+        /// The failure beneath (a wasmtime or I/O error), when there is one.
+        #[source]
+        source: Option<Cause>,
     },
 }
 
@@ -160,6 +204,66 @@ impl Error {
         match self {
             Error::Js(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// An [`Error::Backend`] of `backend` without a source.
+    pub fn backend(backend: &'static str, message: impl Into<String>) -> Self {
+        Error::Backend {
+            backend,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Backend`] of `backend` caused by `cause` (kept as the source).
+    pub fn backend_with(
+        backend: &'static str,
+        message: impl Into<String>,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Backend {
+            backend,
+            message: message.into(),
+            source: Some(Cause::new(cause)),
+        }
+    }
+
+    /// An [`Error::Callback`] with a message and no source (a callback that panicked).
+    pub fn callback(message: impl Into<String>) -> Self {
+        Error::Callback {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The [`Error::Callback`] for `error`, which a host callback returned: its message, and
+    /// `error` as the source. An error that is one already is returned as it is.
+    pub fn from_callback(error: Error) -> Self {
+        match error {
+            Error::Callback { .. } => error,
+            other => Error::Callback {
+                message: other.to_string(),
+                source: Some(Cause::new(other)),
+            },
+        }
+    }
+
+    /// The error a host callback returned, if this is an [`Error::Callback`] that has one.
+    pub fn callback_error(&self) -> Option<&Error> {
+        match self {
+            Error::Callback {
+                source: Some(c), ..
+            } => c.downcast_ref::<Error>(),
+            _ => None,
+        }
+    }
+
+    /// An [`Error::InvalidOption`].
+    pub fn invalid_option(option: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidOption {
+            option,
+            message: message.into(),
         }
     }
 

@@ -32,6 +32,7 @@ mod backend;
 mod callback;
 mod cancel;
 mod capabilities;
+mod cause;
 mod context;
 mod convert;
 mod error;
@@ -51,8 +52,9 @@ mod value_serializer;
 
 pub use backend::Backend;
 pub use callback::{Callback, CallbackMode};
-pub use capabilities::{Capabilities, Capability};
 pub use cancel::{CancelHook, CancelToken, CurrentToken};
+pub use capabilities::{Capabilities, Capability};
+pub use cause::Cause;
 pub use context::Context;
 pub use convert::{FromValue, IntoValue, Serde};
 pub use error::{Error, JsError, Location, Result};

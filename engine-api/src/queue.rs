@@ -525,10 +525,10 @@ impl<T> TaskShared<T> {
 }
 
 fn lost<T>() -> Result<T> {
-    Err(Error::Backend {
-        backend: "engine-api",
-        message: "queued work ended without a result".into(),
-    })
+    Err(Error::backend(
+        "engine-api",
+        "queued work ended without a result",
+    ))
 }
 
 impl<T> Completer<T> {

@@ -2,7 +2,7 @@
 //! guest memory.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use backend_boa::abi::{self, Request, Response};
@@ -11,7 +11,7 @@ use wasmtime::{Memory, Store, TypedFunc, UpdateDeadline};
 
 use crate::runtime::Prepared;
 use crate::state::HostState;
-use crate::trap::{HostTrap, backend, classify};
+use crate::trap::{HostTrap, backend, backend_with, classify};
 
 /// Largest message either side may send (bytes).
 pub(crate) const MAX_MESSAGE: usize = 1 << 30;
@@ -62,12 +62,12 @@ impl Guest {
         if prepared.consumes_fuel {
             store
                 .set_fuel(opts.fuel.unwrap_or(u64::MAX))
-                .map_err(|e| backend(format!("setting fuel: {e:#}")))?;
+                .map_err(|e| backend_with("setting fuel", e))?;
         }
         let instance = match prepared.instance_pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(_) if store.data().limits.exhausted => return Err(Error::MemoryLimit),
-            Err(e) => return Err(backend(format!("instantiating the guest: {e:#}"))),
+            Err(e) => return Err(backend_with("instantiating the guest", e)),
         };
         let missing = |what: &str| backend(format!("the guest lacks the `{what}` export"));
         let memory = instance
@@ -176,10 +176,11 @@ impl Guest {
         Fatal(classify(&e, &mut self.store))
     }
 
-    /// Arms the per-call deadline (checked on every epoch tick).
-    pub(crate) fn begin(&mut self, deadline: Option<Instant>) {
+    /// Arms the per-call deadline and cancel flag (checked on every epoch tick).
+    pub(crate) fn begin(&mut self, deadline: Option<Instant>, cancel: Option<Arc<AtomicBool>>) {
         let state = self.store.data_mut();
         state.deadline = deadline;
+        state.cancel = cancel;
         self.store.set_epoch_deadline(1);
     }
 
@@ -194,7 +195,8 @@ impl Guest {
     }
 }
 
-/// Called on every epoch tick while the guest runs: stop on dispose or past the deadline.
+/// Called on every epoch tick while the guest runs: stop on dispose, on cancel or past the
+/// deadline.
 fn epoch_tick(
     mut cx: wasmtime::StoreContextMut<'_, HostState>,
 ) -> wasmtime::Result<UpdateDeadline> {
@@ -202,6 +204,10 @@ fn epoch_tick(
     state.cpu.tick();
     if state.interrupted() {
         return Err(wasmtime::Error::new(HostTrap::Disposed));
+    }
+    let cancelled = state.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
+    if cancelled {
+        return Err(wasmtime::Error::new(HostTrap::Cancelled));
     }
     if state.deadline.is_some_and(|d| Instant::now() >= d) {
         return Err(wasmtime::Error::new(HostTrap::Timeout));

@@ -63,16 +63,19 @@ pub(crate) fn host_call(
     Ok((((rptr as u32 as u64) << 32) | rlen as u32 as u64) as i64)
 }
 
-fn error_response(e: Error) -> HostResponse {
-    match e {
-        Error::Js(j) => HostResponse::Error {
-            name: j.name,
-            message: j.message,
-        },
-        other => HostResponse::Error {
-            name: "Error".into(),
-            message: other.to_string(),
-        },
+/// The guest throws a failed host callback's error as the callback's own error (V8 does
+/// the same); the store keeps the failure, to answer `Error::Callback` if that ends the call.
+fn error_response(caller: &mut Caller<'_, HostState>, e: Error) -> HostResponse {
+    let callback = matches!(e, Error::Callback { .. })
+        .then(|| caller.data_mut().callback_errors.remember(e.clone()));
+    let (name, message) = match e.callback_error().unwrap_or(&e) {
+        Error::Js(j) => (j.name.clone(), j.message.clone()),
+        other => ("Error".into(), other.to_string()),
+    };
+    HostResponse::Error {
+        name,
+        message,
+        callback,
     }
 }
 
@@ -86,8 +89,8 @@ fn dispatch(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         handle(caller, isolate, request)
     }))
-    .unwrap_or_else(|_| Err(Error::Callback("host call panicked".into())))
-    .unwrap_or_else(error_response)
+    .unwrap_or_else(|_| Err(Error::callback("host call panicked")))
+    .unwrap_or_else(|e| error_response(caller, e))
 }
 
 fn object(caller: &Caller<'_, HostState>, id: u32) -> Result<HostObject> {
@@ -103,7 +106,7 @@ fn as_handle(obj: &HostObject) -> Result<&dyn ReferenceHandle> {
     match obj {
         HostObject::Callback(c) => Ok(c),
         HostObject::Reference(r) => Ok(&**r),
-        HostObject::Copy(_) => Err(Error::InvalidArgument(
+        HostObject::Copy(_) => Err(Error::WrongKind(
             "an external copy is not a reference".into(),
         )),
     }
@@ -169,7 +172,10 @@ fn handle(
             let result = transfer_options(&result);
             match mode {
                 CallMode::Sync => {
-                    let v = call(&obj, receiver, args, result)?;
+                    let v = call(&obj, receiver, args, result).map_err(|e| match obj {
+                        HostObject::Callback(_) => Error::from_callback(e),
+                        _ => e,
+                    })?;
                     HostResponse::Value(to_guest(caller, isolate, v)?)
                 }
                 // Async and ignored calls run on the host callback pool: bounded, fair
@@ -192,7 +198,7 @@ fn handle(
                         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             call(&obj, receiver, args, result)
                         }))
-                        .unwrap_or_else(|_| Err(Error::Callback("host call panicked".into())));
+                        .unwrap_or_else(|_| Err(Error::callback("host call panicked")));
                         owner.settle_later(promise, r);
                     };
                     // Too many pending for this isolate: its promise is rejected instead.
@@ -265,7 +271,7 @@ fn handle(
         HostRequest::ReadExternalCopy { id } => {
             let v = match object(caller, id)? {
                 HostObject::Copy(c) => c.copy()?,
-                _ => return Err(Error::InvalidArgument("not an external copy".into())),
+                _ => return Err(Error::WrongKind("not an external copy".into())),
             };
             HostResponse::Value(to_guest(caller, isolate, v)?)
         }

@@ -19,11 +19,13 @@ use crate::{BoaContext, BoaModule, BoaScript, BoaWasi};
 /// An isolate of the Boa-WASI backend: a Boa guest in its own wasmtime instance.
 ///
 /// Every guest call runs through the isolate's [`TaskQueue`]. A trap of any kind (timeout,
-/// fuel exhausted, memory limit, stack overflow, a guest fault) leaves the guest's state
-/// unknown, so the isolate is disposed: [`is_disposed`](engine_api::Isolate::is_disposed)
+/// a cancelled task's call stopped (`Error::Cancelled`), fuel exhausted, memory limit,
+/// stack overflow, a guest fault) leaves the guest's state unknown, so the isolate is
+/// disposed: [`is_disposed`](engine_api::Isolate::is_disposed)
 /// becomes true and later calls fail with `Error::Disposed`. Other isolates carry on.
 ///
-/// `memory_limit_mb` (at least 8) counts memory beyond the guest's start-up image (Boa, its
+/// `memory_limit_mb` (at least [`IsolateOptions::MIN_MEMORY_LIMIT_MB`], else
+/// `Error::InvalidOption`) counts memory beyond the guest's start-up image (Boa, its
 /// first realm and the guest's stack); `heap_statistics().heap_size_limit` is the
 /// resulting cap on linear memory. Reaching it disposes the isolate (`Error::MemoryLimit`)
 /// even when the guest could have recovered from the failed allocation.
@@ -79,7 +81,7 @@ impl Session<'_> {
     /// Sends a request; a guest-reported failure becomes its error, a trap is fatal.
     pub(crate) fn request(&mut self, req: &Request) -> Result<Response> {
         match self.guest.request(req) {
-            Ok(Response::Error(e)) => Err(guest_error(e)),
+            Ok(Response::Error(e)) => Err(guest_error(e, &self.guest.store.data().callback_errors)),
             Ok(r) => Ok(r),
             Err(Fatal(e)) => {
                 self.fatal = true;
@@ -153,10 +155,9 @@ pub(crate) fn unexpected(r: &Response) -> Error {
 }
 
 fn reentrant() -> Error {
-    Error::InvalidArgument(
-        "re-entrant call into the isolate from its own host callback is not supported on boa-wasi"
-            .into(),
-    )
+    Error::ReentrancyRefused {
+        reason: "a host callback called into its own isolate, whose guest is not re-entrant on boa-wasi",
+    }
 }
 
 impl BoaIsolate {
@@ -166,8 +167,8 @@ impl BoaIsolate {
             return Err(Error::Unsupported(Capability::Snapshots));
         }
         let prepared = runtime.prepared(options.fuel.is_some())?;
-        let memory_limit = (options.memory_limit_mb.max(8) as usize)
-            .saturating_mul(1 << 20)
+        let memory_limit = options
+            .memory_limit_bytes()?
             .saturating_add(prepared.base_memory)
             .min(runtime.max_memory());
         let interrupt = Arc::new(AtomicBool::new(false));
@@ -226,9 +227,20 @@ impl BoaIsolate {
             let Some(guest) = slot.as_mut() else {
                 return Err(Error::Disposed);
             };
+            // The queued task this call runs for (none for blocking calls): its cancel sets
+            // the flag the next epoch tick checks. The hook is gone before the turn passes,
+            // so it cannot stop the next call.
+            let cancel = engine_api::CancelToken::current();
+            if cancel.as_ref().is_some_and(|t| t.is_cancelled()) {
+                return Err(Error::Cancelled);
+            }
+            let flag = cancel.as_ref().map(|_| Arc::new(AtomicBool::new(false)));
+            let _hook = cancel
+                .zip(flag.clone())
+                .map(|(token, flag)| token.on_cancel(move || flag.store(true, Ordering::Relaxed)));
             let _call = inner.runtime.enter_call();
             let started = Instant::now();
-            guest.begin(timeout.and_then(|t| started.checked_add(t)));
+            guest.begin(timeout.and_then(|t| started.checked_add(t)), flag);
             let mut session = Session {
                 isolate: self,
                 guest: &mut *guest,

@@ -101,9 +101,7 @@ impl engine_api::Module for BoaModule {
     fn evaluate(&self, options: &RunOptions) -> Result<Value> {
         let module = self.inner.cell.handle()?;
         if !self.inner.linked.load(Ordering::Acquire) {
-            return Err(Error::InvalidArgument(
-                "module must be instantiated before it is evaluated".into(),
-            ));
+            return Err(Error::NotInstantiated);
         }
         let req = Request::EvaluateModule {
             module,
@@ -119,6 +117,9 @@ impl engine_api::Module for BoaModule {
 
     fn namespace(&self) -> Result<BoaReference> {
         let module = self.inner.cell.handle()?;
+        if !self.inner.linked.load(Ordering::Acquire) {
+            return Err(Error::NotInstantiated);
+        }
         let isolate = &self.inner.cell.isolate;
         let handle =
             isolate.with_guest(None, |s| s.handle(&Request::ModuleNamespace { module }))?;

@@ -6,24 +6,21 @@ use wasmtime::{Config, Engine, Instance, Linker, Module, OptLevel, Store, Val};
 use wasmtime_wizer::{InstanceState, SnapshotVal, Wizer};
 
 use crate::state::HostState;
-use crate::trap::{backend, fault};
+use crate::trap::{backend, backend_with, fault};
 
 /// The guest, pre-initialised: a new wasm module.
 pub(crate) fn preinitialize(wasm: &[u8]) -> engine_api::Result<Vec<u8>> {
     let wizer = Wizer::new();
-    let (cx, instrumented) = wizer.instrument(wasm).map_err(|e| {
-        backend(format!(
-            "instrumenting the guest for pre-initialisation: {e:#}"
-        ))
-    })?;
+    let (cx, instrumented) = wizer
+        .instrument(wasm)
+        .map_err(|e| backend_with("instrumenting the guest for pre-initialisation", e))?;
 
     // The instrumented module runs once: compile it fast rather than well.
     let mut config = Config::new();
     config.cranelift_opt_level(OptLevel::None);
-    let engine =
-        Engine::new(&config).map_err(|e| backend(format!("pre-initialisation engine: {e:#}")))?;
+    let engine = Engine::new(&config).map_err(|e| backend_with("pre-initialisation engine", e))?;
     let module = Module::new(&engine, &instrumented)
-        .map_err(|e| backend(format!("compiling the instrumented guest: {e:#}")))?;
+        .map_err(|e| backend_with("compiling the instrumented guest", e))?;
 
     let mut linker = Linker::new(&engine);
     crate::wasi::add_to_linker(&mut linker)
@@ -38,14 +35,12 @@ pub(crate) fn preinitialize(wasm: &[u8]) -> engine_api::Result<Vec<u8>> {
             linker.func_wrap("isovm", "out_of_memory", crate::runtime::out_of_memory)?;
             crate::wasi::stub_unknown(&mut linker, &module)
         })
-        .map_err(|e| backend(format!("linking for pre-initialisation: {e:#}")))?;
+        .map_err(|e| backend_with("linking for pre-initialisation", e))?;
 
     let mut store = Store::new(&engine, HostState::preinit());
-    let instance = linker.instantiate(&mut store, &module).map_err(|e| {
-        backend(format!(
-            "instantiating the guest for pre-initialisation: {e:#}"
-        ))
-    })?;
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .map_err(|e| backend_with("instantiating the guest for pre-initialisation", e))?;
     for name in ["_initialize", wizer.get_init_func()] {
         if let Some(f) = instance.get_func(&mut store, name) {
             f.typed::<(), ()>(&store)
@@ -64,7 +59,7 @@ pub(crate) fn preinitialize(wasm: &[u8]) -> engine_api::Result<Vec<u8>> {
         instance,
     };
     pollster::block_on(wizer.snapshot(&cx, &mut state))
-        .map_err(|e| backend(format!("snapshotting the pre-initialised guest: {e:#}")))
+        .map_err(|e| backend_with("snapshotting the pre-initialised guest", e))
 }
 
 /// Gives wizer the instance's globals and memory (synchronously).

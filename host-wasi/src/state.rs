@@ -29,6 +29,9 @@ pub(crate) struct HostState {
     pub(crate) interrupt: Arc<AtomicBool>,
     /// When the running call must stop (`Error::Timeout`).
     pub(crate) deadline: Option<Instant>,
+    /// Set when the running call's task is cancelled (`Error::Cancelled`); `None` for calls
+    /// no task can cancel.
+    pub(crate) cancel: Option<Arc<AtomicBool>>,
     /// CPU time of the guest's own code.
     pub(crate) cpu: CpuMeter,
     /// Exports the `host_call` import needs, filled in after instantiation.
@@ -39,6 +42,8 @@ pub(crate) struct HostState {
     pub(crate) shadow_stack: Option<(Global, u32)>,
     /// The end of what the guest wrote to stderr, for error messages.
     pub(crate) stderr: Vec<u8>,
+    /// Failures of host callbacks thrown into the guest, until it reports how they ended.
+    pub(crate) callback_errors: crate::trap::CallbackErrors,
 }
 
 impl HostState {
@@ -62,9 +67,11 @@ impl HostState {
             deadline: None,
             cpu: CpuMeter::new(cpu),
             memory: None,
+            cancel: None,
             alloc: None,
             shadow_stack: None,
             stderr: Vec::new(),
+            callback_errors: Default::default(),
         }
     }
 

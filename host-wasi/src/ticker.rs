@@ -8,7 +8,7 @@ use std::time::Duration;
 use engine_api::Result;
 use wasmtime::Engine;
 
-use crate::trap::backend;
+use crate::trap::backend_with;
 
 /// Advances the epoch of a runtime's engines while guest calls run; sleeps when idle.
 pub(crate) struct Ticker {
@@ -39,7 +39,7 @@ impl Ticker {
         std::thread::Builder::new()
             .name("isovm-epoch".into())
             .spawn(move || t.run(tick))
-            .map_err(|e| backend(format!("spawning the epoch ticker: {e}")))?;
+            .map_err(|e| backend_with("spawning the epoch ticker", e))?;
         Ok(ticker)
     }
 

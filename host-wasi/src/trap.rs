@@ -1,5 +1,6 @@
 //! Why a guest call stopped abnormally, and how that maps onto `engine_api::Error`.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use backend_boa::abi::{ErrorKind, GuestError};
@@ -13,10 +14,15 @@ pub(crate) const BACKEND: &str = "boa-wasi";
 
 /// A `Error::Backend` with this message.
 pub(crate) fn backend(message: impl Into<String>) -> Error {
-    Error::Backend {
-        backend: BACKEND,
-        message: message.into(),
-    }
+    Error::backend(BACKEND, message)
+}
+
+/// A `Error::Backend` with this message, caused by `cause` (a wasmtime or I/O error).
+pub(crate) fn backend_with(
+    message: impl Into<String>,
+    cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> Error {
+    Error::backend_with(BACKEND, message, cause)
 }
 
 /// Traps raised by the host side (the epoch callback, WASI, `host_call`).
@@ -24,6 +30,8 @@ pub(crate) fn backend(message: impl Into<String>) -> Error {
 pub(crate) enum HostTrap {
     /// The call's timeout passed.
     Timeout,
+    /// The call's task was cancelled.
+    Cancelled,
     /// The isolate was disposed while the call ran.
     Disposed,
     /// The guest called `proc_exit`.
@@ -36,6 +44,7 @@ impl fmt::Display for HostTrap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HostTrap::Timeout => f.write_str("timeout"),
+            HostTrap::Cancelled => f.write_str("cancelled"),
             HostTrap::Disposed => f.write_str("isolate disposed"),
             HostTrap::Exit(code) => write!(f, "guest exited with code {code}"),
             HostTrap::Fault(m) => write!(f, "guest broke the ABI: {m}"),
@@ -65,6 +74,7 @@ pub(crate) fn classify(
     if let Some(t) = err.downcast_ref::<HostTrap>() {
         return match t {
             HostTrap::Timeout => Error::timeout(),
+            HostTrap::Cancelled => Error::Cancelled,
             HostTrap::Disposed => Error::Disposed,
             HostTrap::Exit(_) | HostTrap::Fault(_) => with_stderr(t.to_string(), state),
         };
@@ -105,12 +115,50 @@ fn with_stderr(message: String, state: &HostState) -> Error {
     }
 }
 
-/// Maps an error the guest reported (the guest is still consistent).
-pub(crate) fn guest_error(e: GuestError) -> Error {
+/// How many failures of host callbacks a store keeps for the guest to report (as many as
+/// the guest remembers; a guest that catches them keeps no more than this alive).
+const REMEMBERED: usize = 16;
+
+/// Failures of host callbacks thrown into the guest, by id: the error a callback returned
+/// comes back as `Error::Callback` when the guest reports (`ErrorKind::Callback { id }`)
+/// that the error it threw for it ended the call.
+#[derive(Default)]
+pub(crate) struct CallbackErrors {
+    next: u32,
+    recent: VecDeque<(u32, Error)>,
+}
+
+impl CallbackErrors {
+    /// Keeps `error` (an `Error::Callback`); returns its id.
+    pub(crate) fn remember(&mut self, error: Error) -> u32 {
+        self.next = self.next.wrapping_add(1);
+        if self.recent.len() == REMEMBERED {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((self.next, error));
+        self.next
+    }
+
+    fn get(&self, id: u32) -> Option<Error> {
+        self.recent
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, e)| e.clone())
+    }
+}
+
+/// Maps an error the guest reported (the guest is still consistent); `callbacks` are the
+/// store's failed host callbacks.
+pub(crate) fn guest_error(e: GuestError, callbacks: &CallbackErrors) -> Error {
     match e.kind {
+        // An id the host does not know (forgotten, or made up by the guest) still says a
+        // callback failed.
+        Some(ErrorKind::Callback { id }) => callbacks
+            .get(id)
+            .unwrap_or_else(|| Error::callback(e.message)),
         Some(ErrorKind::NotTransferable) => Error::NotTransferable(e.message),
         Some(ErrorKind::Released) => Error::Released("handle"),
-        Some(ErrorKind::WrongKind) => Error::InvalidArgument(e.message),
+        Some(ErrorKind::WrongKind) => Error::WrongKind(e.message),
         Some(ErrorKind::StackOverflow) => Error::StackOverflow,
         Some(ErrorKind::InvalidRequest) => {
             backend(format!("guest rejected a request: {}", e.message))

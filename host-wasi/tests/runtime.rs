@@ -50,7 +50,10 @@ fn runtime_on_an_application_engine() -> anyhow::Result<()> {
     let plain = host_wasi::wasmtime::Engine::default();
     assert!(matches!(
         Runtime::with_engine(plain),
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidOption {
+            option: "engine",
+            ..
+        })
     ));
     Ok(())
 }

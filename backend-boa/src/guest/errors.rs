@@ -1,8 +1,53 @@
 //! JS errors as [`GuestError`] data, and back.
 
-use boa_engine::{Context, JsError, JsNativeError, JsValue, error::EngineError, js_string};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use boa_engine::{
+    Context, JsError, JsNativeError, JsObject, JsValue, error::EngineError, js_string,
+};
 
 use crate::abi::{ErrorKind, GuestError};
+
+/// How many errors of failed host callbacks the guest remembers (as the host does): a
+/// guest that catches them holds no more than this.
+const REMEMBERED: usize = 16;
+
+thread_local! {
+    /// Errors thrown for failed host callbacks, with the host's id of each failure.
+    static CALLBACK_ERRORS: RefCell<VecDeque<(JsObject, u32)>> = RefCell::default();
+}
+
+/// The error a failed host call is thrown as; a failed host callback's (`callback` is the
+/// host's id of its failure) is remembered, to report it as such if it ends the call.
+pub fn host_to_js(name: &str, message: &str, callback: Option<u32>, ctx: &mut Context) -> JsError {
+    let err = to_js(name, message, ctx);
+    let Some(id) = callback else {
+        return err;
+    };
+    let Ok(value) = err.into_opaque(ctx) else {
+        return to_js(name, message, ctx);
+    };
+    if let Some(obj) = value.as_object() {
+        CALLBACK_ERRORS.with_borrow_mut(|l| {
+            if l.len() == REMEMBERED {
+                l.pop_front();
+            }
+            l.push_back((obj.clone(), id));
+        });
+    }
+    JsError::from_opaque(value)
+}
+
+/// The host's id of the failure `obj` was thrown for, if it is a failed callback's error.
+fn callback_id(obj: &JsObject) -> Option<u32> {
+    CALLBACK_ERRORS.with_borrow(|l| {
+        l.iter()
+            .rev()
+            .find(|(o, _)| JsObject::equals(o, obj))
+            .map(|(_, id)| *id)
+    })
+}
 
 /// A typed failure.
 pub fn guest(kind: ErrorKind, name: &str, message: impl Into<String>) -> GuestError {
@@ -99,6 +144,9 @@ pub fn from_value(value: &JsValue, file: Option<&str>, ctx: &mut Context) -> Gue
         out.message = string_of(value, ctx);
         return out;
     };
+    if let Some(id) = callback_id(&obj) {
+        out.kind = Some(ErrorKind::Callback { id });
+    }
     let is_error = obj.is::<boa_engine::builtins::error::Error>();
     out.name = prop_string(&obj, "name", ctx).unwrap_or_else(|| "Error".into());
     out.message = prop_string(&obj, "message", ctx).unwrap_or_default();

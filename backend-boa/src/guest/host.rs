@@ -27,14 +27,18 @@ thread_local! {
     static NEXT_WATCH: Cell<u32> = const { Cell::new(1) };
 }
 
-/// Sends one request to the host. `Err((name, message))` when the host failed it.
-pub fn request(req: &HostRequest) -> Result<HostResponse, (String, String)> {
+/// A request the host failed: the error's name and message, and the host's id of the
+/// failure when a host callback failed.
+pub type HostFailure = (String, String, Option<u32>);
+
+/// Sends one request to the host. `Err` when the host failed it.
+pub fn request(req: &HostRequest) -> Result<HostResponse, HostFailure> {
     let bytes = abi::encode(req);
     let (Ok(ptr), Ok(len)) = (
         i32::try_from(bytes.as_ptr() as usize),
         i32::try_from(bytes.len()),
     ) else {
-        return Err(("Error".into(), "host request too large".into()));
+        return Err(("Error".into(), "host request too large".into(), None));
     };
     // SAFETY: `bytes` stays alive and unmodified for the whole call; the host only reads
     // it and may call `isovm_alloc`, which never touches existing allocations.
@@ -45,15 +49,20 @@ pub fn request(req: &HostRequest) -> Result<HostResponse, (String, String)> {
         exports::isovm_free(rptr, rlen);
     }
     match response.as_deref().and_then(abi::decode::<HostResponse>) {
-        Some(HostResponse::Error { name, message }) => Err((name, message)),
+        Some(HostResponse::Error {
+            name,
+            message,
+            callback,
+        }) => Err((name, message, callback)),
         Some(r) => Ok(r),
-        None => Err(("Error".into(), "malformed host response".into())),
+        None => Err(("Error".into(), "malformed host response".into(), None)),
     }
 }
 
 /// Sends a request; a host error is thrown into JS.
 pub fn call(req: &HostRequest, ctx: &mut Context) -> JsResult<HostResponse> {
-    request(req).map_err(|(name, message)| errors::to_js(&name, &message, ctx))
+    request(req)
+        .map_err(|(name, message, callback)| errors::host_to_js(&name, &message, callback, ctx))
 }
 
 /// A host response's value, as JS.
@@ -63,7 +72,11 @@ pub fn value_of(resp: HostResponse, ctx: &mut Context) -> JsResult<JsValue> {
         HostResponse::Bool(b) => Ok(b.into()),
         HostResponse::Id(id) => Ok(id.into()),
         HostResponse::Ok => Ok(JsValue::undefined()),
-        HostResponse::Error { name, message } => Err(errors::to_js(&name, &message, ctx)),
+        HostResponse::Error {
+            name,
+            message,
+            callback,
+        } => Err(errors::host_to_js(&name, &message, callback, ctx)),
     }
 }
 
@@ -190,7 +203,7 @@ pub fn apply(
                 mode: CallMode::Async { promise: id },
                 result,
             };
-            if let Err((name, message)) = request(&req) {
+            if let Err((name, message, _)) = request(&req) {
                 let err = errors::to_js(&name, &message, ctx);
                 let reason = err.into_opaque(ctx).unwrap_or_default();
                 settle_now(id, false, reason, ctx);

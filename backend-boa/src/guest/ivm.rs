@@ -139,7 +139,7 @@ pub fn outgoing(obj: &JsObject, ctx: &mut Context) -> Option<Result<WireValue, C
         Ivm::CopyInto(id) => match host::request(&HostRequest::ReadExternalCopy { id: *id }) {
             Ok(HostResponse::Value(w)) => Ok(w),
             Ok(_) => Err(CopyError::NotTransferable("bad external copy".into())),
-            Err((_, m)) => Err(CopyError::NotTransferable(m)),
+            Err((_, m, _)) => Err(CopyError::NotTransferable(m)),
         },
     })
 }

@@ -125,22 +125,22 @@ fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, Guest
             result,
         } => {
             let (value, realm) = handles::value(handle)?;
+            let value = object(&value)?;
             runtime::in_realm(ctx, &realm, |ctx| {
                 let key = convert::from_wire(key, ctx)?;
-                let out = key
-                    .to_property_key(ctx)
-                    .and_then(|k| value.to_object(ctx)?.get(k, ctx));
+                let out = key.to_property_key(ctx).and_then(|k| value.get(k, ctx));
                 finish(out, &Origin::default(), None, result, ctx)
             })
         }
         Request::Set { handle, key, value } => {
             let (target, realm) = handles::value(handle)?;
+            let target = object(&target)?;
             runtime::in_realm(ctx, &realm, |ctx| {
                 let key = convert::from_wire(key, ctx)?;
                 let value = convert::from_wire(value, ctx)?;
                 let out = key
                     .to_property_key(ctx)
-                    .and_then(|k| target.to_object(ctx)?.set(k, value, false, ctx));
+                    .and_then(|k| target.set(k, value, false, ctx));
                 runtime::run_jobs(ctx);
                 out.map(Response::Bool)
                     .map_err(|e| errors::from_js(e, None, ctx))
@@ -148,11 +148,12 @@ fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, Guest
         }
         Request::Delete { handle, key } => {
             let (target, realm) = handles::value(handle)?;
+            let target = object(&target)?;
             runtime::in_realm(ctx, &realm, |ctx| {
                 let key = convert::from_wire(key, ctx)?;
                 let out = key
                     .to_property_key(ctx)
-                    .and_then(|k| target.to_object(ctx)?.delete_property_or_throw(k, ctx));
+                    .and_then(|k| target.delete_property_or_throw(k, ctx));
                 runtime::run_jobs(ctx);
                 out.map(Response::Bool)
                     .map_err(|e| errors::from_js(e, None, ctx))
@@ -165,18 +166,16 @@ fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, Guest
             result,
         } => {
             let (target, realm) = handles::value(handle)?;
+            let Some(function) = target.as_callable() else {
+                return Err(wrong_kind("the referenced value is not a function"));
+            };
             runtime::in_realm(ctx, &realm, |ctx| {
                 let receiver = convert::from_wire(receiver, ctx)?;
                 let args = args
                     .into_iter()
                     .map(|a| convert::from_wire(a, ctx))
                     .collect::<Result<Vec<_>, _>>()?;
-                let out = match target.as_callable() {
-                    Some(f) => f.call(&receiver, &args, ctx),
-                    None => Err(boa_engine::JsNativeError::typ()
-                        .with_message("Reference is not a function")
-                        .into()),
-                };
+                let out = function.call(&receiver, &args, ctx);
                 finish(out, &Origin::default(), None, result, ctx)
             })
         }
@@ -199,6 +198,18 @@ fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, Guest
 }
 
 /// Runs the job queue, then transfers the outcome of a call that ran JS.
+/// A referenced value used as what it is not (V8 gives the same `WrongKind`).
+fn wrong_kind(message: &str) -> GuestError {
+    errors::guest(crate::abi::ErrorKind::WrongKind, "TypeError", message)
+}
+
+/// The object a reference holds; properties of primitives are not reached through one.
+fn object(value: &JsValue) -> Result<boa_engine::JsObject, GuestError> {
+    value
+        .as_object()
+        .ok_or_else(|| wrong_kind("the referenced value is not an object"))
+}
+
 fn finish(
     out: boa_engine::JsResult<JsValue>,
     origin: &Origin,

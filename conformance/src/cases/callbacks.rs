@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use engine_api::{Backend, Callback, Context, Error, EvalOptions, TransferOptions, Value};
 
-use crate::support::{R, eval, expect_js, setup};
+use crate::support::{R, eval, expect_err, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The callback cases.
@@ -101,17 +101,30 @@ fn error_name_kept<E: Backend>() -> R {
     Ok(())
 }
 
+/// Uncaught in the guest, a callback's error ends the call as `Error::Callback`, with the
+/// callback's own error as its source.
 fn error_propagates<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let cb = Callback::new(|_| Err(Error::js("RangeError", "uncaught host error")));
-    let e = expect_js(
+    let e = expect_err(
         c.eval_closure("$0()", vec![cb.into()], &EvalOptions::default()),
-        "RangeError",
+        "Error::Callback",
+        |e| matches!(e, Error::Callback { .. }),
     )?;
+    let js = e
+        .callback_error()
+        .and_then(Error::as_js)
+        .ok_or_else(|| format!("no JS error as the source: {e:?}"))?;
+    ensure_eq!(js.name, "RangeError");
     ensure!(
-        e.message.contains("uncaught host error"),
+        js.message.contains("uncaught host error"),
         "message {}",
-        e.message
+        js.message
+    );
+    let source = std::error::Error::source(&e).ok_or("no source")?;
+    ensure!(
+        source.to_string().contains("uncaught host error"),
+        "source {source}"
     );
     Ok(())
 }

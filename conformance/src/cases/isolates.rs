@@ -266,9 +266,25 @@ fn isolate_per_thread<E: Backend>() -> R {
     Ok(())
 }
 
+/// Below [`IsolateOptions::MIN_MEMORY_LIMIT_MB`] the limit is refused, not raised silently.
 fn minimum_memory_limit<E: Backend>() -> R {
+    for mb in [0, 1, 4, IsolateOptions::MIN_MEMORY_LIMIT_MB - 1] {
+        let r = E::Isolate::new(IsolateOptions {
+            memory_limit_mb: mb,
+            ..Default::default()
+        });
+        expect_err(r, "InvalidOption memory_limit_mb", |e| {
+            matches!(
+                e,
+                Error::InvalidOption {
+                    option: "memory_limit_mb",
+                    ..
+                }
+            )
+        })?;
+    }
     let (_i, c) = crate::support::setup_with::<E>(IsolateOptions {
-        memory_limit_mb: 1,
+        memory_limit_mb: IsolateOptions::MIN_MEMORY_LIMIT_MB,
         ..Default::default()
     })?;
     ensure_eq!(eval(&c, "'still runs'")?, Value::from("still runs"));

@@ -5,6 +5,7 @@ pub mod capabilities;
 pub mod containment;
 pub mod contexts;
 pub mod errors;
+pub mod error_kinds;
 pub mod eval;
 pub mod external_copy;
 pub mod guest_api;

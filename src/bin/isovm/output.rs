@@ -65,14 +65,29 @@ fn limit_name(e: &Error) -> String {
         Error::Timeout { .. } => "TimeoutError: script execution timed out".into(),
         Error::MemoryLimit => "MemoryLimitError: isolate reached its memory limit".into(),
         Error::OutOfFuel => "OutOfFuelError: isolate ran out of fuel".into(),
-        other => format!("Error: {other}"),
+        other => {
+            // The causes beneath (a wasmtime or I/O error, a host callback's own error).
+            let mut out = format!("Error: {other}");
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                let text = s.to_string();
+                // A callback's failure already says what its error says.
+                if !out.ends_with(&text) {
+                    out.push_str(&format!(": {text}"));
+                }
+                source = s.source();
+            }
+            out
+        }
     }
 }
 
-/// Exit codes: 1 a JS error, 2 usage, 3 timeout, 4 memory limit, 5 out of fuel, 6 other.
+/// Exit codes: 1 a JS error, 2 usage (an option out of range), 3 timeout, 4 memory limit,
+/// 5 out of fuel, 6 other.
 pub fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Js(_) => 1,
+        Error::InvalidOption { .. } => 2,
         Error::Timeout { .. } => 3,
         Error::MemoryLimit => 4,
         Error::OutOfFuel => 5,
