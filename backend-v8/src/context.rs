@@ -190,7 +190,8 @@ impl engine_api::Context for V8Context {
     fn eval_async(&self, code: impl Into<String>, options: EvalOptions) -> Task<Value> {
         let (task, completer) = Task::pending();
         let (this, code) = (self.clone(), code.into());
-        self.inner.isolate.core().queue.spawn_with(completer, move |completer| {
+        let queue = &self.inner.isolate.core().queue;
+        queue.spawn_with(completer, move |completer| {
             let outcome = this.start_eval(&code, &options);
             pending::complete(this.inner.isolate.core(), outcome, completer);
         });
@@ -205,7 +206,8 @@ impl engine_api::Context for V8Context {
     ) -> Task<Value> {
         let (task, completer) = Task::pending();
         let (this, code) = (self.clone(), code.into());
-        self.inner.isolate.core().queue.spawn_with(completer, move |completer| {
+        let queue = &self.inner.isolate.core().queue;
+        queue.spawn_with(completer, move |completer| {
             let outcome = this.start_eval_closure(&code, args, &options);
             pending::complete(this.inner.isolate.core(), outcome, completer);
         });

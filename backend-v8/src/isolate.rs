@@ -400,13 +400,13 @@ impl V8Isolate {
         f: impl FnOnce(&mut v8::Isolate) -> Result<R>,
     ) -> Result<R> {
         let core = &self.inner.core;
-        let outermost = locker.is_some();
-        let clock = outermost.then(|| core.cpu.start());
         // The queued task this call runs for (none for blocking calls): a cancel stops it.
         let cancel = engine_api::CancelToken::current();
         if cancel.as_ref().is_some_and(|t| t.is_cancelled()) {
             return Err(Error::Cancelled);
         }
+        let outermost = locker.is_some();
+        let clock = outermost.then(|| core.cpu.start());
         // Outermost calls are timed by their clock; nested ones for their caller's meter.
         let wall0 = (!outermost).then(Instant::now);
         let deadline = watchdog::arm(&core.handle, timeout, cancel.is_some());

@@ -213,7 +213,8 @@ impl engine_api::Script for V8Script {
     fn run_async(&self, context: &V8Context, options: RunOptions) -> Task<Value> {
         let (task, completer) = Task::pending();
         let (this, context) = (self.clone(), context.clone());
-        self.inner.isolate.core().queue.spawn_with(completer, move |completer| {
+        let queue = &self.inner.isolate.core().queue;
+        queue.spawn_with(completer, move |completer| {
             let outcome = this.start_run(&context, &options);
             pending::complete(this.inner.isolate.core(), outcome, completer);
         });

@@ -64,6 +64,7 @@ pub fn all_cases<E: engine_api::Backend>() -> Vec<Case> {
     out.extend(cases::containment::cases::<E>());
     out.extend(cases::isolates::cases::<E>());
     out.extend(cases::ordering::cases::<E>());
+    out.extend(cases::cancellation::cases::<E>());
     out.extend(cases::capabilities::cases::<E>());
     out.extend(cases::seed::cases::<E>());
     out

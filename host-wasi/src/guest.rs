@@ -205,8 +205,9 @@ fn epoch_tick(
     if state.interrupted() {
         return Err(wasmtime::Error::new(HostTrap::Disposed));
     }
-    let cancelled = state.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
-    if cancelled {
+    if let Some(cancel) = &state.cancel
+        && cancel.load(Ordering::Relaxed)
+    {
         return Err(wasmtime::Error::new(HostTrap::Cancelled));
     }
     if state.deadline.is_some_and(|d| Instant::now() >= d) {

@@ -1,6 +1,7 @@
 //! The cases, one file per area of the contract.
 
 pub mod callbacks;
+pub mod cancellation;
 pub mod capabilities;
 pub mod containment;
 pub mod contexts;

@@ -1,0 +1,196 @@
+//! Cancellation: dropping an unfinished `Task` (or `Task::cancel`) stops its guest work.
+//! Work not started never runs; a running guest call is stopped and ends in
+//! `Error::Cancelled`; the isolate is then usable or disposed (as after a timeout) and says
+//! which. Detached and `_ignored` work is never cancelled.
+
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use engine_api::{Backend, Callback, Context, Error, EvalOptions, Isolate, Task, Value};
+
+use crate::support::{R, eval, expect_err, setup};
+use crate::{Case, ensure, ensure_eq};
+
+/// The cancellation cases.
+pub fn cases<E: Backend>() -> Vec<Case> {
+    vec![
+        Case::new(
+            "cancellation/dropped_task_stops_spinning_guest",
+            dropped_stops_spin::<E>,
+        ),
+        Case::new(
+            "cancellation/dropped_spinners_leave_workers_to_others",
+            dropped_spinners::<E>,
+        ),
+        Case::new(
+            "cancellation/cancelled_queued_task_never_runs",
+            queued_never_runs::<E>,
+        ),
+        Case::new(
+            "cancellation/cancel_then_wait_is_cancelled",
+            cancel_then_wait::<E>,
+        ),
+        Case::new(
+            "cancellation/detached_and_ignored_work_runs",
+            detached_runs::<E>,
+        ),
+    ]
+}
+
+/// Generous bound for work that must end (it never ends when cancellation is broken).
+const ENDS_WITHIN: Duration = Duration::from_secs(120);
+
+/// Runs `f` on its own thread; fails if it has not returned within [`ENDS_WITHIN`].
+fn ends<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> R<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(ENDS_WITHIN)
+        .map_err(|_| format!("{what} did not end within {ENDS_WITHIN:?}").into())
+}
+
+/// A callback that reports each call on the returned channel.
+fn signal() -> (Callback, Receiver<()>) {
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let cb = Callback::new(move |_| {
+        let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(());
+        Ok(Value::Undefined)
+    });
+    (cb, rx)
+}
+
+/// Starts `while (true) {}` as an async task and returns once the guest runs it.
+fn spin<C: Context>(c: &C) -> R<Task<Value>> {
+    let (started, rx) = signal();
+    let task = c.eval_closure_async(
+        "$0(); while (true) {}",
+        vec![started.into()],
+        EvalOptions::default(),
+    );
+    rx.recv_timeout(ENDS_WITHIN)
+        .map_err(|_| "the spinning task never started".to_string())?;
+    Ok(task)
+}
+
+fn is_cancelled(e: &Error) -> bool {
+    matches!(e, Error::Cancelled)
+}
+
+/// After a stopped call the isolate is usable (with its state) or disposed, and says which.
+fn usable_or_disposed<E: Backend>(i: &E::Isolate, c: &E::Context) -> R {
+    if i.is_disposed() {
+        expect_err(c.eval("kept", &EvalOptions::copy()), "Disposed", |e| {
+            matches!(e, Error::Disposed)
+        })?;
+    } else {
+        ensure_eq!(eval(c, "kept")?, Value::from(5));
+        ensure_eq!(eval(c, "1 + 1")?, Value::from(2));
+    }
+    Ok(())
+}
+
+/// Dropping the task of a spinning guest (no timeout) ends the spin: the next call on the
+/// same isolate, queued behind it, runs.
+fn dropped_stops_spin<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    eval(&c, "globalThis.kept = 5")?;
+    drop(spin(&c)?);
+    let next = c.clone();
+    let r = ends("the call after the dropped spinner", move || {
+        next.eval("1 + 1", &EvalOptions::copy())
+    })?;
+    match r {
+        Ok(v) => ensure_eq!(v, Value::from(2)),
+        Err(Error::Disposed) => ensure!(i.is_disposed(), "Disposed, but is_disposed is false"),
+        Err(e) => return Err(format!("unexpected error after the cancel: {e:?}").into()),
+    }
+    usable_or_disposed::<E>(&i, &c)
+}
+
+/// Four spinning guests whose tasks are dropped give the shared workers back: a fifth
+/// isolate's async call completes.
+fn dropped_spinners<E: Backend>() -> R {
+    let mut spinners = Vec::new();
+    for _ in 0..4 {
+        let (i, c) = setup::<E>()?;
+        let task = spin(&c)?;
+        spinners.push((i, c, task));
+    }
+    let (_j, other) = setup::<E>()?;
+    let spinners: Vec<_> = spinners
+        .into_iter()
+        .map(|(i, c, task)| {
+            drop(task);
+            (i, c)
+        })
+        .collect();
+    let r = ends("a fifth isolate's eval_async", move || {
+        other.eval_async("1 + 1", EvalOptions::copy()).wait()
+    })?;
+    ensure_eq!(r?, Value::from(2));
+    drop(spinners);
+    Ok(())
+}
+
+/// A task cancelled (or dropped) while earlier work still holds the isolate never runs.
+fn queued_never_runs<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let (entered, entered_rx) = signal();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Arc::new(Mutex::new(release_rx));
+    let gate = Callback::new(move |_| {
+        let _ = release_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .recv_timeout(ENDS_WITHIN);
+        Ok(Value::Undefined)
+    });
+    let first = c.eval_closure_async(
+        "$0(); $1(); return 'first'",
+        vec![entered.into(), gate.into()],
+        EvalOptions::copy(),
+    );
+    entered_rx
+        .recv_timeout(ENDS_WITHIN)
+        .map_err(|_| "the first task never started".to_string())?;
+    let cancelled = c.eval_async("globalThis.ran = true", EvalOptions::default());
+    let dropped = c.eval_async("globalThis.dropped = true", EvalOptions::default());
+    cancelled.cancel();
+    ensure!(cancelled.is_cancelled());
+    drop(dropped);
+    let _ = release_tx.send(());
+    ensure_eq!(first.wait()?, Value::from("first"));
+    expect_err(cancelled.wait(), "Cancelled", is_cancelled)?;
+    ensure_eq!(
+        eval(
+            &c,
+            "typeof globalThis.ran + ' ' + typeof globalThis.dropped"
+        )?,
+        Value::from("undefined undefined")
+    );
+    Ok(())
+}
+
+/// `Task::cancel` on a running spinner, then `wait`, gives `Error::Cancelled`.
+fn cancel_then_wait<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    eval(&c, "globalThis.kept = 5")?;
+    let task = spin(&c)?;
+    task.cancel();
+    let r = ends("waiting on the cancelled task", move || task.wait())?;
+    expect_err(r, "Cancelled", is_cancelled)?;
+    usable_or_disposed::<E>(&i, &c)
+}
+
+/// A detached task and `_ignored` work run to their end though nobody waits for them.
+fn detached_runs<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    c.eval_async("globalThis.detached = 1", EvalOptions::default())
+        .detach();
+    c.eval_ignored("globalThis.ignored = 2", EvalOptions::default());
+    ensure_eq!(eval(&c, "detached + ignored")?, Value::from(3));
+    Ok(())
+}
