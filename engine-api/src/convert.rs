@@ -304,43 +304,27 @@ impl<T: FromValue, S: BuildHasher + Default> FromValue for HashMap<String, T, S>
     }
 }
 
-/// An external copy passed by handle (`Value::ExternalCopy` or `Value::CopyInto`).
-impl FromValue for ExternalCopy {
-    fn expected() -> String {
-        "an external copy".into()
-    }
-    fn from_value(value: Value) -> Result<Self> {
-        match value {
-            Value::ExternalCopy(c) | Value::CopyInto(c) => Ok(c),
-            other => Err(mismatch::<Self>(&other)),
+/// Handles, taken as they are.
+macro_rules! handle {
+    ($($t:ident: $what:literal <- $($variant:ident)|+;)*) => {$(
+        impl FromValue for $t {
+            fn expected() -> String {
+                $what.into()
+            }
+            fn from_value(value: Value) -> Result<Self> {
+                match value {
+                    $(Value::$variant(h))|+ => Ok(h),
+                    other => Err(mismatch::<Self>(&other)),
+                }
+            }
         }
-    }
+    )*};
 }
 
-/// A reference (`Value::Reference` or `Value::DerefInto`).
-impl FromValue for AnyReference {
-    fn expected() -> String {
-        "a reference".into()
-    }
-    fn from_value(value: Value) -> Result<Self> {
-        match value {
-            Value::Reference(r) | Value::DerefInto(r) => Ok(r),
-            other => Err(mismatch::<Self>(&other)),
-        }
-    }
-}
-
-/// A host function handed back in.
-impl FromValue for Callback {
-    fn expected() -> String {
-        "a host function".into()
-    }
-    fn from_value(value: Value) -> Result<Self> {
-        match value {
-            Value::Callback(c) => Ok(c),
-            other => Err(mismatch::<Self>(&other)),
-        }
-    }
+handle! {
+    ExternalCopy: "an external copy" <- ExternalCopy | CopyInto;
+    AnyReference: "a reference" <- Reference | DerefInto;
+    Callback: "a host function" <- Callback;
 }
 
 impl<T: DeserializeOwned> FromValue for Serde<T> {

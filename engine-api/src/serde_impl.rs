@@ -17,7 +17,7 @@
 //! | `String` | str | str, unit enum variant, char | str, char, unit variant |
 //! | `Array`, `Set` | seq | seq | seq, tuple |
 //! | `Object` | map | map, struct, externally tagged enum | map, struct (keys in order), `{variant: data}` |
-//! | `Map` | map with its keys as values (JSON refuses keys that are not strings or numbers) | map (struct, `HashMap`), or seq of pairs | - |
+//! | `Map` | map with its keys as values (JSON refuses keys that are not strings or numbers) | map (struct, `HashMap`; number and bool keys as strings where strings are asked for), or seq of pairs | - |
 //! | `Date` | ISO 8601 string as `JSON.stringify` writes it (unit if invalid) | the same string, or ms when a number is asked for | - |
 //! | `RegExp` | `"/source/flags"` | the same | - |
 //! | `Error` | map `{name, message}` | map `{name, message, stack?}` | - |

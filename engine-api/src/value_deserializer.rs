@@ -47,7 +47,7 @@ impl Value {
     /// | `String` | a string, a unit enum variant, a one-char `char` |
     /// | `Array`, `Set` | a sequence (a `Vec`, a tuple, a struct by position) |
     /// | `Object` | a map (a struct, a `HashMap`; keys parse into integer or bool keys), or an externally tagged enum variant when it has one key |
-    /// | `Map` | a map with its keys as values (a struct or `HashMap<String, _>` from string keys, `HashMap<u32, _>` from number keys), or a sequence of `(key, value)` pairs when a sequence is asked for |
+    /// | `Map` | a map with its keys as values (a struct or `HashMap<String, _>` from string keys, `HashMap<u32, _>` from number keys; a number or bool key reads as its JS string form where a string is asked for), or a sequence of `(key, value)` pairs when a sequence is asked for |
     /// | `Date` | an ISO 8601 string (`2024-01-02T03:04:05.678Z`, as `JSON.stringify`), or its milliseconds when a number is asked for; an invalid date is unit |
     /// | `RegExp` | the string `/source/flags` |
     /// | `Error` | a map `{name, message, stack?}` |
@@ -191,9 +191,9 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
                 parent: self,
                 items: items.iter(),
             }),
-            Value::Object(props) => visitor.visit_map(Props {
+            Value::Object(props) => visitor.visit_map(Entries {
                 parent: self,
-                props: props.iter(),
+                entries: props.iter(),
                 value: None,
             }),
             Value::Map(entries) => visitor.visit_map(Entries {
@@ -357,54 +357,41 @@ impl<'de> SeqAccess<'de> for Seq<'de> {
     }
 }
 
-/// Properties of an object.
-struct Props<'de> {
+/// The entries of an object (`K` = `String`) or a `Map` (`K` = `Value`).
+struct Entries<'de, K> {
     parent: ValueDeserializer<'de>,
-    props: std::slice::Iter<'de, (String, Value)>,
+    entries: std::slice::Iter<'de, (K, Value)>,
     value: Option<&'de Value>,
 }
 
-impl<'de> MapAccess<'de> for Props<'de> {
-    type Error = FromValueError;
+/// How the key of an entry deserializes.
+trait EntryKey<'de> {
+    type Deserializer: de::Deserializer<'de, Error = FromValueError>;
+    fn key(&'de self, parent: &ValueDeserializer<'de>) -> De<Self::Deserializer>;
+}
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> De<Option<K::Value>> {
-        match self.props.next() {
-            Some((k, v)) => {
-                self.value = Some(v);
-                seed.deserialize(Key(k)).map(Some)
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> De<V::Value> {
-        let v = self
-            .value
-            .take()
-            .ok_or_else(|| FromValueError("a map value without a key".into()))?;
-        seed.deserialize(self.parent.child(v)?)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.props.len())
+impl<'de> EntryKey<'de> for String {
+    type Deserializer = Key<'de>;
+    fn key(&'de self, _: &ValueDeserializer<'de>) -> De<Key<'de>> {
+        Ok(Key(self))
     }
 }
 
-/// Entries of a `Map`, keys as values.
-struct Entries<'de> {
-    parent: ValueDeserializer<'de>,
-    entries: std::slice::Iter<'de, (Value, Value)>,
-    value: Option<&'de Value>,
+impl<'de> EntryKey<'de> for Value {
+    type Deserializer = MapKey<'de>;
+    fn key(&'de self, parent: &ValueDeserializer<'de>) -> De<MapKey<'de>> {
+        Ok(MapKey(parent.child(self)?))
+    }
 }
 
-impl<'de> MapAccess<'de> for Entries<'de> {
+impl<'de, K: EntryKey<'de>> MapAccess<'de> for Entries<'de, K> {
     type Error = FromValueError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> De<Option<K::Value>> {
+    fn next_key_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> De<Option<S::Value>> {
         match self.entries.next() {
             Some((k, v)) => {
                 self.value = Some(v);
-                seed.deserialize(self.parent.child(k)?).map(Some)
+                seed.deserialize(k.key(&self.parent)?).map(Some)
             }
             None => Ok(None),
         }
@@ -420,6 +407,71 @@ impl<'de> MapAccess<'de> for Entries<'de> {
 
     fn size_hint(&self) -> Option<usize> {
         Some(self.entries.len())
+    }
+}
+
+/// A `Map` key: the value itself, except that a string-keyed target (a `HashMap<String,
+/// _>`, a JSON object) reads a number or bool key as its JS string form (`1` as `"1"`).
+struct MapKey<'de>(ValueDeserializer<'de>);
+
+impl MapKey<'_> {
+    fn as_text(&self) -> Option<String> {
+        match self.0.value {
+            Value::Number(n) if n.fract() == 0.0 && n.abs() < 1e21 => Some(format!("{n:.0}")),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::BigInt(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> de::Deserializer<'de> for MapKey<'de> {
+    type Error = FromValueError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> De<V::Value> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> De<V::Value> {
+        match self.as_text() {
+            Some(text) => visitor.visit_string(text),
+            None => self.0.deserialize_str(visitor),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> De<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> De<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> De<V::Value> {
+        self.0.deserialize_option(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> De<V::Value> {
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> De<V::Value> {
+        self.0.deserialize_newtype_struct(name, visitor)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct ignored_any
     }
 }
 
