@@ -131,34 +131,32 @@ fn without_home_the_second_process_loads_the_guest_from_the_cache() -> anyhow::R
 #[test]
 fn a_damaged_cache_entry_is_compiled_again_and_replaced() -> anyhow::Result<()> {
     let dir = scratch("damaged")?;
-    let runtime = small_runtime(Some(dir.clone()))?;
-    assert_eq!(runtime.cache_status(), &CacheStatus::Enabled(dir.clone()));
-    assert_eq!(runtime.prepare(false)?, GuestSource::Compiled);
-    drop(runtime);
+    let first = small_runtime(Some(dir.clone()))?;
+    assert_eq!(first.cache_status(), &CacheStatus::Enabled(dir.clone()));
+    assert_eq!(first.prepare(false)?, GuestSource::Compiled);
+    drop(first);
     let entry = std::fs::read_dir(&dir)?
         .next()
         .ok_or_else(|| anyhow::anyhow!("nothing cached"))??
         .path();
     let good = std::fs::read(&entry)?;
 
-    // Truncated (what a torn write would leave), then garbage of the same length.
-    let damaged = [good[..good.len() / 2].to_vec(), vec![0x5a; good.len()]];
-    for bytes in damaged {
-        std::fs::write(&entry, &bytes)?;
-        let runtime = small_runtime(Some(dir.clone()))?;
-        let mut announced = false;
-        let source = runtime.prepare_with(false, |_| announced = true)?;
-        assert_eq!(source, GuestSource::Compiled);
-        assert!(announced);
-        let isolate = BoaIsolate::with_runtime(&runtime, IsolateOptions::default())?;
-        assert_eq!(
-            isolate
-                .create_context()?
-                .eval("6 * 7", &EvalOptions::default())?,
-            Value::from(42)
-        );
-        assert_eq!(std::fs::read(&entry)?.len(), good.len(), "entry rewritten");
-    }
+    // Truncated, as a torn write would leave it (the cache's unit tests try other damage
+    // on a small module; each case here costs a full compile).
+    std::fs::write(&entry, &good[..good.len() / 2])?;
+    let runtime = small_runtime(Some(dir.clone()))?;
+    let mut announced = false;
+    let source = runtime.prepare_with(false, |_| announced = true)?;
+    assert_eq!(source, GuestSource::Compiled);
+    assert!(announced);
+    let isolate = BoaIsolate::with_runtime(&runtime, IsolateOptions::default())?;
+    assert_eq!(
+        isolate
+            .create_context()?
+            .eval("6 * 7", &EvalOptions::default())?,
+        Value::from(42)
+    );
+    assert!(std::fs::read(&entry)?.len() > good.len() / 2, "entry rewritten");
     assert_eq!(
         small_runtime(Some(dir.clone()))?.prepare(false)?,
         GuestSource::DiskCache
