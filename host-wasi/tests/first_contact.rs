@@ -156,7 +156,10 @@ fn a_damaged_cache_entry_is_compiled_again_and_replaced() -> anyhow::Result<()> 
             .eval("6 * 7", &EvalOptions::default())?,
         Value::from(42)
     );
-    assert!(std::fs::read(&entry)?.len() > good.len() / 2, "entry rewritten");
+    assert!(
+        std::fs::read(&entry)?.len() > good.len() / 2,
+        "entry rewritten"
+    );
     assert_eq!(
         small_runtime(Some(dir.clone()))?.prepare(false)?,
         GuestSource::DiskCache
