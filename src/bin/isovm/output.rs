@@ -127,4 +127,26 @@ mod tests {
         );
         assert!(shown.contains("\n      x();\n      ^"), "{shown}");
     }
+
+    #[test]
+    fn other_errors_show_their_causes_once() {
+        let io = std::io::Error::other("read-only file system");
+        let e = Error::backend_with("boa-wasi", "cannot write the module cache", io);
+        assert_eq!(
+            render_error(&e, "a.js", ""),
+            "a.js: Error: boa-wasi backend error: cannot write the module cache: read-only file system"
+        );
+        let e = Error::from_callback(Error::js("TypeError", "no"));
+        assert_eq!(
+            render_error(&e, "a.js", ""),
+            "a.js: Error: host callback failed: TypeError: no"
+        );
+        assert_eq!(exit_code(&e), 6);
+    }
+
+    #[test]
+    fn an_option_out_of_range_is_a_usage_error() {
+        let e = Error::invalid_option("memory_limit_mb", "4 MiB is below the minimum of 8 MiB");
+        assert_eq!(exit_code(&e), 2);
+    }
 }
