@@ -477,10 +477,14 @@ impl<T> Task<T> {
     }
 
     /// Cancels the work: if it has not started it never runs, if a guest call of it runs
-    /// that call is stopped; either way the task ends in [`Error::Cancelled`] (unless it
-    /// had finished already). Returns at once; wait on the task to know when it ended.
+    /// that call is stopped, and a promise it waits for is no longer waited for. Unless it
+    /// had finished already, the task ends in [`Error::Cancelled`] at once; the isolate's
+    /// next queued call runs once the stopped call has ended.
     pub fn cancel(&self) {
         self.shared.token.cancel();
+        // Ends the task now, also when its work waits for a promise (nothing stops that
+        // wait from the guest's side); a result the work completes with later is dropped.
+        Completer::finish(&self.shared, Some(Err(Error::Cancelled)));
     }
 
     /// Whether [`cancel`](Task::cancel) was called (or the task dropped unfinished).
@@ -552,6 +556,10 @@ impl<T> Completer<T> {
     fn finish(shared: &TaskShared<T>, result: Option<Result<T>>) {
         let waker = {
             let mut slot = shared.slot.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.done {
+                // Cancelled first: the task already ended in Error::Cancelled.
+                return;
+            }
             slot.result = result;
             slot.done = true;
             slot.waker.take()
@@ -777,6 +785,18 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         q.spawn_ignored(move || tx.send(CancelToken::current().is_none()).unwrap());
         assert!(rx.recv().unwrap());
+    }
+
+    #[test]
+    fn cancel_ends_a_task_whose_work_waits_and_drops_its_late_result() {
+        let (task, completer) = Task::<u8>::pending();
+        task.cancel();
+        completer.complete(Ok(1));
+        assert!(matches!(task.wait(), Err(Error::Cancelled)));
+        let (task, completer) = Task::<u8>::pending();
+        completer.complete(Ok(2));
+        task.cancel();
+        assert_eq!(task.wait().unwrap(), 2);
     }
 
     #[test]

@@ -7,7 +7,10 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use engine_api::{Backend, Callback, Context, Error, EvalOptions, Isolate, Task, Value};
+use engine_api::{
+    Backend, Callback, CancelToken, Context, Error, EvalOptions, Isolate, Task, TransferOptions,
+    Value,
+};
 
 use crate::support::{R, eval, expect_err, setup};
 use crate::{Case, ensure, ensure_eq};
@@ -30,6 +33,14 @@ pub fn cases<E: Backend>() -> Vec<Case> {
         Case::new(
             "cancellation/cancel_then_wait_is_cancelled",
             cancel_then_wait::<E>,
+        ),
+        Case::new(
+            "cancellation/cancel_ends_a_task_waiting_for_a_promise",
+            cancel_promise_wait::<E>,
+        ),
+        Case::new(
+            "cancellation/stopped_call_ends_in_cancelled",
+            stopped_call_error::<E>,
         ),
         Case::new(
             "cancellation/detached_and_ignored_work_runs",
@@ -80,14 +91,19 @@ fn is_cancelled(e: &Error) -> bool {
 }
 
 /// After a stopped call the isolate is usable (with its state) or disposed, and says which.
+/// The first call waits in the queue until the stopped call has ended.
 fn usable_or_disposed<E: Backend>(i: &E::Isolate, c: &E::Context) -> R {
-    if i.is_disposed() {
-        expect_err(c.eval("kept", &EvalOptions::copy()), "Disposed", |e| {
-            matches!(e, Error::Disposed)
-        })?;
-    } else {
-        ensure_eq!(eval(c, "kept")?, Value::from(5));
-        ensure_eq!(eval(c, "1 + 1")?, Value::from(2));
+    let next = c.clone();
+    let r = ends("the call after the cancelled spinner", move || {
+        next.eval("kept", &EvalOptions::copy())
+    })?;
+    match r {
+        Ok(v) => {
+            ensure_eq!(v, Value::from(5));
+            ensure_eq!(eval(c, "1 + 1")?, Value::from(2));
+        }
+        Err(Error::Disposed) => ensure!(i.is_disposed(), "Disposed, but is_disposed is false"),
+        Err(e) => return Err(format!("unexpected error after the cancel: {e:?}").into()),
     }
     Ok(())
 }
@@ -98,15 +114,6 @@ fn dropped_stops_spin<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     eval(&c, "globalThis.kept = 5")?;
     drop(spin(&c)?);
-    let next = c.clone();
-    let r = ends("the call after the dropped spinner", move || {
-        next.eval("1 + 1", &EvalOptions::copy())
-    })?;
-    match r {
-        Ok(v) => ensure_eq!(v, Value::from(2)),
-        Err(Error::Disposed) => ensure!(i.is_disposed(), "Disposed, but is_disposed is false"),
-        Err(e) => return Err(format!("unexpected error after the cancel: {e:?}").into()),
-    }
     usable_or_disposed::<E>(&i, &c)
 }
 
@@ -181,6 +188,63 @@ fn cancel_then_wait<E: Backend>() -> R {
     let task = spin(&c)?;
     task.cancel();
     let r = ends("waiting on the cancelled task", move || task.wait())?;
+    expect_err(r, "Cancelled", is_cancelled)?;
+    usable_or_disposed::<E>(&i, &c)
+}
+
+/// A task whose call returned a promise that only a (held) async host call can settle ends
+/// in `Error::Cancelled` when cancelled; nothing was stopped, the isolate goes on.
+fn cancel_promise_wait<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Arc::new(Mutex::new(release_rx));
+    let (called, called_rx) = mpsc::channel();
+    let called = Mutex::new(called);
+    let held = Callback::new_async(move |_| {
+        let _ = called.lock().unwrap_or_else(|e| e.into_inner()).send(());
+        let _ = release_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .recv_timeout(ENDS_WITHIN);
+        Ok(Value::from(1))
+    });
+    let options = EvalOptions {
+        result: TransferOptions::copy().with_promise(),
+        ..Default::default()
+    };
+    let task = c.eval_closure_async("return $0()", vec![held.into()], options);
+    called_rx
+        .recv_timeout(ENDS_WITHIN)
+        .map_err(|_| "the async host call never started".to_string())?;
+    task.cancel();
+    let r = ends("waiting on the cancelled task", move || task.wait())?;
+    expect_err(r, "Cancelled", is_cancelled)?;
+    let _ = release_tx.send(());
+    ensure_eq!(eval(&c, "1 + 1")?, Value::from(2));
+    Ok(())
+}
+
+/// The stopped call itself (run here under a token made current by hand, as the queue does
+/// for a task's job) ends in `Error::Cancelled`.
+fn stopped_call_error<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    eval(&c, "globalThis.kept = 5")?;
+    let token = CancelToken::new();
+    let (started, rx) = signal();
+    let (t, spinner) = (token.clone(), c.clone());
+    let call = std::thread::spawn(move || {
+        let _current = t.enter();
+        spinner.eval_closure(
+            "$0(); while (true) {}",
+            vec![started.into()],
+            &EvalOptions::default(),
+        )
+    });
+    rx.recv_timeout(ENDS_WITHIN)
+        .map_err(|_| "the spinning call never started".to_string())?;
+    token.cancel();
+    let r = ends("the cancelled call", move || call.join())?
+        .map_err(|_| "the calling thread panicked".to_string())?;
     expect_err(r, "Cancelled", is_cancelled)?;
     usable_or_disposed::<E>(&i, &c)
 }
