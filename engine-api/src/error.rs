@@ -90,7 +90,8 @@ pub enum Error {
     /// The isolate's fuel budget is spent.
     #[error("isolate ran out of fuel")]
     OutOfFuel,
-    /// The isolate is disposed (explicitly, or by a limit).
+    /// The isolate is disposed (explicitly, or by a limit): before the call, or while it ran
+    /// (a `dispose` from another thread can end a running call with this error).
     #[error("isolate is disposed")]
     Disposed,
     /// A handle (reference, context, script, module, copy) was released and used again.
@@ -178,7 +179,8 @@ pub enum Error {
     /// The backend itself failed (engine error, malformed guest data, I/O of the module cache).
     #[error("{backend} backend error: {message}")]
     Backend {
-        /// `boa-wasi` or `v8`.
+        /// `boa-wasi` or `v8` (`engine-api` for the shared host pool and queues, `isovm`
+        /// for the facade).
         backend: &'static str,
         /// What went wrong.
         message: String,
