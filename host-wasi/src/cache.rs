@@ -158,6 +158,47 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Writers racing on one entry, and a reader beside them: every read sees one
+    /// writer's whole file, never a mix or a prefix.
+    #[cfg(unix)]
+    #[test]
+    fn racing_writers_never_show_a_torn_entry() {
+        const LEN: usize = 1 << 20;
+        let dir = std::env::temp_dir().join(format!("isovm-race-test-{}", std::process::id()));
+        let path = dir.join("boa-guest-race.cwasm");
+        store(&path, &[0xff; LEN]).expect("first write");
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let writers: Vec<_> = (0..4u8)
+                .map(|w| {
+                    let path = &path;
+                    s.spawn(move || {
+                        for _ in 0..10 {
+                            store(path, &[w; LEN]).expect("write");
+                        }
+                    })
+                })
+                .collect();
+            let reader = s.spawn(|| {
+                let mut reads = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                    let bytes = std::fs::read(&path).expect("read");
+                    assert_eq!(bytes.len(), LEN, "a torn entry");
+                    assert!(bytes.iter().all(|b| *b == bytes[0]), "a mixed entry");
+                    reads += 1;
+                }
+            });
+            for w in writers {
+                w.join().expect("writer");
+            }
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            reader.join().expect("reader");
+        });
+        let left: Vec<_> = std::fs::read_dir(&dir).expect("read dir").collect();
+        assert_eq!(left.len(), 1, "temporary files left behind");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn old_entries_are_trimmed() {
         let dir = std::env::temp_dir().join(format!("isovm-trim-test-{}", std::process::id()));
