@@ -44,11 +44,12 @@ pub use reference::Reference;
 pub use script::Script;
 
 pub use engine_api::{
-    AnyReference, ApplyOptions, Callback, CallbackMode, Capabilities, Capability,
-    DeterministicSeed, Error, ErrorValue, EvalOptions, ExternalCopy, HeapStatistics, IsolateId,
-    IsolateOptions, JsError, Location, MAX_TRANSFER_DEPTH, Result, RunOptions, ScriptOptions,
-    ScriptOrigin, SharedBuffer, Snapshot, SnapshotScript, Task, TransferOptions, TypeOf,
-    TypedArrayKind, Value,
+    AnyReference, ApplyOptions, AsyncHostFunction, Callback, CallbackMode, Capabilities,
+    Capability, Cause, DeterministicSeed, Error, ErrorValue, EvalOptions, Executor, ExternalCopy,
+    FromValue, FromValueError, HeapStatistics, HostFunction, HostPool, IntoCallbackResult,
+    IntoValue, IsolateId, IsolateOptions, JsError, Location, MAX_TRANSFER_DEPTH, Result,
+    RunOptions, ScriptOptions, ScriptOrigin, Serde, SharedBuffer, Snapshot, SnapshotScript,
+    SpawnedFuture, Spawner, Task, TransferOptions, TypeOf, TypedArrayKind, Value,
 };
 
 /// The contract's traits, for code generic over backends (`fn f<B: Backend>()`) and for
@@ -69,11 +70,12 @@ pub mod prelude {
 }
 
 /// What backend authors need beyond the traits: the per-isolate task queue, the completer
-/// behind a [`Task`], the bounded host-callback pool.
+/// behind a [`Task`], cancellation tokens, the host-callback pool's entry points.
 pub mod backend_support {
     pub use engine_api::{
-        Completer, HostPool, Refused, TaskQueue, drop_values, host_queue_limit, host_threads,
-        set_host_queue_limit, set_host_threads, spawn_detached, spawn_host_call,
+        CancelHook, CancelToken, Completer, CurrentToken, PendingSlot, Refused, TaskQueue,
+        ValueDeserializer, drop_values, host_queue_limit, host_threads, set_host_queue_limit,
+        set_host_threads, spawn_detached, spawn_host_call,
     };
 }
 
