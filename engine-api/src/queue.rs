@@ -219,7 +219,7 @@ impl TaskQueue {
 
     /// Queues `f` to run on the worker pool; the task resolves to its result. Cancelling
     /// the task skips `f` if it has not started, and stops the guest call it runs if it has
-    /// (see [Cancellation](self#cancellation)).
+    /// (see [`Task`]).
     pub fn spawn<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> Result<T> + Send + 'static,
