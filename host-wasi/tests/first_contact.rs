@@ -60,15 +60,20 @@ fn child() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs [`child`] in a new process with no `HOME`, `XDG_CACHE_HOME` or `ISOVM_CACHE_DIR`,
-/// and `tmp` as its temporary directory; returns its report line.
-fn run_child(task: &str, tmp: &Path) -> anyhow::Result<String> {
-    let output = Command::new(std::env::current_exe()?)
+/// Runs [`child`] in a new process with no `HOME` or `XDG_CACHE_HOME`, `cache_dir` (if any)
+/// as `ISOVM_CACHE_DIR`, and `tmp` as its temporary directory; returns its report.
+fn run_child(task: &str, tmp: &Path, cache_dir: Option<&Path>) -> anyhow::Result<String> {
+    let mut child = Command::new(std::env::current_exe()?);
+    child
         .args(["child", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, task)
         .env_remove("HOME")
         .env_remove("XDG_CACHE_HOME")
-        .env_remove("ISOVM_CACHE_DIR")
+        .env_remove("ISOVM_CACHE_DIR");
+    if let Some(dir) = cache_dir {
+        child.env("ISOVM_CACHE_DIR", dir);
+    }
+    let output = child
         .env("TMPDIR", tmp)
         .env("TMP", tmp)
         .env("TEMP", tmp)
@@ -90,7 +95,7 @@ fn run_child(task: &str, tmp: &Path) -> anyhow::Result<String> {
 #[test]
 fn without_home_the_second_process_loads_the_guest_from_the_cache() -> anyhow::Result<()> {
     let tmp = scratch("no-home")?;
-    let first = run_child("prepare", &tmp)?;
+    let first = run_child("prepare", &tmp, None)?;
     let dir = std::fs::read_dir(&tmp)?
         .map(|e| e.map(|e| e.path()))
         .collect::<std::io::Result<Vec<_>>>()?;
@@ -119,7 +124,7 @@ fn without_home_the_second_process_loads_the_guest_from_the_cache() -> anyhow::R
         "one compiled guest, no temporary file left"
     );
 
-    let second = run_child("prepare", &tmp)?;
+    let second = run_child("prepare", &tmp, None)?;
     assert_eq!(
         second,
         format!("source=DiskCache announced=None status={enabled}")
@@ -174,18 +179,19 @@ fn a_cache_that_cannot_be_written_is_reported() -> anyhow::Result<()> {
     // A regular file as the temporary directory: nothing can be created under it.
     let file = tmp.join("not-a-directory");
     std::fs::write(&file, b"")?;
-    let report = run_child("status", &file)?;
+    let report = run_child("status", &file, None)?;
     assert!(report.starts_with("status=Unavailable("), "{report}");
     assert!(report.contains("no platform cache directory"), "{report}");
     assert!(report.contains("not-a-directory"), "{report}");
 
-    // A runtime whose cache cannot be written still runs the guest.
-    let runtime = small_runtime(Some(file.join("cache")))?;
-    assert!(
-        matches!(runtime.cache_status(), CacheStatus::Enabled(d) if d != &file.join("cache")),
-        "an unwritable configured directory falls back to the private temporary one: {:?}",
-        runtime.cache_status()
-    );
+    // An unwritable ISOVM_CACHE_DIR falls back to the private temporary directory.
+    let report = run_child("status", &tmp, Some(&file.join("cache")))?;
+    let private: Vec<_> = std::fs::read_dir(&tmp)?
+        .map(|e| e.map(|e| e.path()))
+        .filter(|p| p.as_ref().map_or(true, |p| p != &file))
+        .collect::<std::io::Result<_>>()?;
+    assert_eq!(private.len(), 1, "{private:?}");
+    assert_eq!(report, format!("status=Enabled({:?})", private[0]));
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
 }
