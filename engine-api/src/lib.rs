@@ -6,6 +6,8 @@
 //! thread (and runs on it), `_async` returns a [`Task`] (a future, or `.wait()` it), and
 //! `_ignored` drops the result. All work of one isolate runs in the order it was queued,
 //! whatever form queued it.
+//! Dropping an unfinished [`Task`] (or [`Task::cancel`]) cancels its work: not started, it
+//! never runs; running, its guest call is stopped and ends in [`Error::Cancelled`].
 //!
 //! ```
 //! use engine_api::{ExternalCopy, Value, TransferOptions};
