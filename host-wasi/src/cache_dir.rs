@@ -254,6 +254,9 @@ mod tests {
             dirs.read_only(&status),
             Some(Path::new("/proc/isovm-cannot-exist"))
         );
+        if let Some(scratch) = dirs.fallback.as_deref().and_then(Path::parent) {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
     }
 
     #[cfg(unix)]
