@@ -614,11 +614,14 @@ fn reentry_error() -> Error {
 fn hop<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
     let mut ancestors: Vec<IsolateId> = ANCESTORS.with(|a| a.borrow().clone());
     LOCKED.with(|l| ancestors.extend(l.borrow().iter().map(|(i, _)| *i)));
+    // The nested call belongs to the same task: a cancel stops it there too.
+    let cancel = engine_api::CancelToken::current();
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("isovm-v8-nested".into())
             .spawn_scoped(s, move || {
                 ANCESTORS.with(|a| *a.borrow_mut() = ancestors);
+                let _current = cancel.as_ref().map(engine_api::CancelToken::enter);
                 f()
             })
             .map_err(|e| backend_error(format!("spawning a helper thread: {e}")))?
