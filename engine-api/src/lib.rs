@@ -64,8 +64,8 @@ pub use executor::{Executor, SpawnedFuture, Spawner};
 pub use external_copy::ExternalCopy;
 pub use host_function::{AsyncHostFunction, HostFunction, IntoCallbackResult};
 pub use host_pool::{
-    HostPool, PendingSlot, Refused, host_queue_limit, host_threads, set_host_queue_limit, set_host_threads,
-    spawn_host_call,
+    HostPool, PendingSlot, Refused, host_queue_limit, host_threads, set_host_queue_limit,
+    set_host_threads, spawn_host_call,
 };
 pub use isolate::Isolate;
 pub use options::{
@@ -75,7 +75,7 @@ pub use options::{
 pub use queue::{Completer, Task, TaskQueue, spawn_detached};
 pub use reference::{AnyReference, IsolateId, Reference, ReferenceHandle};
 pub use script::{Module, Resolver, Script};
-pub use value_deserializer::{FromValueError, ValueDeserializer};
 pub use value::{
     ErrorValue, MAX_TRANSFER_DEPTH, SharedBuffer, TypeOf, TypedArrayKind, Value, drop_values,
 };
+pub use value_deserializer::{FromValueError, ValueDeserializer};

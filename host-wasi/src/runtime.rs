@@ -327,8 +327,8 @@ impl Runtime {
         }
         before_compile(status);
         let wasm = self.preinitialized()?;
-        let module = Module::new(engine, &wasm[..])
-            .map_err(|e| backend_with("compiling the guest", e))?;
+        let module =
+            Module::new(engine, &wasm[..]).map_err(|e| backend_with("compiling the guest", e))?;
         if let Some(path) = written
             && let Ok(bytes) = module.serialize()
         {
