@@ -58,6 +58,7 @@ pub fn all_cases<E: engine_api::Backend>() -> Vec<Case> {
     out.extend(cases::reentrancy::cases::<E>());
     out.extend(cases::external_copy::cases::<E>());
     out.extend(cases::transfers::cases::<E>());
+    out.extend(cases::typed::cases::<E>());
     out.extend(cases::callbacks::cases::<E>());
     out.extend(cases::guest_api::cases::<E>());
     out.extend(cases::limits::cases::<E>());

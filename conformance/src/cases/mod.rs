@@ -19,3 +19,4 @@ pub mod references;
 pub mod scripts;
 pub mod seed;
 pub mod transfers;
+pub mod typed;

@@ -1,7 +1,5 @@
-//! Typed host functions (sync and future), typed results and serde on V8; the same file
-//! runs on Boa-WASI as `host-wasi/tests/typed_callbacks.rs`.
+//! Typed host functions (sync and future), typed results and serde, on every backend.
 
-use backend_v8::V8 as B;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,8 +12,22 @@ use engine_api::{
     IsolateOptions, Reference, Serde, TransferOptions, Value,
 };
 
-type I = <B as Backend>::Isolate;
-type R = <B as Backend>::Reference;
+use crate::support::R;
+use crate::{Case, ensure, ensure_eq};
+
+/// The typed-function cases.
+pub fn cases<B: Backend>() -> Vec<Case> {
+    vec![
+        Case::new(
+            "typed/host_functions_and_results",
+            typed_host_functions_and_results::<B>,
+        ),
+        Case::new(
+            "typed/pending_futures_hold_no_thread",
+            pending_futures_hold_no_thread::<B>,
+        ),
+    ]
+}
 
 /// Results copied out, promises awaited.
 fn awaited() -> EvalOptions {
@@ -59,15 +71,6 @@ impl Future for GateWait {
     }
 }
 
-/// Threads of this process whose name starts with `prefix` (all of them for "").
-fn threads(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task")
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with(prefix))
-        .count()
-}
-
 #[derive(serde::Deserialize, Debug, PartialEq)]
 struct User {
     name: String,
@@ -77,9 +80,8 @@ struct User {
     joined: String,
 }
 
-#[test]
-fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()> {
-    let isolate = I::new(IsolateOptions::default())?;
+fn typed_host_functions_and_results<B: Backend>() -> R {
+    let isolate = B::Isolate::new(IsolateOptions::default())?;
     let ctx = isolate.create_context()?;
     let global = ctx.global()?;
     let set =
@@ -90,12 +92,12 @@ fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()
         "add",
         Callback::wrap(|a: f64, b: String| a + b.len() as f64),
     )?;
-    assert_eq!(ctx.eval_as::<f64>("add(1, 'abc')", &d)?, 4.0);
+    ensure_eq!(ctx.eval_as::<f64>("add(1, 'abc')", &d)?, 4.0);
     let thrown: String = ctx.eval_as(
         "try { add('x') } catch (e) { e.name + ': ' + e.message }",
         &d,
     )?;
-    assert_eq!(
+    ensure_eq!(
         thrown,
         "TypeError: argument 1: expected a number, got a string"
     );
@@ -104,15 +106,15 @@ fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()
         "greet",
         Callback::wrap(|who: Option<String>| format!("hi {}", who.unwrap_or("you".into()))),
     )?;
-    assert_eq!(
+    ensure_eq!(
         ctx.eval_as::<String>("greet() + '/' + greet('ann')", &d)?,
         "hi you/hi ann"
     );
     // Rust errors are thrown; the guest may catch them.
     set("parse", Callback::wrap(|s: String| s.parse::<u8>()))?;
-    assert_eq!(ctx.eval_as::<u8>("parse('7')", &d)?, 7);
+    ensure_eq!(ctx.eval_as::<u8>("parse('7')", &d)?, 7);
     let caught: bool = ctx.eval_as("try { parse('x'); false } catch (e) { true }", &d)?;
-    assert!(caught);
+    ensure!(caught);
 
     // A future: the guest gets a promise, settled when the future completes.
     let gate = Gate::default();
@@ -129,7 +131,7 @@ fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()
     )?;
     let pending = ctx.eval_async("later(21)", awaited());
     gate.open();
-    assert_eq!(pending.wait()?, Value::from(42));
+    ensure_eq!(pending.wait()?, Value::from(42));
     set(
         "boom",
         Callback::from_async(|| async { panic!("boom") as u8 }),
@@ -138,7 +140,7 @@ fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()
         "boom().then(() => 'resolved', e => 'rejected: ' + e.message)",
         &awaited(),
     )?;
-    assert!(
+    ensure!(
         msg.starts_with("rejected") && msg.contains("panicked"),
         "{msg}"
     );
@@ -151,8 +153,12 @@ fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()
     })
     .with_mode(CallbackMode::Ignored);
     set("note", note)?;
-    assert_eq!(ctx.eval("note(5)", &d)?, Value::Undefined);
-    assert_eq!(rx.recv_timeout(Duration::from_secs(60))?, 5);
+    ensure_eq!(ctx.eval("note(5)", &d)?, Value::Undefined);
+    ensure_eq!(
+        rx.recv_timeout(Duration::from_secs(60))
+            .map_err(|e| format!("the ignored future did not run: {e}"))?,
+        5
+    );
 
     // Serde in and out: a struct argument, a struct result.
     let count_tags = Callback::wrap(|Serde(u): Serde<User>| u.tags.len());
@@ -160,7 +166,7 @@ fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()
     let code = "({ name: 'ann', id: 2n ** 60n, tags: ['a', 'b'],
                    seen: new Map([['x', 1]]), joined: new Date(0) })";
     let user: User = ctx.eval_as(code, &d)?;
-    assert_eq!(
+    ensure_eq!(
         user,
         User {
             name: "ann".into(),
@@ -170,11 +176,11 @@ fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()
             joined: "1970-01-01T00:00:00.000Z".into(),
         }
     );
-    assert_eq!(ctx.eval_as::<u32>(&format!("countTags({code})"), &d)?, 2);
+    ensure_eq!(ctx.eval_as::<u32>(&format!("countTags({code})"), &d)?, 2);
     // A result of the wrong shape is an error, not a default.
-    assert!(ctx.eval_as::<User>("({ name: 1 })", &d).is_err());
-    assert!(ctx.eval_as::<u8>("1.5", &d).is_err());
-    assert_eq!(
+    ensure!(ctx.eval_as::<User>("({ name: 1 })", &d).is_err());
+    ensure!(ctx.eval_as::<u8>("1.5", &d).is_err());
+    ensure_eq!(
         ctx.eval_closure_as::<Vec<f64>>("return [$0, $1]", vec![1.into(), 2.into()], &d)?,
         vec![1.0, 2.0]
     );
@@ -187,27 +193,26 @@ fn typed_sync_and_future_host_functions_and_typed_results() -> anyhow::Result<()
     struct Cfg {
         port: u16,
     }
-    assert_eq!(global.get_as::<Cfg>("cfg".into())?.port, 8080);
+    ensure_eq!(global.get_as::<Cfg>("cfg".into())?.port, 8080);
     let mul = global.get("mul".into(), &TransferOptions::reference())?;
     let mul = mul
         .as_reference()
-        .and_then(|r| r.downcast_ref::<R>())
+        .and_then(|r| r.downcast_ref::<B::Reference>())
         .cloned();
-    let mul = mul.expect("a reference of this backend");
+    let mul = mul.ok_or("mul is not a reference of this backend")?;
     let p: HashMap<String, f64> = mul.apply_as(
         Value::Undefined,
         vec![6.into(), 7.into()],
         &Default::default(),
     )?;
-    assert_eq!(p["p"], 42.0);
+    ensure_eq!(p["p"], 42.0);
     Ok(())
 }
 
-#[test]
-fn two_hundred_pending_futures_hold_no_thread_and_delay_no_one() -> anyhow::Result<()> {
+fn pending_futures_hold_no_thread<B: Backend>() -> R {
     const CALLS: usize = 200;
-    let busy = I::new(IsolateOptions::default())?;
-    let other = I::new(IsolateOptions::default())?;
+    let busy = B::Isolate::new(IsolateOptions::default())?;
+    let other = B::Isolate::new(IsolateOptions::default())?;
     let (busy_ctx, other_ctx) = (busy.create_context()?, other.create_context()?);
     let gate = Gate::default();
     let g = gate.clone();
@@ -227,7 +232,6 @@ fn two_hundred_pending_futures_hold_no_thread_and_delay_no_one() -> anyhow::Resu
     open.open();
     let o = open.clone();
     Executor::global().spawn(Box::pin(async move { o.wait().await }));
-    let before = threads("");
 
     busy_ctx.eval(
         &format!(
@@ -236,25 +240,20 @@ fn two_hundred_pending_futures_hold_no_thread_and_delay_no_one() -> anyhow::Resu
         &EvalOptions::default(),
     )?;
     // All 200 are pending: counted against the busy isolate, holding no host-pool thread.
-    assert_eq!(HostPool::global().pending(busy.id()), CALLS);
-    assert!(Executor::global().pending() >= CALLS);
+    ensure_eq!(HostPool::global().pending(busy.id()), CALLS);
+    ensure!(Executor::global().pending() >= CALLS);
     // The other isolate is not delayed behind them.
-    assert_eq!(
+    ensure_eq!(
         other_ctx.eval_async("1+1", EvalOptions::default()).wait()?,
         Value::from(2)
     );
-    let during = threads("");
-    let executor = threads("isovm-executor");
-    eprintln!("threads before {before}, with {CALLS} pending {during}, executor {executor}");
-    assert!(executor <= Executor::global().max_threads());
-    assert!(
-        during <= before + Executor::global().max_threads() + 8,
-        "{CALLS} pending futures took threads: {before} -> {during}"
-    );
+    // They wait on the executor's few threads, not one thread each. (Process-wide thread
+    // counts are not asserted here: other cases run beside this one.)
+    ensure!(Executor::global().peak_threads() <= Executor::global().max_threads());
 
     gate.open();
     let sum: u64 = busy_ctx.eval_as("all.then(xs => xs.reduce((a, b) => a + b, 0))", &awaited())?;
-    assert_eq!(sum, (0..CALLS as u64).sum::<u64>());
+    ensure_eq!(sum, (0..CALLS as u64).sum::<u64>());
     // The slots go once the futures are done (just after their promises settle).
     for _ in 0..60_000 {
         if HostPool::global().pending(busy.id()) == 0 {
@@ -262,6 +261,6 @@ fn two_hundred_pending_futures_hold_no_thread_and_delay_no_one() -> anyhow::Resu
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    assert_eq!(HostPool::global().pending(busy.id()), 0);
+    ensure_eq!(HostPool::global().pending(busy.id()), 0);
     Ok(())
 }
