@@ -46,6 +46,9 @@ enum Command {
     },
     /// List the backends and what each can do.
     Backends,
+    /// Compile the Boa guest now and cache it (both with and without fuel), so that the
+    /// first `run` or `eval` starts at once: for installers and image builds.
+    Prepare,
 }
 
 #[derive(Args, Clone)]
@@ -157,10 +160,14 @@ fn main() -> ExitCode {
                 } else {
                     "not compiled in"
                 };
-                println!("{kind}: {state}");
+                match kind.capabilities() {
+                    Ok(caps) => println!("{kind}: {state} ({})", describe(caps)),
+                    Err(_) => println!("{kind}: {state}"),
+                }
             }
             return ExitCode::SUCCESS;
         }
+        Command::Prepare => return prepare(),
         Command::Eval { code, sandbox } => Job {
             code,
             filename: "<eval>".into(),
@@ -221,3 +228,62 @@ fn announce_guest_preparation(backend: &str, fuel: bool) {
 
 #[cfg(not(feature = "boa-wasi"))]
 fn announce_guest_preparation(_backend: &str, _fuel: bool) {}
+
+/// What a backend can do, in words.
+fn describe(caps: isovm::Capabilities) -> String {
+    let has = [
+        (caps.fuel, "fuel"),
+        (caps.hard_memory_cap, "hard memory cap"),
+        (caps.deterministic, "deterministic"),
+        (caps.snapshots, "snapshots"),
+        (caps.code_cache, "code cache"),
+        (caps.shared_memory, "shared memory"),
+    ];
+    let names: Vec<&str> = has.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect();
+    if names.is_empty() {
+        "no optional capabilities".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// `isovm prepare`: the Boa guest compiled (or found) in the cache, for both engines.
+#[cfg(feature = "boa-wasi")]
+fn prepare() -> ExitCode {
+    use isovm::boa_wasi::{CacheStatus, GuestSource, Runtime};
+    let runtime = match Runtime::global() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("isovm: {e}");
+            return ExitCode::from(6);
+        }
+    };
+    for fuel in [false, true] {
+        let engine = if fuel { "fuel" } else { "plain" };
+        match runtime.prepare_with(fuel, |_| {
+            eprintln!("isovm: compiling the Boa guest ({engine} engine)...")
+        }) {
+            Ok(GuestSource::DiskCache) => println!("{engine}: already cached"),
+            Ok(_) => println!("{engine}: compiled"),
+            Err(e) => {
+                eprintln!("isovm: preparing the {engine} engine: {e}");
+                return ExitCode::from(6);
+            }
+        }
+    }
+    match runtime.cache_status() {
+        CacheStatus::Enabled(dir) => println!("cache: {}", dir.display()),
+        CacheStatus::Unavailable(why) => {
+            println!("cache: unavailable ({why}); every process compiles again")
+        }
+        other => println!("cache: {other:?}"),
+    }
+    ExitCode::SUCCESS
+}
+
+/// `isovm prepare` without the Boa guest: nothing to prepare.
+#[cfg(not(feature = "boa-wasi"))]
+fn prepare() -> ExitCode {
+    println!("nothing to prepare: this build has no boa-wasi backend");
+    ExitCode::SUCCESS
+}
