@@ -30,52 +30,77 @@
 //! ```
 #![deny(missing_docs)]
 
+mod any_reference;
 mod backend;
+mod call_options;
 mod callback;
-mod cancel;
+mod cancel_token;
 mod capabilities;
 mod cause;
 mod context;
 mod convert;
 mod error;
+mod error_value;
 mod executor;
 mod external_copy;
+mod heap_statistics;
 mod host_function;
 mod host_pool;
 mod isolate;
-mod options;
+mod isolate_id;
+mod isolate_options;
+mod js_error;
+mod module;
 mod queue;
 mod reference;
 mod script;
-mod serde_impl;
+mod script_options;
+mod script_origin;
+mod shared_buffer;
+mod snapshot;
+mod task;
+mod transfer_options;
+mod type_of;
+mod typed_array_kind;
 mod value;
 mod value_deserializer;
+mod value_serde;
 mod value_serializer;
 
+pub use any_reference::{AnyReference, ReferenceHandle};
 pub use backend::Backend;
+pub use call_options::{ApplyOptions, EvalOptions, RunOptions};
 pub use callback::{Callback, CallbackMode};
-pub use cancel::{CancelHook, CancelToken, CurrentToken};
+pub use cancel_token::{CancelHook, CancelToken, CurrentToken};
 pub use capabilities::{Capabilities, Capability};
 pub use cause::Cause;
 pub use context::Context;
 pub use convert::{FromValue, IntoValue, Serde};
-pub use error::{Error, JsError, Location, Result};
+pub use error::{Error, Result};
+pub use error_value::ErrorValue;
 pub use executor::{Executor, SpawnedFuture, Spawner};
 pub use external_copy::ExternalCopy;
+pub use heap_statistics::HeapStatistics;
 pub use host_function::{AsyncHostFunction, HostFunction, IntoCallbackResult};
 pub use host_pool::{
     HostPool, PendingSlot, Refused, host_queue_limit, host_threads, set_host_queue_limit,
     set_host_threads, spawn_host_call,
 };
 pub use isolate::Isolate;
-pub use options::{
-    ApplyOptions, DeterministicSeed, EvalOptions, HeapStatistics, IsolateOptions, RunOptions,
-    ScriptOptions, ScriptOrigin, Snapshot, SnapshotScript, TransferOptions,
-};
-pub use queue::{Completer, Task, TaskQueue, spawn_detached};
-pub use reference::{AnyReference, IsolateId, Reference, ReferenceHandle};
-pub use script::{Module, Resolver, Script};
-pub use value::{
-    ErrorValue, MAX_TRANSFER_DEPTH, SharedBuffer, TypeOf, TypedArrayKind, Value, drop_values,
-};
+pub use isolate_id::IsolateId;
+pub use isolate_options::{DeterministicSeed, IsolateOptions};
+pub use js_error::{JsError, Location};
+pub use module::{Module, Resolver};
+pub use queue::{TaskQueue, spawn_detached};
+pub use reference::Reference;
+pub use script::Script;
+pub use script_options::ScriptOptions;
+pub use script_origin::ScriptOrigin;
+pub use shared_buffer::SharedBuffer;
+pub use snapshot::{Snapshot, SnapshotScript};
+pub use task::{Completer, Task};
+pub use transfer_options::TransferOptions;
+pub use type_of::TypeOf;
+pub use typed_array_kind::TypedArrayKind;
+pub use value::{MAX_TRANSFER_DEPTH, Value, drop_values};
 pub use value_deserializer::{FromValueError, ValueDeserializer};
