@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use isovm::traits::{Backend, Context, Isolate};
 use isovm::{
     BackendVisitor, Callback, Error, EvalOptions, ExternalCopy, IsolateOptions, ScriptOrigin,
-    TransferOptions, Value,
+    Serde, TransferOptions, Value,
 };
 use serde_json::json;
 
@@ -74,7 +74,8 @@ fn thread_count() -> usize {
 }
 
 /// What the API child's guest can call: a `console` like the CLI's (output dropped), an
-/// async host call doing 1 ms of host work, and an ignored one.
+/// async host call doing 1 ms of host work, an ignored one, a typed one taking any
+/// JSON-like value through serde, and a future that never completes.
 fn install_host<C: Context>(cx: &C) -> isovm::Result<()> {
     let quiet = Callback::new(|_| Ok(Value::Undefined));
     let slow = Callback::new_async(|args| {
@@ -82,14 +83,20 @@ fn install_host<C: Context>(cx: &C) -> isovm::Result<()> {
         Ok(args.into_iter().next().unwrap_or(Value::Undefined))
     });
     let ignored = Callback::new_ignored(|_| Ok(Value::Undefined));
+    // Typed: any JSON-like argument through serde; a future that never completes.
+    let typed = Callback::wrap(|v: Serde<serde_json::Value>| v.0.to_string().len());
+    let never = Callback::from_async(|_n: f64| std::future::pending::<f64>());
     cx.eval_closure(
         "const log = $0; \
          globalThis.console = { log, info: log, warn: log, error: log, debug: log }; \
-         globalThis.hostAsync = $1; globalThis.hostIgnored = $2;",
+         globalThis.hostAsync = $1; globalThis.hostIgnored = $2; \
+         globalThis.hostTyped = $3; globalThis.hostNever = $4;",
         vec![
             Value::Callback(quiet),
             Value::Callback(slow),
             Value::Callback(ignored),
+            Value::Callback(typed),
+            Value::Callback(never),
         ],
         &EvalOptions::default(),
     )?;
@@ -169,6 +176,17 @@ fn run<E: Backend>(case: &Case) -> Result<serde_json::Value, String> {
                 Ok(copy) => cx.eval_closure(&code, vec![Value::CopyInto(copy)], &opts),
                 Err(e) => Err(e),
             },
+            Drive::EvalAs => thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn_scoped(s, || {
+                    cx.eval_as::<serde_json::Value>(&code, &opts)
+                        .map(|j| Value::from(j.to_string().len()))
+                })
+                .map_err(|e| Error::callback(format!("spawning the eval_as thread: {e}")))
+                .and_then(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err(Error::callback("the eval_as thread panicked")))
+                }),
             _ => cx.eval(&code, &opts),
         };
         (result, probe.join())

@@ -39,6 +39,10 @@ pub enum Drive {
     /// The host builds an array nested this deep, makes an `ExternalCopy` of it and hands
     /// it to the script (`$0`) by `CopyInto`. API only.
     HostDeepValue(usize),
+    /// As `ApiEval`, with the result read by `eval_as::<serde_json::Value>` on a thread
+    /// with a 2 MiB stack (a typical async runtime's worker): the user's own `Deserialize`
+    /// recursion must stay bounded. API only.
+    EvalAs,
 }
 
 /// One way a call may end.
