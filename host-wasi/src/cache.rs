@@ -112,7 +112,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("module");
-    let tmp = dir.join(crate::cache_dir::unique_name(&format!(".{name}")) + ".tmp");
+    let tmp = dir.join(crate::cache_dirs::unique_name(&format!(".{name}")) + ".tmp");
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -6,7 +6,7 @@ use backend_boa::abi::Request;
 use engine_api::{EvalOptions, Result, TypeOf, Value};
 
 use crate::convert::{origin, transfer};
-use crate::handle::HandleCell;
+use crate::handle_cell::HandleCell;
 use crate::{BoaIsolate, BoaReference, BoaWasi};
 
 /// A context (realm) of a [`BoaIsolate`].

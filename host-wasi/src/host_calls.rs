@@ -13,7 +13,7 @@ use crate::BoaIsolate;
 use crate::convert::{enter, from_wire, leave, transfer_options};
 use crate::guest::MAX_MESSAGE;
 use crate::isolate::IsolateInner;
-use crate::promise::rejection;
+use crate::promises::rejection;
 use crate::state::{HostObject, HostState};
 use crate::trap::{HostTrap, fault};
 

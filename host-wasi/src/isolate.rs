@@ -10,10 +10,11 @@ use engine_api::{
     TransferOptions, Value,
 };
 
-use crate::guest::{Fatal, Guest, GuestOptions};
-use crate::promise::{Outcome, Promises};
+use crate::guest::{Guest, GuestOptions};
+use crate::promises::{Outcome, Promises};
 use crate::runtime::Runtime;
-use crate::trap::{backend, guest_error};
+use crate::session::Session;
+use crate::trap::backend;
 use crate::{BoaContext, BoaModule, BoaScript, BoaWasi};
 
 /// An isolate of the Boa-WASI backend: a Boa guest in its own wasmtime instance.
@@ -68,86 +69,6 @@ pub(crate) struct IsolateInner {
     /// Guest handles dropped on the host, released with the next call.
     pub(crate) pending_release: Mutex<Vec<Handle>>,
     pub(crate) promises: Promises,
-}
-
-/// Access to the guest during one call (the isolate's turn is held, the store locked).
-pub(crate) struct Session<'a> {
-    pub(crate) isolate: &'a BoaIsolate,
-    pub(crate) guest: &'a mut Guest,
-    fatal: bool,
-}
-
-impl Session<'_> {
-    /// Sends a request; a guest-reported failure becomes its error, a trap is fatal.
-    pub(crate) fn request(&mut self, req: &Request) -> Result<Response> {
-        match self.guest.request(req) {
-            Ok(Response::Error(e)) => Err(guest_error(e, &self.guest.store.data().callback_errors)),
-            Ok(r) => Ok(r),
-            Err(Fatal(e)) => {
-                self.fatal = true;
-                Err(e)
-            }
-        }
-    }
-
-    /// A request answered by a handle.
-    pub(crate) fn handle(&mut self, req: &Request) -> Result<Handle> {
-        match self.request(req)? {
-            Response::Handle(h) => Ok(h),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// A request answered by a boolean.
-    pub(crate) fn boolean(&mut self, req: &Request) -> Result<bool> {
-        match self.request(req)? {
-            Response::Bool(b) => Ok(b),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// A request answered by a value (or, for `promise` transfers, a watch).
-    pub(crate) fn value(&mut self, req: &Request, transfer: &TransferOptions) -> Result<Outcome> {
-        match self.request(req)? {
-            Response::Value(w) => {
-                let table = &self.guest.store.data().table;
-                crate::convert::leave(w, table, self.isolate, transfer).map(Outcome::Ready)
-            }
-            Response::Pending { watch } => {
-                self.isolate.inner.promises.register(watch, *transfer);
-                Ok(Outcome::Pending(watch))
-            }
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// A host value going into the guest.
-    pub(crate) fn enter(
-        &mut self,
-        value: Value,
-        args: &TransferOptions,
-    ) -> Result<backend_boa::abi::WireValue> {
-        let table = &mut self.guest.store.data_mut().table;
-        crate::convert::enter(value, table, self.isolate.inner.id, args)
-    }
-
-    fn flush_releases(&mut self) -> Result<()> {
-        let pending = std::mem::take(
-            &mut *self
-                .isolate
-                .inner
-                .pending_release
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        for handle in pending {
-            match self.request(&Request::Release { handle }) {
-                Err(e) if self.fatal => return Err(e),
-                _ => {}
-            }
-        }
-        Ok(())
-    }
 }
 
 pub(crate) fn unexpected(r: &Response) -> Error {

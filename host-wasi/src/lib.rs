@@ -46,20 +46,25 @@
 #![deny(missing_docs)]
 
 mod cache;
-mod cache_dir;
+mod cache_dirs;
+mod cache_status;
+mod callback_errors;
 mod context;
 mod convert;
-mod cpu;
+mod cpu_meter;
 mod guest;
-mod handle;
+mod guest_source;
+mod handle_cell;
 mod host_calls;
 mod isolate;
 mod module;
 mod preinit;
-mod promise;
+mod promises;
 mod reference;
 mod runtime;
+mod runtime_config;
 mod script;
+mod session;
 mod state;
 mod ticker;
 mod trap;
@@ -67,12 +72,14 @@ mod wasi;
 
 use engine_api::Capabilities;
 
-pub use cache_dir::CacheStatus;
+pub use cache_status::CacheStatus;
 pub use context::BoaContext;
+pub use guest_source::GuestSource;
 pub use isolate::BoaIsolate;
 pub use module::BoaModule;
 pub use reference::BoaReference;
-pub use runtime::{GuestSource, Runtime, RuntimeConfig};
+pub use runtime::Runtime;
+pub use runtime_config::RuntimeConfig;
 pub use script::BoaScript;
 
 /// The guest ABI (re-exported from `backend-boa`).

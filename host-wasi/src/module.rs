@@ -7,7 +7,7 @@ use backend_boa::abi::{Request, Response};
 use engine_api::{Error, Resolver, Result, RunOptions, TypeOf, Value};
 
 use crate::convert::transfer;
-use crate::handle::HandleCell;
+use crate::handle_cell::HandleCell;
 use crate::isolate::unexpected;
 use crate::{BoaContext, BoaIsolate, BoaReference, BoaWasi};
 

@@ -6,7 +6,7 @@ use backend_boa::abi::Request;
 use engine_api::{ApplyOptions, Result, TransferOptions, TypeOf, Value};
 
 use crate::convert::transfer;
-use crate::handle::HandleCell;
+use crate::handle_cell::HandleCell;
 use crate::{BoaIsolate, BoaWasi};
 
 /// A reference to a value in a [`BoaIsolate`] (`ivm.Reference`).

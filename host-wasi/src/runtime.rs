@@ -1,10 +1,8 @@
 //! The wasmtime side shared by isolates: engines, the compiled guest (pre-initialised,
 //! cached on disk), the `InstancePre` every isolate instantiates, and the epoch ticker.
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use engine_api::{Capability, Error, Result};
 use wasmtime::{
@@ -12,50 +10,11 @@ use wasmtime::{
     PoolingAllocationConfig,
 };
 
-use crate::cache_dir::{CacheDirs, CacheStatus};
+use crate::cache_dirs::CacheDirs;
 use crate::state::HostState;
 use crate::ticker::Ticker;
 use crate::trap::backend_with;
-
-/// How a [`Runtime`] sets up wasmtime.
-///
-/// ```
-/// let config = host_wasi::RuntimeConfig { max_isolates: 100, ..Default::default() };
-/// assert_eq!(config.max_isolates, 100);
-/// ```
-#[derive(Clone, Debug)]
-pub struct RuntimeConfig {
-    /// Live isolates the pooling allocator has slots for (per engine). Creating more fails
-    /// with `Error::Backend` until some are dropped.
-    pub max_isolates: u32,
-    /// The largest `memory_limit_mb` an isolate can use (a pool slot's size); larger
-    /// limits are capped to this.
-    pub max_memory_mb: u64,
-    /// Native stack the guest may use, in bytes. Calls run on the caller's thread, which
-    /// must have this much stack free (plus some for the host).
-    pub max_wasm_stack: usize,
-    /// How often the epoch advances; timeouts are checked once per tick.
-    pub epoch_tick: Duration,
-    /// Where compiled modules are cached (`None`: `$ISOVM_CACHE_DIR`, else the platform
-    /// cache directory, else a private one under the temporary directory; see
-    /// [`Runtime::cache_status`]).
-    pub cache_dir: Option<PathBuf>,
-    /// Whether to use the on-disk cache at all.
-    pub disk_cache: bool,
-}
-
-impl Default for RuntimeConfig {
-    fn default() -> Self {
-        RuntimeConfig {
-            max_isolates: 1000,
-            max_memory_mb: 4096,
-            max_wasm_stack: 1 << 20,
-            epoch_tick: Duration::from_millis(1),
-            cache_dir: None,
-            disk_cache: true,
-        }
-    }
-}
+use crate::{CacheStatus, GuestSource, RuntimeConfig};
 
 /// Engines and compiled guest modules shared by isolates. Cheap to clone.
 ///
@@ -93,17 +52,6 @@ impl Drop for RuntimeInner {
 struct EngineSlot {
     engine: Engine,
     prepared: Mutex<Option<Arc<Prepared>>>,
-}
-
-/// Where a runtime's compiled guest came from ([`Runtime::prepare`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum GuestSource {
-    /// Loaded from the on-disk cache (milliseconds).
-    DiskCache,
-    /// Pre-initialised and compiled by this process (seconds), then written to the cache
-    /// if [`Runtime::cache_status`] is [`CacheStatus::Enabled`].
-    Compiled,
 }
 
 /// The guest compiled for one engine, ready to instantiate.

@@ -6,7 +6,7 @@ use backend_boa::abi::Request;
 use engine_api::{Result, RunOptions, Value};
 
 use crate::convert::transfer;
-use crate::handle::HandleCell;
+use crate::handle_cell::HandleCell;
 use crate::{BoaContext, BoaIsolate, BoaWasi};
 
 /// A script compiled in a [`BoaIsolate`]; runs in any of its contexts.
