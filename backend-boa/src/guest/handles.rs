@@ -7,8 +7,8 @@ use boa_engine::{JsValue, realm::Realm};
 use crate::abi::{ErrorKind, GuestError, Handle};
 
 use super::errors;
-use super::modules::ModuleEntry;
-use super::requests::ScriptEntry;
+use super::module_entry::ModuleEntry;
+use super::script_entry::ScriptEntry;
 
 /// One slot's content.
 pub enum Entry {

@@ -15,7 +15,10 @@ use crate::abi::{HostRequest, HostResponse, WireValue};
 use super::convert::{self, CopyError};
 use super::host;
 
+mod external_copy;
 mod reference;
+
+use external_copy::{external_copy_copy, external_copy_copy_into, new_external_copy};
 
 use reference::{
     apply_async, apply_ignored, apply_sync, apply_sync_promise, copy_sync, delete_sync, deref,
@@ -161,39 +164,6 @@ pub(super) fn list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
     };
     let len = o.get(js_string!("length"), ctx)?.to_length(ctx)?;
     (0..len).map(|i| o.get(i, ctx)).collect()
-}
-
-fn this_copy_id(this: &JsValue) -> JsResult<u32> {
-    match this
-        .as_object()
-        .and_then(|o| o.downcast_ref::<Ivm>().map(|d| d.clone()))
-        .as_ref()
-    {
-        Some(Ivm::ExternalCopy { released, .. }) if released.get() => {
-            Err(type_error("ExternalCopy has been released"))
-        }
-        Some(Ivm::ExternalCopy { id, .. }) => Ok(*id),
-        _ => Err(type_error("not an ivm.ExternalCopy")),
-    }
-}
-
-fn new_external_copy(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let value = convert::copy_out(&arg(args, 0), ctx).map_err(CopyError::into_js)?;
-    match host::call(&HostRequest::NewExternalCopy { value }, ctx)? {
-        HostResponse::Id(id) => Ok(external_copy(id, ctx)),
-        _ => Err(type_error("host did not create the external copy")),
-    }
-}
-
-fn external_copy_copy(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let id = this_copy_id(this)?;
-    let r = host::call(&HostRequest::ReadExternalCopy { id }, ctx)?;
-    host::value_of(r, ctx)
-}
-
-fn external_copy_copy_into(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let id = this_copy_id(this)?;
-    Ok(make(Ivm::CopyInto(id), ctx, true).into())
 }
 
 type Method = fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>;

@@ -1,66 +1,16 @@
 //! ES modules: compile, link from the host's resolution table, evaluate once.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use boa_engine::{
-    Context, JsNativeError, JsResult, JsString, Module, Source,
-    builtins::promise::PromiseState,
-    module::{ModuleLoader, ModuleRequest, Referrer},
-    object::builtins::JsPromise,
-    parser::Parser,
+    Context, JsString, Module, Source, builtins::promise::PromiseState, parser::Parser,
     realm::Realm,
 };
 
 use crate::abi::{GuestError, Handle, Origin, Response, Transfer};
 
 use super::handles::{self, Entry};
+use super::module_entry::ModuleEntry;
+use super::module_loader::Loader;
 use super::{convert, errors, runtime, source};
-
-/// A compiled module.
-pub struct ModuleEntry {
-    code: String,
-    origin: Origin,
-    /// The parsed module, bound to the realm it was parsed in.
-    module: Module,
-    /// Linked (its realm is fixed from then on).
-    linked: bool,
-    /// The evaluation promise (evaluate twice returns the first outcome).
-    evaluation: Option<JsPromise>,
-}
-
-/// Answers imports from the resolution table of the current `InstantiateModule`.
-#[derive(Default)]
-pub struct Loader {
-    table: RefCell<Vec<(Module, JsString, Module)>>,
-}
-
-impl ModuleLoader for Loader {
-    async fn load_imported_module(
-        self: Rc<Self>,
-        referrer: Referrer,
-        request: ModuleRequest,
-        _context: &RefCell<&mut Context>,
-    ) -> JsResult<Module> {
-        let found = match &referrer {
-            Referrer::Module(importer) => self
-                .table
-                .borrow()
-                .iter()
-                .find(|(from, spec, _)| from == importer && spec == request.specifier())
-                .map(|(_, _, to)| to.clone()),
-            _ => None,
-        };
-        found.ok_or_else(|| {
-            JsNativeError::typ()
-                .with_message(format!(
-                    "Cannot find module '{}'",
-                    request.specifier().to_std_string_lossy()
-                ))
-                .into()
-        })
-    }
-}
 
 fn parse(
     code: &str,

@@ -6,22 +6,9 @@ use crate::abi::{GuestError, Handle, Origin, Request, Response, Transfer, WireVa
 
 use super::handles::{self, Entry};
 use super::runtime::{self, GuestState};
+use super::script_entry::ScriptEntry;
 use super::source::{check_nesting, pad, source};
 use super::{alloc, convert, errors, host, modules};
-
-/// A compiled script: its source, and one parse per realm it ran in.
-pub struct ScriptEntry {
-    code: String,
-    origin: Origin,
-    parsed: Vec<(Realm, Script)>,
-}
-
-impl ScriptEntry {
-    /// Drops the parse bound to `realm` (its context was released).
-    pub fn forget_realm(&mut self, realm: &Realm) {
-        self.parsed.retain(|(r, _)| r != realm);
-    }
-}
 
 /// Handles one request.
 pub fn handle(engine: &mut GuestState, request: Request) -> Response {

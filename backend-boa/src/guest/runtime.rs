@@ -9,7 +9,7 @@ use boa_engine::{
 
 use crate::abi::{Request, Response};
 
-use super::{ivm, modules::Loader, random, realm, requests};
+use super::{ivm, module_loader::Loader, random, realm, requests};
 
 /// Maximum JS call depth (Boa keeps JS frames off the native stack; native re-entry
 /// through accessors and callbacks counts too).

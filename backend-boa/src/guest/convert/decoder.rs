@@ -1,0 +1,189 @@
+//! `Decoder`: builds `JsValue`s from [`WireValue`]s.
+
+use boa_engine::{
+    Context, JsBigInt, JsError, JsObject, JsResult, JsString, JsValue,
+    builtins::object::OrdinaryObject,
+    object::ObjectInitializer,
+    object::builtins::{JsArray, JsArrayBuffer, JsMap, JsRegExp, JsSet},
+    property::{PropertyDescriptor, PropertyKey},
+};
+
+use crate::abi::{GuestError, WireValue};
+use crate::guest::{errors, handles, host, ivm};
+
+/// A `JsValue` for a wire value (in the current realm).
+pub fn from_wire(value: WireValue, ctx: &mut Context) -> Result<JsValue, GuestError> {
+    Decoder::default().value(value, ctx)
+}
+
+/// How many distinct property keys one decode remembers.
+const KEY_CACHE: usize = 32;
+
+/// Builds `JsValue`s from wire values, reusing the property keys it has seen (arrays of
+/// records repeat the same few keys).
+#[derive(Default)]
+struct Decoder {
+    keys: Vec<(String, PropertyKey)>,
+}
+
+impl Decoder {
+    fn key(&mut self, name: String) -> PropertyKey {
+        if let Some((_, key)) = self.keys.iter().find(|(n, _)| *n == name) {
+            return key.clone();
+        }
+        let key = PropertyKey::from(JsString::from(name.as_str()));
+        if self.keys.len() < KEY_CACHE {
+            self.keys.push((name, key.clone()));
+        }
+        key
+    }
+
+    fn value(&mut self, value: WireValue, ctx: &mut Context) -> Result<JsValue, GuestError> {
+        let js = |e: JsError, ctx: &mut Context| errors::from_js(e, None, ctx);
+        Ok(match value {
+            WireValue::Undefined => JsValue::undefined(),
+            WireValue::Null => JsValue::null(),
+            WireValue::Bool(b) => JsValue::from(b),
+            WireValue::Number(n) => JsValue::from(n),
+            WireValue::BigInt(s) => JsBigInt::from_string(&s)
+                .map(JsValue::from)
+                .ok_or_else(|| errors::invalid(format!("invalid BigInt `{s}`")))?,
+            WireValue::String(s) => JsValue::from(JsString::from(s.as_str())),
+            WireValue::Array(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.value(item, ctx)?);
+                }
+                JsArray::from_iter(values, ctx).into()
+            }
+            WireValue::Object(props) => {
+                let obj = new_object(ctx);
+                for (k, v) in props {
+                    let v = self.value(v, ctx)?;
+                    // A new ordinary object is extensible and has only these data properties:
+                    // inserting is what `CreateDataPropertyOrThrow` would do, without the checks.
+                    obj.insert_property(self.key(k), data_property(v));
+                }
+                obj.into()
+            }
+            WireValue::Map(pairs) => {
+                let map = JsMap::new(ctx);
+                for (k, v) in pairs {
+                    let (k, v) = (self.value(k, ctx)?, self.value(v, ctx)?);
+                    map.set(k, v, ctx).map_err(|e| js(e, ctx))?;
+                }
+                map.into()
+            }
+            WireValue::Set(items) => {
+                let set = JsSet::new(ctx);
+                for v in items {
+                    let v = self.value(v, ctx)?;
+                    set.add(v, ctx).map_err(|e| js(e, ctx))?;
+                }
+                set.into()
+            }
+            WireValue::Date(t) => {
+                let ctor = ctx.intrinsics().constructors().date().constructor();
+                ctor.construct(&[JsValue::from(t)], None, ctx)
+                    .map_err(|e| js(e, ctx))?
+                    .into()
+            }
+            WireValue::RegExp { source, flags } => JsRegExp::new(
+                JsString::from(source.as_str()),
+                JsString::from(flags.as_str()),
+                ctx,
+            )
+            .map_err(|e| js(e, ctx))?
+            .into(),
+            WireValue::Error {
+                name,
+                message,
+                stack,
+            } => errors::error_value(&name, &message, stack.as_deref(), ctx),
+            WireValue::ArrayBuffer(bytes) => {
+                array_buffer(&bytes, ctx).map_err(|e| js(e, ctx))?.into()
+            }
+            WireValue::TypedArray { kind, bytes } => {
+                let ctor = view_constructor(&kind, ctx)
+                    .ok_or_else(|| errors::invalid(format!("unknown typed array kind `{kind}`")))?;
+                let buf = array_buffer(&bytes, ctx).map_err(|e| js(e, ctx))?;
+                ctor.construct(&[buf.into()], None, ctx)
+                    .map_err(|e| js(e, ctx))?
+                    .into()
+            }
+            WireValue::GuestHandle { handle, .. } => handles::value(handle)?.0,
+            WireValue::HostReference { id, type_of } => ivm::host_reference(id, &type_of, ctx),
+            WireValue::HostFunction { id, mode } => host::function(id, mode, ctx)?,
+            WireValue::ExternalCopy { id } => ivm::external_copy(id, ctx),
+        })
+    }
+}
+
+thread_local! {
+    /// `Object.prototype` of the realm built with the context (see [`new_object`]).
+    static FIRST_OBJECT_PROTOTYPE: std::cell::RefCell<Option<JsObject>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Records the context's first realm (called once, when the engine is built).
+pub fn set_first_realm(ctx: &Context) {
+    let proto = ctx.intrinsics().constructors().object().prototype();
+    FIRST_OBJECT_PROTOTYPE.with(|p| *p.borrow_mut() = Some(proto));
+}
+
+/// A new ordinary object inheriting from the current realm's `Object.prototype`.
+///
+/// In the realm built with the context, objects get shapes shared through the context's
+/// root shape (as object literals do), so records with the same keys share one property
+/// table. Other realms have their own root shape, and a prototype transition on the
+/// context's one would keep their `Object.prototype` (and realm) alive for the life of the
+/// context: there, objects get a shape of their own.
+fn new_object(ctx: &mut Context) -> JsObject {
+    let proto = ctx.intrinsics().constructors().object().prototype();
+    let first = FIRST_OBJECT_PROTOTYPE.with(|p| p.borrow().as_ref() == Some(&proto));
+    if first {
+        ObjectInitializer::with_native_data(OrdinaryObject, ctx).build()
+    } else {
+        JsObject::from_proto_and_data(proto, OrdinaryObject)
+    }
+}
+
+/// A writable, enumerable, configurable data property.
+fn data_property(value: JsValue) -> PropertyDescriptor {
+    PropertyDescriptor::builder()
+        .value(value)
+        .writable(true)
+        .enumerable(true)
+        .configurable(true)
+        .build()
+}
+
+/// The constructor of a typed array or DataView by name.
+fn view_constructor(kind: &str, ctx: &Context) -> Option<JsObject> {
+    let c = ctx.intrinsics().constructors();
+    let s = match kind {
+        "Int8Array" => c.typed_int8_array(),
+        "Uint8Array" => c.typed_uint8_array(),
+        "Uint8ClampedArray" => c.typed_uint8clamped_array(),
+        "Int16Array" => c.typed_int16_array(),
+        "Uint16Array" => c.typed_uint16_array(),
+        "Int32Array" => c.typed_int32_array(),
+        "Uint32Array" => c.typed_uint32_array(),
+        "BigInt64Array" => c.typed_bigint64_array(),
+        "BigUint64Array" => c.typed_biguint64_array(),
+        "Float16Array" => c.typed_float16_array(),
+        "Float32Array" => c.typed_float32_array(),
+        "Float64Array" => c.typed_float64_array(),
+        "DataView" => c.data_view(),
+        _ => return None,
+    };
+    Some(s.constructor())
+}
+
+fn array_buffer(bytes: &[u8], ctx: &mut Context) -> JsResult<JsArrayBuffer> {
+    let buf = JsArrayBuffer::new(bytes.len(), ctx)?;
+    if let Some(mut data) = buf.data_mut() {
+        data.copy_from_slice(bytes);
+    }
+    Ok(buf)
+}

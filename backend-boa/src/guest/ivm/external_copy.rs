@@ -1,0 +1,54 @@
+//! `ivm.ExternalCopy` methods: each calls the matching `HostRequest` for the host's copy.
+
+use boa_engine::{Context, JsResult, JsValue};
+
+use crate::abi::{HostRequest, HostResponse};
+
+use super::{Ivm, arg, external_copy, make, type_error};
+use crate::guest::convert::{self, CopyError};
+use crate::guest::host;
+
+fn this_copy_id(this: &JsValue) -> JsResult<u32> {
+    match this
+        .as_object()
+        .and_then(|o| o.downcast_ref::<Ivm>().map(|d| d.clone()))
+        .as_ref()
+    {
+        Some(Ivm::ExternalCopy { released, .. }) if released.get() => {
+            Err(type_error("ExternalCopy has been released"))
+        }
+        Some(Ivm::ExternalCopy { id, .. }) => Ok(*id),
+        _ => Err(type_error("not an ivm.ExternalCopy")),
+    }
+}
+
+pub(super) fn new_external_copy(
+    _: &JsValue,
+    args: &[JsValue],
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let value = convert::copy_out(&arg(args, 0), ctx).map_err(CopyError::into_js)?;
+    match host::call(&HostRequest::NewExternalCopy { value }, ctx)? {
+        HostResponse::Id(id) => Ok(external_copy(id, ctx)),
+        _ => Err(type_error("host did not create the external copy")),
+    }
+}
+
+pub(super) fn external_copy_copy(
+    this: &JsValue,
+    _: &[JsValue],
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let id = this_copy_id(this)?;
+    let r = host::call(&HostRequest::ReadExternalCopy { id }, ctx)?;
+    host::value_of(r, ctx)
+}
+
+pub(super) fn external_copy_copy_into(
+    this: &JsValue,
+    _: &[JsValue],
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let id = this_copy_id(this)?;
+    Ok(make(Ivm::CopyInto(id), ctx, true).into())
+}
