@@ -52,6 +52,14 @@ pub use engine_api::{
     SpawnedFuture, Spawner, Task, TransferOptions, TypeOf, TypedArrayKind, Value,
 };
 
+/// Sizes of the process-wide pools: the worker pool that runs isolates' async work
+/// (`ISOVM_WORKERS`), the host-callback pool (`ISOVM_HOST_THREADS`) and its per-isolate
+/// bound (`ISOVM_HOST_QUEUE_LIMIT`); [`Executor`] polls async host functions' futures.
+pub use engine_api::{
+    host_queue_limit, host_threads, peak_worker_threads, set_host_queue_limit, set_host_threads,
+    set_worker_threads, worker_threads,
+};
+
 /// The contract's traits, for code generic over backends (`fn f<B: Backend>()`) and for
 /// writing a backend.
 pub mod traits {
@@ -74,8 +82,7 @@ pub mod prelude {
 pub mod backend_support {
     pub use engine_api::{
         CancelHook, CancelToken, Completer, CurrentToken, PendingSlot, Refused, TaskQueue,
-        ValueDeserializer, drop_values, host_queue_limit, host_threads, set_host_queue_limit,
-        set_host_threads, spawn_detached, spawn_host_call,
+        ValueDeserializer, drop_values, spawn_detached, spawn_host_call,
     };
 }
 

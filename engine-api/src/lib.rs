@@ -66,6 +66,7 @@ mod value;
 mod value_deserializer;
 mod value_serde;
 mod value_serializer;
+mod worker_pool;
 
 pub use any_reference::{AnyReference, ReferenceHandle};
 pub use backend::Backend;
@@ -104,3 +105,4 @@ pub use type_of::TypeOf;
 pub use typed_array_kind::TypedArrayKind;
 pub use value::{MAX_TRANSFER_DEPTH, Value, drop_values};
 pub use value_deserializer::{FromValueError, ValueDeserializer};
+pub use worker_pool::{peak_worker_threads, set_worker_threads, worker_threads};

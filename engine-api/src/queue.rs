@@ -24,7 +24,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::ThreadId;
 
 use crate::{CancelToken, Completer, Error, Result, Task};
@@ -272,14 +272,20 @@ impl TaskQueue {
 
     fn schedule_drain(&self) {
         let queue = self.clone();
-        pool().submit(Box::new(move || queue.drain()));
+        crate::worker_pool::submit(Box::new(move || queue.drain()));
     }
 
     /// Runs queued async items on a pool thread until the queue is empty or a blocking
-    /// caller is next; yields the thread to other isolates after a few items.
+    /// caller is next; yields the thread to other isolates after a few items or a short
+    /// slice of time, so that isolates with a backlog share the pool round-robin.
     fn drain(&self) {
         const BATCH: usize = 32;
+        const SLICE: std::time::Duration = std::time::Duration::from_millis(2);
+        let started = std::time::Instant::now();
         for _ in 0..BATCH {
+            if started.elapsed() > SLICE {
+                break;
+            }
             let job = {
                 let mut st = self.inner.state();
                 match st.entries.pop_front() {
@@ -334,69 +340,7 @@ impl TaskQueue {
 
 /// Runs `f` on the shared worker pool, outside any isolate's queue.
 pub fn spawn_detached(f: impl FnOnce() + Send + 'static) {
-    pool().submit(Box::new(f));
-}
-
-struct Pool {
-    jobs: Mutex<VecDeque<Job>>,
-    ready: Condvar,
-}
-
-impl Pool {
-    fn submit(&self, job: Job) {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(job);
-        self.ready.notify_one();
-    }
-
-    fn work(&self) {
-        loop {
-            let job = {
-                let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-                loop {
-                    if let Some(job) = jobs.pop_front() {
-                        break job;
-                    }
-                    jobs = self.ready.wait(jobs).unwrap_or_else(|e| e.into_inner());
-                }
-            };
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-        }
-    }
-}
-
-/// Number of worker threads: `ISOVM_WORKERS`, else the number of CPUs (at least 4, so a
-/// few blocked workers cannot starve the rest).
-fn worker_count() -> usize {
-    std::env::var("ISOVM_WORKERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .max(4)
-        })
-}
-
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<&'static Pool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let pool: &'static Pool = Box::leak(Box::new(Pool {
-            jobs: Mutex::new(VecDeque::new()),
-            ready: Condvar::new(),
-        }));
-        for i in 0..worker_count() {
-            std::thread::Builder::new()
-                .name(format!("isovm-worker-{i}"))
-                .spawn(move || pool.work())
-                .expect("spawning an isovm worker thread");
-        }
-        pool
-    })
+    crate::worker_pool::submit(Box::new(f));
 }
 
 #[cfg(test)]

@@ -20,7 +20,63 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "ordering/module_evaluate_ignored_then_async",
             module_ignored::<E>,
         ),
+        Case::new(
+            "ordering/isolates_share_the_worker_pool",
+            share_the_pool::<E>,
+        ),
     ]
+}
+
+/// Eight isolates with a backlog of 5 ms jobs each do not make a ninth wait for their
+/// backlogs: the worker pool serves queues round-robin, a short slice at a time. (Counted
+/// in jobs done, not in time: with whole backlogs run first, at least half of them would
+/// be done before the ninth isolate ran.)
+fn share_the_pool<E: Backend>() -> R {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const BUSY: usize = 8;
+    const JOBS: usize = 20;
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut busy = Vec::new();
+    let mut tasks = Vec::new();
+    for _ in 0..BUSY {
+        let (i, c) = setup::<E>()?;
+        let d = done.clone();
+        let tick = engine_api::Callback::new(move |_| {
+            d.fetch_add(1, Ordering::SeqCst);
+            Ok(Value::Undefined)
+        });
+        c.eval_closure(
+            "globalThis.tick = $0",
+            vec![tick.into()],
+            &EvalOptions::default(),
+        )?;
+        busy.push((i, c));
+    }
+    let (_other, other) = setup::<E>()?;
+    for _ in 0..JOBS {
+        for (_, c) in &busy {
+            tasks.push(c.eval_async(
+                "{ const t = Date.now(); while (Date.now() - t < 5) {} tick() }",
+                EvalOptions::default(),
+            ));
+        }
+    }
+    ensure_eq!(
+        other.eval_async("1 + 1", EvalOptions::copy()).wait()?,
+        Value::from(2)
+    );
+    let at_other = done.load(Ordering::SeqCst);
+    for t in tasks {
+        t.wait()?;
+    }
+    ensure_eq!(done.load(Ordering::SeqCst), BUSY * JOBS);
+    crate::ensure!(
+        at_other < BUSY * JOBS / 2,
+        "the ninth isolate's call ran only after {at_other} of {} backlog jobs",
+        BUSY * JOBS
+    );
+    Ok(())
 }
 
 fn ignored_then_async<E: Backend>() -> R {
