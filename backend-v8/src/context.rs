@@ -6,7 +6,7 @@ use std::time::Duration;
 use engine_api::{Error, EvalOptions, Result, Task, Value};
 
 use crate::convert::{self, Fallback};
-use crate::isolate::HandleCount;
+use crate::handle_count::HandleCount;
 use crate::pending::{self, Outcome};
 use crate::script::origin;
 use crate::{V8Isolate, V8Reference, ivm};
@@ -76,7 +76,7 @@ impl V8Context {
     fn start_eval(&self, code: &str, options: &EvalOptions) -> Result<Outcome> {
         self.run_in(options.timeout, |scope| {
             v8::tc_scope!(let tc, scope);
-            let source = crate::limits::source(tc, code)?;
+            let source = crate::source_limit::source(tc, code)?;
             let origin = origin(tc, &options.origin, false);
             let Some(script) = v8::Script::compile(tc, source, Some(&origin)) else {
                 return Err(caught!(tc));
@@ -124,7 +124,7 @@ impl V8Context {
                     .ok_or_else(|| Error::InvalidArgument("too many arguments".into()))?;
                 params.push(name);
             }
-            let source = crate::limits::source(tc, code)?;
+            let source = crate::source_limit::source(tc, code)?;
             let origin = origin(tc, &options.origin, false);
             let mut source = v8::script_compiler::Source::new(source, Some(&origin));
             let Some(func) = v8::script_compiler::compile_function(

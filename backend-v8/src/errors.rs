@@ -6,7 +6,7 @@ use std::sync::Arc;
 use engine_api::{Error, JsError, Location, Result};
 
 use crate::convert::{get, str_of, string};
-use crate::isolate::Core;
+use crate::isolate_core::Core;
 
 /// How many thrown host callback errors an isolate remembers: a guest that catches them
 /// keeps the host from holding more than this; the one that ends a call is among the

@@ -16,7 +16,7 @@
 
 use engine_api::{Error, Result};
 
-use crate::isolate::Core;
+use crate::isolate_core::Core;
 
 /// The guard: given what it needs (taken from the context before any guest code ran), it
 /// defines the guarded constructors and methods and returns them, in [`LAZY`] order (all
@@ -409,7 +409,7 @@ fn reserve<'s>(
     }
     // Buffers the guest dropped give their bytes back once collected and cleaned up.
     scope.low_memory_notification();
-    crate::run_posted_tasks(scope);
+    crate::platform::run_posted_tasks(scope);
     if !limits.reserve(bytes) {
         // The isolate is over its limit and being terminated: the call ends in MemoryLimit.
         crate::convert::throw(scope, &Error::MemoryLimit);

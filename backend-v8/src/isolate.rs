@@ -1,167 +1,21 @@
-//! Isolates: a `v8::SharedIsolate`, its queue, limits and the tables that guest-side
-//! handles (references, external copies, callbacks) index into.
+//! Isolates: the `V8Isolate` handle over a `v8::SharedIsolate`, and how a call enters it
+//! (in queue order, locked, under its deadline and limits).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use engine_api::{
-    AnyReference, Callback, Capability, Error, ExternalCopy, HeapStatistics, IsolateId,
-    IsolateOptions, Result, ScriptOptions, TaskQueue,
+    Capability, Error, HeapStatistics, IsolateId, IsolateOptions, Result, ScriptOptions, TaskQueue,
 };
 
+use crate::call_deadline::DeadlineScope;
+use crate::isolate_core::Core;
 use crate::limits::{self, Limits};
+use crate::lock_stack::{ANCESTORS, LOCKED, OnTop, Reenter, StepAside, hop, reentry_error};
 use crate::pending::PendingTable;
+use crate::tables::Tables;
 use crate::{V8Context, V8Module, V8Script, backend_error, watchdog};
-
-thread_local! {
-    /// Isolates this thread holds the lock of (innermost last), with their raw pointers.
-    static LOCKED: RefCell<Vec<(IsolateId, v8::UnsafeRawIsolatePtr)>> =
-        const { RefCell::new(Vec::new()) };
-    /// Isolates held by the threads this thread is running a nested call for.
-    static ANCESTORS: RefCell<Vec<IsolateId>> = const { RefCell::new(Vec::new()) };
-    /// The deadline of the innermost call running on this thread, for the work the
-    /// backend does itself inside a call (copies) where V8's termination cannot reach.
-    static DEADLINE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
-}
-
-/// The heap size of the isolate running on this thread, if its limits are `limits` (V8's
-/// callbacks run on the isolate's thread, inside a call).
-pub(crate) fn running_heap_size(limits: &Limits) -> Option<usize> {
-    let (_, ptr) = LOCKED.with(|l| l.borrow().last().copied())?;
-    // SAFETY: the top of LOCKED is the isolate this thread holds and runs; `Isolate` is a
-    // plain pointer wrapper without a destructor.
-    let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
-    let own = isolate
-        .get_slot::<Arc<Core>>()
-        .is_some_and(|core| std::ptr::eq(Arc::as_ptr(&core.limits), limits));
-    own.then(|| isolate.get_heap_statistics().total_heap_size())
-}
-
-/// The deadline of the call running on this thread (the earliest of nested calls).
-pub(crate) fn call_deadline() -> Option<Instant> {
-    DEADLINE.with(|d| d.get())
-}
-
-/// Narrows this thread's call deadline for as long as it lives.
-struct DeadlineScope(Option<Instant>);
-
-impl DeadlineScope {
-    fn new(timeout: Option<Duration>) -> Self {
-        let outer = call_deadline();
-        let mine = timeout.and_then(crate::deadline);
-        let inner = match (outer, mine) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        DEADLINE.with(|d| d.set(inner));
-        DeadlineScope(outer)
-    }
-}
-
-impl Drop for DeadlineScope {
-    fn drop(&mut self) {
-        DEADLINE.with(|d| d.set(self.0));
-    }
-}
-
-/// Host-side objects the guest holds by id.
-#[derive(Default)]
-pub(crate) struct Tables {
-    next: u64,
-    pub refs: HashMap<u64, AnyReference>,
-    pub copies: HashMap<u64, ExternalCopy>,
-    /// The bytes counted against the isolate's limit for the copies the guest made itself.
-    pub guest_copies: HashMap<u64, usize>,
-    pub callbacks: Vec<Callback>,
-    pub resolvers: HashMap<u64, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
-    /// Errors of host callbacks thrown into the guest, to tell them when they end a call.
-    pub callback_errors: crate::errors::CallbackErrors,
-}
-
-impl Tables {
-    pub fn next_id(&mut self) -> u64 {
-        self.next += 1;
-        self.next
-    }
-
-    /// Keeps a reference the guest holds; returns its id.
-    pub fn add_ref(&mut self, r: AnyReference) -> u64 {
-        let id = self.next_id();
-        self.refs.insert(id, r);
-        id
-    }
-
-    /// Keeps an external copy the guest holds; returns its id.
-    pub fn add_copy(&mut self, c: ExternalCopy) -> u64 {
-        let id = self.next_id();
-        self.copies.insert(id, c);
-        id
-    }
-}
-
-/// State shared by the isolate handle and V8's callbacks (it lives in an isolate slot).
-pub(crate) struct Core {
-    pub id: IsolateId,
-    pub queue: TaskQueue,
-    /// Orders the guest's outgoing `applyIgnored` / `apply` calls and ignored callbacks.
-    pub outbox: TaskQueue,
-    pub handle: v8::IsolateHandle,
-    pub limits: Arc<Limits>,
-    pub disposed: AtomicBool,
-    pub cpu: crate::cpu::CpuMeter,
-    /// When the tasks V8 posted for this isolate last ran (ms on the backend's clock).
-    pub tasks_ran_ms: AtomicU64,
-    pub handles: AtomicUsize,
-    pub tables: Mutex<Tables>,
-    pub pending: PendingTable,
-    /// Whether any guest object was tagged as an ivm handle (skips lookups until then).
-    pub tagged: AtomicBool,
-    /// The private keys of those tags.
-    pub tag_keys: Mutex<Option<(v8::Global<v8::Private>, v8::Global<v8::Private>)>>,
-    owner: OnceLock<Weak<IsolateInner>>,
-}
-
-impl Core {
-    /// The core of the isolate `scope` belongs to.
-    pub fn of(scope: &v8::Isolate) -> Arc<Core> {
-        scope
-            .get_slot::<Arc<Core>>()
-            .cloned()
-            .expect("every isovm isolate has its core in a slot")
-    }
-
-    /// A handle to the isolate, while it lives.
-    pub fn isolate(&self) -> Result<V8Isolate> {
-        self.owner
-            .get()
-            .and_then(Weak::upgrade)
-            .map(|inner| V8Isolate { inner })
-            .ok_or(Error::Disposed)
-    }
-
-    pub fn is_disposed(&self) -> bool {
-        self.disposed.load(Ordering::Acquire)
-    }
-
-    /// Whether the tasks V8 posted for this isolate are due to run (every few
-    /// milliseconds at most: looking costs two platform locks).
-    pub fn tasks_due(&self, at: Instant) -> bool {
-        let now = crate::cpu::ms_at(at);
-        let last = self.tasks_ran_ms.load(Ordering::Relaxed);
-        now.saturating_sub(last) >= TASKS_EVERY_MS
-            && self
-                .tasks_ran_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-    }
-
-    pub fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
-        self.tables.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
 
 pub(crate) struct IsolateInner {
     pub core: Arc<Core>,
@@ -202,7 +56,7 @@ impl std::ops::Deref for OwnedIsolate {
 impl Drop for OwnedIsolate {
     fn drop(&mut self) {
         drop(self.0.take());
-        limits::release_freed_memory();
+        crate::freed_memory::release_freed_memory();
     }
 }
 
@@ -221,35 +75,6 @@ impl std::fmt::Debug for V8Isolate {
     }
 }
 
-/// Counts one live (unreleased) handle into an isolate for `reference_count`.
-pub(crate) struct HandleCount {
-    core: Arc<Core>,
-    live: AtomicBool,
-}
-
-impl HandleCount {
-    pub fn new(core: &Arc<Core>) -> Self {
-        core.handles.fetch_add(1, Ordering::Relaxed);
-        HandleCount {
-            core: core.clone(),
-            live: AtomicBool::new(true),
-        }
-    }
-
-    /// The handle was released: it no longer counts.
-    pub fn release(&self) {
-        if self.live.swap(false, Ordering::AcqRel) {
-            self.core.handles.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
-impl Drop for HandleCount {
-    fn drop(&mut self) {
-        self.release();
-    }
-}
-
 impl V8Isolate {
     pub(crate) fn create(options: IsolateOptions) -> Result<Self> {
         if options.fuel.is_some() {
@@ -258,7 +83,7 @@ impl V8Isolate {
         if options.deterministic.is_some() {
             return Err(Error::Unsupported(Capability::Deterministic));
         }
-        crate::init_v8();
+        crate::platform::init_v8();
         let limit = options.memory_limit_bytes()?;
         let limits = Limits::new(limit);
         let snapshot = options
@@ -271,11 +96,13 @@ impl V8Isolate {
         let build = move || -> Result<(v8::SharedIsolate, Arc<Core>)> {
             let mut params = v8::CreateParams::default()
                 .heap_limits(0, limit)
-                .array_buffer_allocator(limits::allocator(&limits));
+                .array_buffer_allocator(crate::allocator::allocator(&limits));
             if let Some(blob) = snapshot {
                 params = params.snapshot_blob(blob.into());
             }
-            let creating = crate::CREATION.read().unwrap_or_else(|e| e.into_inner());
+            let creating = crate::platform::CREATION
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
             let mut isolate = v8::Isolate::new(params);
             drop(creating);
             let handle = isolate.thread_safe_handle();
@@ -284,7 +111,9 @@ impl V8Isolate {
             isolate.set_capture_stack_trace_for_uncaught_exceptions(true, 10);
             let data = Arc::as_ptr(&limits) as *mut std::ffi::c_void;
             isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
-            isolate.set_modify_code_generation_from_strings_callback(limits::code_from_strings);
+            isolate.set_modify_code_generation_from_strings_callback(
+                crate::source_limit::code_from_strings,
+            );
             let core = Arc::new(Core {
                 id: IsolateId::next(),
                 queue: TaskQueue::new(),
@@ -364,7 +193,7 @@ impl V8Isolate {
             // Another isolate is locked on this thread. With stack to spare, it steps aside
             // (exited, still locked) while this one is locked on top; else the call runs on
             // a helper thread with a fresh stack while this one waits.
-            Some((_, ptr)) if !crate::limits::stack_low_on(NESTED_STACK) => Some(ptr),
+            Some((_, ptr)) if !crate::thread_stack::stack_low_on(NESTED_STACK) => Some(ptr),
             Some(_) => return hop(|| self.enter(timeout, f))?,
             None => None,
         };
@@ -427,7 +256,7 @@ impl V8Isolate {
             };
             let due = clock.as_ref().is_some_and(|c| core.tasks_due(c.started()));
             if due && !isolate.is_execution_terminating() {
-                crate::run_posted_tasks(&isolate);
+                crate::platform::run_posted_tasks(&isolate);
             }
             r
         };
@@ -537,98 +366,12 @@ impl V8Isolate {
     }
 }
 
-/// Milliseconds between two runs of an isolate's posted tasks at call ends.
-const TASKS_EVERY_MS: u64 = 5;
-
 /// Calls at least this long have their heap size checked when they end (the check walks
 /// V8's spaces: about a microsecond).
 const LONG_CALL: Duration = Duration::from_micros(100);
 
 /// Stack a nested call on this thread needs free (V8 reserves about 1 MB per entry).
 const NESTED_STACK: usize = 1536 * 1024;
-
-/// Exits the isolate locked below on this thread (it stays locked) and re-enters it when
-/// dropped, so another isolate can be locked on top. V8 supports one thread holding
-/// several lockers; the `v8` crate only asks that no isolate is entered when locking.
-struct StepAside(v8::UnsafeRawIsolatePtr);
-
-impl StepAside {
-    fn new(ptr: v8::UnsafeRawIsolatePtr) -> Self {
-        // SAFETY: `ptr` is the isolate on top of this thread's LOCKED stack: this thread
-        // holds its locker and entered it; exiting only pops V8's per-thread entry.
-        unsafe { v8::Isolate::from_raw_isolate_ptr(ptr).exit() };
-        StepAside(ptr)
-    }
-}
-
-impl Drop for StepAside {
-    fn drop(&mut self) {
-        // SAFETY: the same isolate, still locked by this thread; the nested locker is gone,
-        // so re-entering restores the state `new` found.
-        unsafe { v8::Isolate::from_raw_isolate_ptr(self.0).enter() };
-    }
-}
-
-/// Keeps LOCKED in step with the call stack, even if a call unwinds.
-struct OnTop;
-
-impl OnTop {
-    fn push(id: IsolateId, ptr: v8::UnsafeRawIsolatePtr) -> Self {
-        LOCKED.with(|l| l.borrow_mut().push((id, ptr)));
-        OnTop
-    }
-}
-
-impl Drop for OnTop {
-    fn drop(&mut self) {
-        LOCKED.with(|l| l.borrow_mut().pop());
-    }
-}
-
-/// Enters an isolate this thread already holds the lock of, and exits it when dropped.
-struct Reenter(v8::UnsafeRawIsolatePtr);
-
-impl Reenter {
-    fn new(ptr: v8::UnsafeRawIsolatePtr) -> Self {
-        // SAFETY: `ptr` is in this thread's LOCKED stack, so this thread holds its locker;
-        // the isolate above it was stepped aside, so entering keeps V8's entry stack nested.
-        unsafe { v8::Isolate::from_raw_isolate_ptr(ptr).enter() };
-        Reenter(ptr)
-    }
-}
-
-impl Drop for Reenter {
-    fn drop(&mut self) {
-        // SAFETY: undoes `new` on the same thread, before the stepped-aside isolate returns.
-        unsafe { v8::Isolate::from_raw_isolate_ptr(self.0).exit() };
-    }
-}
-
-fn reentry_error() -> Error {
-    Error::ReentrancyRefused {
-        reason: "a nested call re-enters an isolate whose thread is waiting on this call",
-    }
-}
-
-/// Runs `f` on a helper thread whose lock stack is empty, and waits for it.
-fn hop<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R> {
-    let mut ancestors: Vec<IsolateId> = ANCESTORS.with(|a| a.borrow().clone());
-    LOCKED.with(|l| ancestors.extend(l.borrow().iter().map(|(i, _)| *i)));
-    // The nested call belongs to the same task: a cancel stops it there too.
-    let cancel = engine_api::CancelToken::current();
-    std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("isovm-v8-nested".into())
-            .spawn_scoped(s, move || {
-                ANCESTORS.with(|a| *a.borrow_mut() = ancestors);
-                let _current = cancel.as_ref().map(engine_api::CancelToken::enter);
-                f()
-            })
-            .map_err(|e| backend_error(format!("spawning a helper thread: {e}")))?
-            .join()
-            .map_err(|_| backend_error("a nested call panicked"))
-    })
-}
 
 impl engine_api::Isolate for V8Isolate {
     type Backend = crate::V8;

@@ -7,9 +7,9 @@
 use engine_api::{AnyReference, ApplyOptions, Error, ExternalCopy, Result, TransferOptions, Value};
 
 use crate::V8Reference;
-use crate::callbacks;
 use crate::convert::{self, Fallback};
-use crate::isolate::Core;
+use crate::host_promise;
+use crate::isolate_core::Core;
 
 const BOOTSTRAP: &str = r#"(function (native) {
   'use strict';
@@ -201,7 +201,7 @@ static BOOT_CACHE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 /// the guest first reads `ivm`, or the host first passes it a reference or a copy. Most
 /// contexts never need it, and they start that much faster.
 pub(crate) fn install(scope: &mut v8::PinScope) -> Result<()> {
-    // `eval` and `new Function` ask `limits::code_from_strings` first (a size bound).
+    // `eval` and `new Function` ask `source_limit::code_from_strings` first (a size bound).
     scope
         .get_current_context()
         .set_allow_generation_from_strings(false);
@@ -503,10 +503,10 @@ fn ref_apply<'s>(
         }
         _ => {
             let isolate = core.isolate()?;
-            let (promise, id) = callbacks::promise(scope, &core).ok_or_else(crate::empty)?;
+            let (promise, id) = host_promise::promise(scope, &core).ok_or_else(crate::empty)?;
             core.outbox.spawn_ignored(move || {
                 let result = r.apply(receiver, values, &opts);
-                callbacks::settle(isolate, id, result);
+                host_promise::settle(isolate, id, result);
             });
             let g = v8::Global::new(scope, v8::Local::<v8::Value>::from(promise));
             Ok(Some(Value::DerefInto(engine_api::Reference::to_any(

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use engine_api::{Error, Resolver, Result, RunOptions, ScriptOptions, Task, Value};
 
 use crate::convert::Fallback;
-use crate::isolate::HandleCount;
+use crate::handle_count::HandleCount;
 use crate::pending::{self, Outcome};
 use crate::script::origin;
 use crate::{V8Context, V8Isolate, V8Reference};
@@ -56,7 +56,7 @@ impl V8Module {
             let context = this.utility_context(scope);
             let scope = &mut v8::ContextScope::new(scope, context);
             v8::tc_scope!(let tc, scope);
-            let text = crate::limits::source(tc, code)?;
+            let text = crate::source_limit::source(tc, code)?;
             let origin = origin(tc, &options.origin, true);
             let mut source = v8::script_compiler::Source::new(text, Some(&origin));
             let Some(module) = v8::script_compiler::compile_module(tc, &mut source) else {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use engine_api::{Completer, Error, Result, TransferOptions, Value};
 
 use crate::convert;
-use crate::isolate::Core;
+use crate::isolate_core::Core;
 
 /// Receives the settled result.
 pub(crate) type Sink = Box<dyn FnOnce(Result<Value>) + Send>;

@@ -7,7 +7,7 @@ use engine_api::{ApplyOptions, Error, IsolateId, Result, Task, TransferOptions, 
 
 use crate::V8Isolate;
 use crate::convert::{self, Fallback};
-use crate::isolate::HandleCount;
+use crate::handle_count::HandleCount;
 use crate::pending::{self, Outcome};
 
 struct ReferenceInner {

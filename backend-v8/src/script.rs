@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use engine_api::{Error, Result, RunOptions, ScriptOptions, ScriptOrigin, Task, Value};
 
 use crate::convert::Fallback;
-use crate::isolate::HandleCount;
+use crate::handle_count::HandleCount;
 use crate::pending::{self, Outcome};
 use crate::{V8Context, V8Isolate};
 
@@ -104,7 +104,7 @@ impl V8Script {
             let context = this.utility_context(scope);
             let scope = &mut v8::ContextScope::new(scope, context);
             v8::tc_scope!(let tc, scope);
-            let text = crate::limits::source(tc, code)?;
+            let text = crate::source_limit::source(tc, code)?;
             let origin = origin(tc, &options.origin, false);
             // A cache for other code or another V8 is rejected here: V8 itself would not look
             // at it when its in-isolate compilation cache already has the script.

@@ -10,10 +10,12 @@ use crate::script::origin;
 /// Runs `scripts` in a fresh snapshot-creator isolate (and `warmup` in a throwaway
 /// context, so its compiled code is kept but not its effects) and serialises the heap.
 pub(crate) fn create(scripts: &[SnapshotScript], warmup: Option<&str>) -> Result<Snapshot> {
-    crate::init_v8();
+    crate::platform::init_v8();
     // A snapshot creator must not run beside another one, nor beside isolate creation
     // (they share V8's read-only heap set-up).
-    let _alone = crate::CREATION.write().unwrap_or_else(|e| e.into_inner());
+    let _alone = crate::platform::CREATION
+        .write()
+        .unwrap_or_else(|e| e.into_inner());
     // A snapshot creator enters its isolate: run it on a thread where none is entered.
     std::thread::scope(|s| {
         std::thread::Builder::new()
