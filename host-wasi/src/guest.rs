@@ -9,7 +9,7 @@ use backend_boa::abi::{self, Request, Response};
 use engine_api::{DeterministicSeed, Error, Result};
 use wasmtime::{Memory, Store, TypedFunc, UpdateDeadline};
 
-use crate::runtime::Prepared;
+use crate::prepared::Prepared;
 use crate::state::HostState;
 use crate::trap::{HostTrap, backend, backend_with, classify};
 

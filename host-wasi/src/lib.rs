@@ -59,6 +59,7 @@ mod host_calls;
 mod isolate;
 mod module;
 mod preinit;
+mod prepared;
 mod promises;
 mod reference;
 mod runtime;

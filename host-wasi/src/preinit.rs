@@ -32,7 +32,7 @@ pub(crate) fn preinitialize(wasm: &[u8]) -> engine_api::Result<Vec<u8>> {
                     Err(fault("host_call during pre-initialisation"))
                 },
             )?;
-            linker.func_wrap("isovm", "out_of_memory", crate::runtime::out_of_memory)?;
+            linker.func_wrap("isovm", "out_of_memory", crate::prepared::out_of_memory)?;
             crate::wasi::stub_unknown(&mut linker, &module)
         })
         .map_err(|e| backend_with("linking for pre-initialisation", e))?;

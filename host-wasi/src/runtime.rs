@@ -5,13 +5,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use engine_api::{Capability, Error, Result};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
-    PoolingAllocationConfig,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig};
 
 use crate::cache_dirs::CacheDirs;
-use crate::state::HostState;
+use crate::prepared::{Prepared, link};
 use crate::ticker::Ticker;
 use crate::trap::backend_with;
 use crate::{CacheStatus, GuestSource, RuntimeConfig};
@@ -52,16 +49,6 @@ impl Drop for RuntimeInner {
 struct EngineSlot {
     engine: Engine,
     prepared: Mutex<Option<Arc<Prepared>>>,
-}
-
-/// The guest compiled for one engine, ready to instantiate.
-pub(crate) struct Prepared {
-    pub(crate) source: GuestSource,
-    pub(crate) instance_pre: InstancePre<HostState>,
-    /// Whether stores of this engine need fuel set before running.
-    pub(crate) consumes_fuel: bool,
-    /// Linear memory of a fresh instance (Boa, its first realm and the guest's stack).
-    pub(crate) base_memory: usize,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -322,37 +309,4 @@ impl Drop for CallGuard<'_> {
             t.active.fetch_sub(1, Ordering::SeqCst);
         }
     }
-}
-
-/// `isovm.out_of_memory`: the guest could not allocate and is about to abort (or to throw
-/// a `RangeError`); the call ends as `Error::MemoryLimit`.
-pub(crate) fn out_of_memory(mut caller: wasmtime::Caller<'_, HostState>) {
-    caller.data_mut().limits.exhausted = true;
-}
-
-/// The linker every isolate instantiates with: WASI, `isovm.host_call` and
-/// `isovm.out_of_memory`.
-fn link(engine: &Engine, module: &Module, source: GuestSource) -> Result<Prepared> {
-    let mut linker = Linker::new(engine);
-    crate::wasi::add_to_linker(&mut linker)
-        .and_then(|()| {
-            linker.func_wrap("isovm", "host_call", crate::host_calls::host_call)?;
-            linker.func_wrap("isovm", "out_of_memory", out_of_memory)?;
-            crate::wasi::stub_unknown(&mut linker, module)
-        })
-        .map_err(|e| backend_with("linking the guest", e))?;
-    let instance_pre = linker
-        .instantiate_pre(module)
-        .map_err(|e| backend_with("preparing the guest for instantiation", e))?;
-    let base_memory = module
-        .exports()
-        .find(|e| e.name() == "memory")
-        .and_then(|e| e.ty().memory().map(|m| m.minimum() * m.page_size()))
-        .unwrap_or(0);
-    Ok(Prepared {
-        source,
-        instance_pre,
-        consumes_fuel: engine.get_consume_fuel(),
-        base_memory: usize::try_from(base_memory).unwrap_or(usize::MAX),
-    })
 }
