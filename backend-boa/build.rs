@@ -1,14 +1,174 @@
-//! Gives the wasm guest an 8 MiB shadow stack (Boa's parser and native re-entry recurse on
-//! it) and exports its stack pointer, so that the host can tell a shadow-stack overflow
-//! (the stack sits below the data, so running past it traps out of bounds) from other
-//! traps. `host-wasi` links this rlib-only crate as a cdylib (`cargo rustc --crate-type cdylib`),
-//! so the flag goes to every linked wasm32 target.
+//! Two builds in one script, by target:
+//!
+//! - for `wasm32` (the guest): gives it an 8 MiB shadow stack (Boa's parser and native
+//!   re-entry recurse on it) and exports its stack pointer, so that the host can tell a
+//!   shadow-stack overflow (the stack sits below the data, so running past it traps out of
+//!   bounds) from other traps;
+//! - for the host: builds the Boa guest (this crate as a cdylib for `wasm32-wasip1`,
+//!   profile `guest`, in `target/isovm-guest`) so that a plain `cargo build` needs no
+//!   manual step, and copies the module into `OUT_DIR/guest.wasm` for `include_bytes!`.
+//!
+//! `ISOVM_GUEST_WASM=/path/to/guest.wasm` skips the build and embeds that file instead.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+const TARGET: &str = "wasm32-wasip1";
+const PROFILE: &str = "guest";
 
 fn main() {
-    println!("cargo:rerun-if-changed=build.rs");
-    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
+    if let Err(message) = run() {
+        eprintln!("error: {message}");
+        println!(
+            "cargo:warning=backend-boa: {}",
+            message.lines().next().unwrap_or("")
+        );
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    if env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
+        println!("cargo:rerun-if-changed=build.rs");
         println!("cargo:rustc-link-arg=-zstack-size=8388608");
         println!("cargo:rustc-link-arg=--export=__stack_pointer");
         println!("cargo:rustc-link-arg=--stack-first");
+        return Ok(());
     }
+    let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
+    let dest = out_dir.join("guest.wasm");
+    println!("cargo:rerun-if-env-changed=ISOVM_GUEST_WASM");
+    copy_guest(&dest)?;
+    // The hash keys the compiled-module cache; computing it here saves every process
+    // hashing 8 MB at start-up.
+    let wasm = fs::read(&dest).map_err(|e| format!("reading {}: {e}", dest.display()))?;
+    let digest: [u8; 32] = Sha256::digest(&wasm).into();
+    fs::write(out_dir.join("guest.sha256"), digest).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Puts the guest module at `dest`: `ISOVM_GUEST_WASM`, else a fresh build.
+fn copy_guest(dest: &Path) -> Result<(), String> {
+    if let Some(path) = env::var_os("ISOVM_GUEST_WASM").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        println!("cargo:rerun-if-changed={}", path.display());
+        fs::copy(&path, dest)
+            .map_err(|e| format!("copying ISOVM_GUEST_WASM={}: {e}", path.display()))?;
+        return Ok(());
+    }
+
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let root = manifest_dir
+        .parent()
+        .ok_or("backend-boa has no parent directory (workspace root)")?
+        .to_path_buf();
+    for p in [
+        "backend-boa/src",
+        "backend-boa/Cargo.toml",
+        "backend-boa/build.rs",
+        "engine-api/src",
+        "engine-api/Cargo.toml",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        let path = root.join(p);
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+
+    let target_dir = root.join("target").join("isovm-guest");
+    build_guest(&root, &target_dir, true)?;
+    let built = target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join("backend_boa.wasm");
+    fs::copy(&built, dest).map_err(|e| format!("copying {}: {e}", built.display()))?;
+    Ok(())
+}
+
+/// Runs the nested cargo; on a missing `wasm32-wasip1` std, installs it once and retries.
+fn build_guest(root: &Path, target_dir: &Path, may_install: bool) -> Result<(), String> {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(root)
+        .args([
+            "rustc",
+            "-p",
+            "backend-boa",
+            "--lib",
+            "--crate-type",
+            "cdylib",
+        ])
+        .args(["--target", TARGET, "--profile", PROFILE])
+        .env("CARGO_TARGET_DIR", target_dir);
+    // Settings of the outer build must not leak into the guest build.
+    for (key, _) in env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let leaks = matches!(
+            key,
+            "CARGO_ENCODED_RUSTFLAGS"
+                | "RUSTFLAGS"
+                | "RUSTDOCFLAGS"
+                | "CARGO_BUILD_TARGET"
+                | "CARGO_BUILD_TARGET_DIR"
+                | "RUSTC_WRAPPER"
+                | "RUSTC_WORKSPACE_WRAPPER"
+                | "CARGO_MAKEFLAGS"
+                | "MAKEFLAGS"
+                | "MFLAGS"
+                | "__CARGO_FIX_PLZ"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_DIR"
+                | "TARGET"
+                | "HOST"
+                | "OPT_LEVEL"
+                | "PROFILE"
+                | "DEBUG"
+                | "NUM_JOBS"
+        ) || key.starts_with("CARGO_PROFILE_")
+            || key.starts_with("CARGO_BUILD_RUSTC")
+            || key.starts_with("CARGO_CFG_")
+            || key.starts_with("CARGO_FEATURE_")
+            || key.starts_with("CARGO_ENCODED_");
+        if leaks {
+            cmd.env_remove(key);
+        }
+    }
+    let output = cmd.output().map_err(|e| {
+        format!(
+            "running {} to build the Boa guest: {e}",
+            cargo.to_string_lossy()
+        )
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let missing_std = stderr.contains("can't find crate for `std`")
+        || stderr.contains("can't find crate for `core`")
+        || stderr.contains("target may not be installed");
+    if missing_std && may_install {
+        let installed = Command::new("rustup")
+            .current_dir(root)
+            .args(["target", "add", TARGET])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if installed {
+            return build_guest(root, target_dir, false);
+        }
+        return Err(format!(
+            "the {TARGET} standard library is not installed and `rustup target add {TARGET}` \
+             failed; install it, or set ISOVM_GUEST_WASM to a prebuilt guest module"
+        ));
+    }
+    Err(format!(
+        "building the Boa guest (cargo rustc -p backend-boa --lib --crate-type cdylib --target \
+         {TARGET} --profile {PROFILE}) failed:\n{stderr}"
+    ))
 }

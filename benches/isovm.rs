@@ -112,8 +112,7 @@ impl BackendVisitor for Bench {
         )?;
         let f = f
             .as_reference()
-            .and_then(|r| r.downcast_ref::<E::Reference>())
-            .cloned()
+            .and_then(<E::Reference as isovm::traits::Reference>::from_any)
             .expect("function reference");
         let d = measure(self.budget, || {
             black_box(
@@ -142,8 +141,7 @@ impl BackendVisitor for Bench {
         )?;
         let loop_call = loop_call
             .as_reference()
-            .and_then(|r| r.downcast_ref::<E::Reference>())
-            .cloned()
+            .and_then(<E::Reference as isovm::traits::Reference>::from_any)
             .expect("loop reference");
         let calls = 10_000;
         let d = measure(self.budget, || {
@@ -183,8 +181,7 @@ impl BackendVisitor for Bench {
         )?;
         let sum = sum
             .as_reference()
-            .and_then(|r| r.downcast_ref::<E::Reference>())
-            .cloned()
+            .and_then(<E::Reference as isovm::traits::Reference>::from_any)
             .expect("sum reference");
         let t = Instant::now();
         let v = sum.apply(

@@ -7,7 +7,7 @@ use crate::dispatch::{dispatch, handle_enum};
 use crate::{Isolate, Reference};
 
 #[cfg(feature = "boa-wasi")]
-type BoaContext = host_wasi::BoaContext;
+type BoaContext = backend_boa::BoaContext;
 #[cfg(not(feature = "boa-wasi"))]
 type BoaContext = ();
 #[cfg(feature = "v8")]

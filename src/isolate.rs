@@ -11,7 +11,7 @@ use crate::dispatch::{dispatch, handle_enum};
 use crate::{BackendKind, Context, Module, Script};
 
 #[cfg(feature = "boa-wasi")]
-type BoaIsolate = host_wasi::BoaIsolate;
+type BoaIsolate = backend_boa::BoaIsolate;
 #[cfg(not(feature = "boa-wasi"))]
 type BoaIsolate = ();
 #[cfg(feature = "v8")]
@@ -79,7 +79,7 @@ impl Isolate {
     ) -> Result<Snapshot> {
         match kind {
             #[cfg(feature = "boa-wasi")]
-            BackendKind::BoaWasi => host_wasi::BoaWasi::create_snapshot(scripts, warmup),
+            BackendKind::BoaWasi => backend_boa::BoaWasi::create_snapshot(scripts, warmup),
             #[cfg(feature = "v8")]
             BackendKind::V8 => backend_v8::V8::create_snapshot(scripts, warmup),
             #[allow(unreachable_patterns)]
@@ -96,7 +96,7 @@ impl Isolate {
     pub fn capabilities(&self) -> Capabilities {
         match &self.0 {
             #[cfg(feature = "boa-wasi")]
-            Inner::BoaWasi(_) => host_wasi::BoaWasi::capabilities(),
+            Inner::BoaWasi(_) => backend_boa::BoaWasi::capabilities(),
             #[cfg(feature = "v8")]
             Inner::V8(_) => backend_v8::V8::capabilities(),
         }
@@ -104,7 +104,7 @@ impl Isolate {
 
     /// The Boa-WASI isolate inside, for what only that backend offers.
     #[cfg(feature = "boa-wasi")]
-    pub fn as_boa_wasi(&self) -> Option<&host_wasi::BoaIsolate> {
+    pub fn as_boa_wasi(&self) -> Option<&backend_boa::BoaIsolate> {
         #[allow(unreachable_patterns)]
         match &self.0 {
             Inner::BoaWasi(i) => Some(i),

@@ -57,7 +57,7 @@ impl BackendKind {
     pub fn capabilities(self) -> Result<Capabilities, Error> {
         match self {
             #[cfg(feature = "boa-wasi")]
-            BackendKind::BoaWasi => Ok(host_wasi::BoaWasi::capabilities()),
+            BackendKind::BoaWasi => Ok(backend_boa::BoaWasi::capabilities()),
             #[cfg(feature = "v8")]
             BackendKind::V8 => Ok(backend_v8::V8::capabilities()),
             #[allow(unreachable_patterns)]

@@ -86,12 +86,12 @@ pub mod backend_support {
     };
 }
 
+/// The Boa-WASI backend's own types (`BoaIsolate`, `Runtime`, ..), for what only it offers.
+#[cfg(feature = "boa-wasi")]
+pub use backend_boa as boa_wasi;
 /// The V8 backend's own types (`V8Isolate`, ..), for what only V8 offers.
 #[cfg(feature = "v8")]
 pub use backend_v8 as v8;
-/// The Boa-WASI backend's own types (`BoaIsolate`, `Runtime`, ..), for what only it offers.
-#[cfg(feature = "boa-wasi")]
-pub use host_wasi as boa_wasi;
 
 #[cfg(not(any(feature = "boa-wasi", feature = "v8")))]
 compile_error!("isovm needs at least one backend feature: `boa-wasi` or `v8`");
@@ -100,7 +100,7 @@ cfg_if::cfg_if! {
     if #[cfg(feature = "boa-wasi")] {
         /// The backend used when none is named, as a type for generic code: the Boa-WASI
         /// sandbox.
-        pub type DefaultBackend = host_wasi::BoaWasi;
+        pub type DefaultBackend = backend_boa::BoaWasi;
     } else {
         /// The backend used when none is named, as a type for generic code: V8.
         pub type DefaultBackend = backend_v8::V8;
@@ -121,7 +121,7 @@ pub trait BackendVisitor {
 pub fn with_backend<V: BackendVisitor>(kind: BackendKind, visitor: V) -> Result<V::Output> {
     match kind {
         #[cfg(feature = "boa-wasi")]
-        BackendKind::BoaWasi => Ok(visitor.visit::<host_wasi::BoaWasi>()),
+        BackendKind::BoaWasi => Ok(visitor.visit::<backend_boa::BoaWasi>()),
         #[cfg(feature = "v8")]
         BackendKind::V8 => Ok(visitor.visit::<backend_v8::V8>()),
         #[allow(unreachable_patterns)]

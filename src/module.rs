@@ -6,7 +6,7 @@ use crate::dispatch::{dispatch, handle_enum};
 use crate::{Context, Isolate, Reference};
 
 #[cfg(feature = "boa-wasi")]
-type BoaModule = host_wasi::BoaModule;
+type BoaModule = backend_boa::BoaModule;
 #[cfg(not(feature = "boa-wasi"))]
 type BoaModule = ();
 #[cfg(feature = "v8")]

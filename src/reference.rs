@@ -11,7 +11,7 @@ use crate::Isolate;
 use crate::dispatch::{dispatch, handle_enum};
 
 #[cfg(feature = "boa-wasi")]
-type BoaReference = host_wasi::BoaReference;
+type BoaReference = backend_boa::BoaReference;
 #[cfg(not(feature = "boa-wasi"))]
 type BoaReference = ();
 #[cfg(feature = "v8")]
@@ -46,8 +46,8 @@ impl Reference {
     /// a compiled backend (not a host callback).
     pub fn from_any(any: &AnyReference) -> Option<Reference> {
         #[cfg(feature = "boa-wasi")]
-        if let Some(r) = any.downcast_ref::<BoaReference>() {
-            return Some(r.clone().into());
+        if let Some(r) = BoaReference::from_any(any) {
+            return Some(r.into());
         }
         #[cfg(feature = "v8")]
         if let Some(r) = any.downcast_ref::<V8Reference>() {

@@ -8,7 +8,7 @@ use crate::dispatch::{dispatch, dispatch2, handle_enum};
 use crate::{Context, Isolate};
 
 #[cfg(feature = "boa-wasi")]
-type BoaScript = host_wasi::BoaScript;
+type BoaScript = backend_boa::BoaScript;
 #[cfg(not(feature = "boa-wasi"))]
 type BoaScript = ();
 #[cfg(feature = "v8")]

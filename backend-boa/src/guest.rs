@@ -1,4 +1,4 @@
-//! The guest side: Boa behind the message ABI of [`crate::abi`].
+//! The guest side: Boa behind the message ABI of [`engine_api::abi`].
 //!
 //! One Boa [`boa_engine::Context`] lives in a thread-local (wasm is single-threaded);
 //! isovm contexts are Boa realms of it. Values the host holds live in a handle table.

@@ -1,12 +1,54 @@
-//! The isovm Boa guest.
+//! The isovm Boa-WASI backend: the [Boa](https://boajs.dev) engine compiled to
+//! `wasm32-wasip1` and run inside wasmtime by `host-wasi`, behind the `engine_api`
+//! contract.
 //!
-//! Built for `wasm32-wasip1`, this crate is Boa behind the message ABI described in
-//! [`abi`]. On any other target it is only the ABI's message types, which the host
-//! (`host-wasi`) shares. `host-wasi`'s build script builds the guest; nothing needs to be
-//! done by hand.
+//! This is the hard sandbox: a memory cap the guest cannot exceed, deterministic fuel
+//! budgets, wall-clock timeouts through epoch interruption, and wasm as a second wall
+//! around the engine. Every isolate is its own wasm instance, created from a pre-initialised
+//! image (Boa already built) with the pooling allocator and copy-on-write memory.
+//!
+//! ```no_run
+//! use backend_boa::BoaIsolate;
+//! use engine_api::{Context, EvalOptions, Isolate, IsolateOptions, Value};
+//!
+//! let isolate = BoaIsolate::new(IsolateOptions { memory_limit_mb: 32, ..Default::default() })?;
+//! let context = isolate.create_context()?;
+//! assert_eq!(context.eval("1 + 1", &EvalOptions::default())?, Value::from(2));
+//! # Ok::<(), engine_api::Error>(())
+//! ```
+//!
+//! The crate is two things, by target:
+//! - on `wasm32-wasip1` it is the guest: Boa behind the message ABI of
+//!   [`engine_api::abi`];
+//! - on the host it is the backend ([`BoaWasi`] and its handle types), with that guest
+//!   embedded ([`guest_wasm`]): the build script builds it (`ISOVM_GUEST_WASM=/path` embeds
+//!   another build), and the first use compiles it for wasmtime and caches the result
+//!   ([`runtime`], [`host_wasi::Runtime`]).
+//!
+//! # Behaviour specific to this backend
+//!
+//! - Any trap (timeout, fuel exhausted, memory limit, uncatchable stack overflow, a guest
+//!   fault, a cancelled task's call) disposes the isolate: its state may be inconsistent
+//!   after one.
+//! - A host callback cannot call back into its own isolate synchronously (the guest is in
+//!   the middle of a call): that fails with `Error::ReentrancyRefused`. Other isolates are
+//!   fine.
+//! - No snapshots, code cache, inspector or shared memory (`Error::Unsupported`).
 #![deny(missing_docs)]
 
-pub mod abi;
-
+#[cfg(not(target_arch = "wasm32"))]
+mod backend;
 #[cfg(target_arch = "wasm32")]
 mod guest;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use backend::{
+    BoaContext, BoaIsolate, BoaModule, BoaReference, BoaScript, BoaWasi, guest, guest_wasm,
+    guest_wasm_sha256, runtime,
+};
+/// The wasm host this backend runs on (its `Runtime`, `RuntimeConfig`, cache status, and
+/// the engine-neutral `Wasi*` handles inside the Boa ones).
+#[cfg(not(target_arch = "wasm32"))]
+pub use host_wasi;
+#[cfg(not(target_arch = "wasm32"))]
+pub use host_wasi::{CacheStatus, GuestSource, Runtime, RuntimeConfig};

@@ -43,14 +43,14 @@ fn main() {
     #[cfg(feature = "boa-wasi")]
     trials.extend(trials_for(
         "boa-wasi",
-        conformance::all_cases::<host_wasi::BoaWasi>(),
+        conformance::all_cases::<backend_boa::BoaWasi>(),
     ));
     #[cfg(feature = "v8")]
     trials.extend(trials_for("v8", conformance::all_cases::<backend_v8::V8>()));
     #[cfg(all(feature = "boa-wasi", feature = "v8"))]
     {
+        use backend_boa::BoaWasi;
         use backend_v8::V8;
-        use host_wasi::BoaWasi;
         trials.extend(trials_for(
             "cross/v8->boa-wasi",
             conformance::cross::cases::<V8, BoaWasi>(),

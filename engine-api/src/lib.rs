@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod abi;
 mod any_reference;
 mod backend;
 mod call_options;

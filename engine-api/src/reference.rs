@@ -73,6 +73,12 @@ pub trait Reference: Clone + Send + Sync + 'static {
         crate::context::read_as(self.apply(receiver, args, &options)?)
     }
 
+    /// The reference of this backend inside a [`Value::Reference`] or [`Value::DerefInto`]
+    /// (what [`to_any`](Reference::to_any) made), if it is one.
+    fn from_any(any: &AnyReference) -> Option<Self> {
+        any.downcast_ref::<Self>().cloned()
+    }
+
     /// This reference, type-erased, for passing into any isolate.
     fn to_any(&self) -> AnyReference {
         AnyReference::new(ReferenceBox(self.clone()))

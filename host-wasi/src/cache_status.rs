@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// Where a [`Runtime`](crate::Runtime) keeps its compiled guest between processes.
 ///
 /// ```no_run
-/// let runtime = host_wasi::Runtime::global()?;
+/// # let runtime: host_wasi::Runtime = unimplemented!();
 /// if let host_wasi::CacheStatus::Unavailable(why) = runtime.cache_status() {
 ///     eprintln!("every run compiles the guest again: {why}");
 /// }

@@ -1,51 +1,52 @@
-//! `BoaContext`: a realm inside a guest.
+//! `WasiContext`: a realm inside a guest.
 
 use std::sync::Arc;
 
-use backend_boa::abi::Request;
+use engine_api::abi::Request;
 use engine_api::{EvalOptions, Result, TypeOf, Value};
 
 use crate::convert::{origin, transfer};
 use crate::handle_cell::HandleCell;
-use crate::{BoaIsolate, BoaReference, BoaWasi};
+use crate::{WasiIsolate, WasiReference};
 
-/// A context (realm) of a [`BoaIsolate`].
+/// A context (realm) of a [`WasiIsolate`].
 #[derive(Clone)]
-pub struct BoaContext {
+pub struct WasiContext {
     pub(crate) cell: Arc<HandleCell>,
 }
 
-impl std::fmt::Debug for BoaContext {
+impl std::fmt::Debug for WasiContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoaContext")
+        f.debug_struct("WasiContext")
             .field("released", &self.cell.is_released())
             .finish()
     }
 }
 
-impl BoaContext {
-    pub(crate) fn new(isolate: &BoaIsolate, handle: u32) -> Self {
-        BoaContext {
+impl WasiContext {
+    pub(crate) fn new(isolate: &WasiIsolate, handle: u32) -> Self {
+        WasiContext {
             cell: HandleCell::new(isolate, handle, "context"),
         }
     }
 }
 
-impl engine_api::Context for BoaContext {
-    type Backend = BoaWasi;
-
-    fn isolate(&self) -> BoaIsolate {
+impl WasiContext {
+    /// As [`engine_api::Context::isolate`].
+    pub fn isolate(&self) -> WasiIsolate {
         self.cell.isolate.clone()
     }
 
-    fn global(&self) -> Result<BoaReference> {
+    /// As [`engine_api::Context::global`].
+    pub fn global(&self) -> Result<WasiReference> {
         let isolate = &self.cell.isolate;
         let context = self.cell.handle()?;
         let handle = isolate.with_guest(None, |s| s.handle(&Request::Global { context }))?;
-        Ok(BoaReference::new(isolate, handle, TypeOf::Object))
+        Ok(WasiReference::new(isolate, handle, TypeOf::Object))
     }
 
-    fn eval(&self, code: &str, options: &EvalOptions) -> Result<Value> {
+    /// As [`engine_api::Context::eval`].
+    pub fn eval(&self, code: &str, options: &EvalOptions) -> Result<Value> {
         let context = self.cell.handle()?;
         let req = Request::Eval {
             context,
@@ -58,7 +59,13 @@ impl engine_api::Context for BoaContext {
             .call_value(options.timeout, &options.result, |_| Ok(req))
     }
 
-    fn eval_closure(&self, code: &str, args: Vec<Value>, options: &EvalOptions) -> Result<Value> {
+    /// As [`engine_api::Context::eval_closure`].
+    pub fn eval_closure(
+        &self,
+        code: &str,
+        args: Vec<Value>,
+        options: &EvalOptions,
+    ) -> Result<Value> {
         let context = self.cell.handle()?;
         self.cell
             .isolate
@@ -77,7 +84,8 @@ impl engine_api::Context for BoaContext {
             })
     }
 
-    fn release(&self) {
+    /// As [`engine_api::Context::release`].
+    pub fn release(&self) {
         self.cell.release();
     }
 }

@@ -5,7 +5,7 @@
 //! other isolates and external copies get host ids; this isolate's own references go back
 //! as the guest handle they came from.
 
-use backend_boa::abi::{Origin, Transfer, WireValue};
+use engine_api::abi::{Origin, Transfer, WireValue};
 use engine_api::{
     Error, ErrorValue, ExternalCopy, IsolateId, Result, ScriptOrigin, TransferOptions, TypeOf,
     TypedArrayKind, Value,
@@ -13,7 +13,7 @@ use engine_api::{
 
 use crate::state::{HostObject, HostTable};
 use crate::trap::backend;
-use crate::{BoaIsolate, BoaReference};
+use crate::{WasiIsolate, WasiReference};
 
 /// Nesting deeper than this is refused, in both directions (the guest refuses it too).
 const MAX_DEPTH: usize = engine_api::MAX_TRANSFER_DEPTH;
@@ -112,8 +112,8 @@ fn is_data(v: &Value) -> bool {
 }
 
 /// This isolate's own reference inside `r`, if it is one.
-fn own_reference(r: &engine_api::AnyReference, own: IsolateId) -> Option<&BoaReference> {
-    r.downcast_ref::<BoaReference>()
+fn own_reference(r: &engine_api::AnyReference, own: IsolateId) -> Option<&WasiReference> {
+    r.downcast_ref::<WasiReference>()
         .filter(|b| b.cell.isolate.inner.id == own)
 }
 
@@ -214,7 +214,7 @@ fn to_wire(value: Value, table: &mut HostTable, own: IsolateId, depth: usize) ->
 pub(crate) fn leave(
     w: WireValue,
     table: &HostTable,
-    isolate: &BoaIsolate,
+    isolate: &WasiIsolate,
     transfer: &TransferOptions,
 ) -> Result<Value> {
     let v = from_wire(w, table, isolate, 0)?;
@@ -228,7 +228,7 @@ pub(crate) fn leave(
 pub(crate) fn from_wire(
     w: WireValue,
     table: &HostTable,
-    isolate: &BoaIsolate,
+    isolate: &WasiIsolate,
     depth: usize,
 ) -> Result<Value> {
     if depth > MAX_DEPTH {
@@ -278,9 +278,9 @@ pub(crate) fn from_wire(
             }
             Value::TypedArray { kind, bytes }
         }
-        WireValue::GuestHandle { handle, type_of: t } => Value::Reference(
-            engine_api::Reference::to_any(&BoaReference::new(isolate, handle, type_of(&t))),
-        ),
+        WireValue::GuestHandle { handle, type_of: t } => {
+            Value::Reference(WasiReference::new(isolate, handle, type_of(&t)).to_any())
+        }
         WireValue::HostReference { id, .. } => match table.get(id) {
             Some(HostObject::Reference(r)) => Value::Reference(r.clone()),
             Some(HostObject::Callback(c)) => Value::Reference(c.clone().into_reference()),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use backend_boa::abi::{self, Request, Response};
+use engine_api::abi::{self, Request, Response};
 use engine_api::{DeterministicSeed, Error, Result};
 use wasmtime::{Memory, Store, TypedFunc, UpdateDeadline};
 

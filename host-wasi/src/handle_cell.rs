@@ -3,15 +3,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use backend_boa::abi::Handle;
+use engine_api::abi::Handle;
 use engine_api::{Error, Result};
 
-use crate::BoaIsolate;
+use crate::WasiIsolate;
 
 /// A guest handle owned by the host. Releasing it (or dropping the last clone of what
 /// holds it) queues a `Request::Release`, sent with the isolate's next call.
 pub(crate) struct HandleCell {
-    pub(crate) isolate: BoaIsolate,
+    pub(crate) isolate: WasiIsolate,
     handle: Handle,
     released: AtomicBool,
     /// What it is, for `Error::Released`.
@@ -19,7 +19,7 @@ pub(crate) struct HandleCell {
 }
 
 impl HandleCell {
-    pub(crate) fn new(isolate: &BoaIsolate, handle: Handle, what: &'static str) -> Arc<Self> {
+    pub(crate) fn new(isolate: &WasiIsolate, handle: Handle, what: &'static str) -> Arc<Self> {
         isolate.inner.live_handles.fetch_add(1, Ordering::Relaxed);
         Arc::new(HandleCell {
             isolate: isolate.clone(),
@@ -41,7 +41,7 @@ impl HandleCell {
     }
 
     /// The handle, checked to belong to `isolate`.
-    pub(crate) fn handle_in(&self, isolate: &BoaIsolate) -> Result<Handle> {
+    pub(crate) fn handle_in(&self, isolate: &WasiIsolate) -> Result<Handle> {
         if !Arc::ptr_eq(&self.isolate.inner, &isolate.inner) {
             return Err(Error::WrongIsolate);
         }

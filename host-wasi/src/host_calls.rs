@@ -3,13 +3,13 @@
 
 use std::sync::Weak;
 
-use backend_boa::abi::{self, CallMode, HostRequest, HostResponse, WireValue};
+use engine_api::abi::{self, CallMode, HostRequest, HostResponse, WireValue};
 use engine_api::{
     ApplyOptions, Error, ExternalCopy, ReferenceHandle, Result, TransferOptions, Value,
 };
 use wasmtime::Caller;
 
-use crate::BoaIsolate;
+use crate::WasiIsolate;
 use crate::convert::{enter, from_wire, leave, transfer_options};
 use crate::guest::MAX_MESSAGE;
 use crate::isolate::IsolateInner;
@@ -17,7 +17,7 @@ use crate::promises::rejection;
 use crate::state::{HostObject, HostState};
 use crate::trap::{HostTrap, fault};
 
-/// `host_call(ptr, len) -> (resp_ptr << 32) | resp_len`; see [`backend_boa::abi`].
+/// `host_call(ptr, len) -> (resp_ptr << 32) | resp_len`; see [`engine_api::abi`].
 pub(crate) fn host_call(
     mut caller: Caller<'_, HostState>,
     ptr: i32,
@@ -31,7 +31,7 @@ pub(crate) fn host_call(
         .isolate
         .as_ref()
         .and_then(Weak::upgrade)
-        .map(|inner: std::sync::Arc<IsolateInner>| BoaIsolate { inner })
+        .map(|inner: std::sync::Arc<IsolateInner>| WasiIsolate { inner })
         .ok_or_else(|| fault("host_call outside of an isolate"))?;
     let (start, len) = (ptr as u32 as usize, len as u32 as usize);
     if len > MAX_MESSAGE {
@@ -81,7 +81,7 @@ fn error_response(caller: &mut Caller<'_, HostState>, e: Error) -> HostResponse 
 
 fn dispatch(
     caller: &mut Caller<'_, HostState>,
-    isolate: &BoaIsolate,
+    isolate: &WasiIsolate,
     request: HostRequest,
 ) -> HostResponse {
     // A panic must not unwind through the guest's frames (a callback's is caught already;
@@ -135,7 +135,7 @@ fn call(
 /// A host value into the guest (through this store's table).
 fn to_guest(
     caller: &mut Caller<'_, HostState>,
-    isolate: &BoaIsolate,
+    isolate: &WasiIsolate,
     v: Value,
 ) -> Result<WireValue> {
     enter(
@@ -146,13 +146,17 @@ fn to_guest(
     )
 }
 
-fn from_guest(caller: &Caller<'_, HostState>, isolate: &BoaIsolate, w: WireValue) -> Result<Value> {
+fn from_guest(
+    caller: &Caller<'_, HostState>,
+    isolate: &WasiIsolate,
+    w: WireValue,
+) -> Result<Value> {
     from_wire(w, &caller.data().table, isolate, 0)
 }
 
 fn handle(
     caller: &mut Caller<'_, HostState>,
-    isolate: &BoaIsolate,
+    isolate: &WasiIsolate,
     request: HostRequest,
 ) -> Result<HostResponse> {
     Ok(match request {

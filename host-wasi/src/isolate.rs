@@ -1,10 +1,10 @@
-//! `BoaIsolate`: one guest instance behind the isolate's task queue.
+//! `WasiIsolate`: one guest instance behind the isolate's task queue.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
-use backend_boa::abi::{Handle, Request, Response};
+use engine_api::abi::{Handle, Request, Response};
 use engine_api::{
     Capability, Error, HeapStatistics, IsolateId, IsolateOptions, Result, ScriptOptions, TaskQueue,
     TransferOptions, Value,
@@ -15,7 +15,7 @@ use crate::promises::{Outcome, Promises};
 use crate::runtime::Runtime;
 use crate::session::Session;
 use crate::trap::backend;
-use crate::{BoaContext, BoaModule, BoaScript, BoaWasi};
+use crate::{WasiContext, WasiModule, WasiScript};
 
 /// An isolate of the Boa-WASI backend: a Boa guest in its own wasmtime instance.
 ///
@@ -39,13 +39,13 @@ use crate::{BoaContext, BoaModule, BoaScript, BoaWasi};
 /// call runs (on every epoch tick). Stretches of guest code shorter than one tick (~1 ms)
 /// count their wall time.
 #[derive(Clone)]
-pub struct BoaIsolate {
+pub struct WasiIsolate {
     pub(crate) inner: Arc<IsolateInner>,
 }
 
-impl std::fmt::Debug for BoaIsolate {
+impl std::fmt::Debug for WasiIsolate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoaIsolate")
+        f.debug_struct("WasiIsolate")
             .field("id", &self.inner.id)
             .field("disposed", &self.inner.disposed.load(Ordering::Relaxed))
             .finish()
@@ -81,8 +81,8 @@ fn reentrant() -> Error {
     }
 }
 
-impl BoaIsolate {
-    /// A new isolate on `runtime` (`engine_api::Isolate::new` uses [`Runtime::global`]).
+impl WasiIsolate {
+    /// A new isolate on `runtime`, running the runtime's guest.
     pub fn with_runtime(runtime: &Runtime, options: IsolateOptions) -> Result<Self> {
         if options.snapshot.is_some() {
             return Err(Error::Unsupported(Capability::Snapshots));
@@ -120,7 +120,7 @@ impl BoaIsolate {
             },
         )?;
         *inner.guest.lock().unwrap_or_else(|e| e.into_inner()) = Some(guest);
-        Ok(BoaIsolate { inner })
+        Ok(WasiIsolate { inner })
     }
 
     /// Runs `f` with the guest, in this isolate's turn, under `timeout`.
@@ -223,37 +223,31 @@ impl BoaIsolate {
         self.inner.promises.wake_all();
     }
 
-    pub(crate) fn is_disposed(&self) -> bool {
-        self.inner.disposed.load(Ordering::Acquire)
-    }
-
     /// The runtime this isolate runs on.
     pub fn runtime(&self) -> &Runtime {
         &self.inner.runtime
     }
 }
 
-impl engine_api::Isolate for BoaIsolate {
-    type Backend = BoaWasi;
-
-    fn new(options: IsolateOptions) -> Result<Self> {
-        BoaIsolate::with_runtime(Runtime::global()?, options)
-    }
-
-    fn id(&self) -> IsolateId {
+impl WasiIsolate {
+    /// As [`engine_api::Isolate::id`].
+    pub fn id(&self) -> IsolateId {
         self.inner.id
     }
 
-    fn queue(&self) -> &TaskQueue {
+    /// As [`engine_api::Isolate::queue`].
+    pub fn queue(&self) -> &TaskQueue {
         &self.inner.queue
     }
 
-    fn create_context(&self) -> Result<BoaContext> {
+    /// As [`engine_api::Isolate::create_context`].
+    pub fn create_context(&self) -> Result<WasiContext> {
         let handle = self.with_guest(None, |s| s.handle(&Request::CreateContext))?;
-        Ok(BoaContext::new(self, handle))
+        Ok(WasiContext::new(self, handle))
     }
 
-    fn compile_script(&self, code: &str, options: &ScriptOptions) -> Result<BoaScript> {
+    /// As [`engine_api::Isolate::compile_script`].
+    pub fn compile_script(&self, code: &str, options: &ScriptOptions) -> Result<WasiScript> {
         if options.cached_data.is_some() || options.produce_cached_data {
             return Err(Error::Unsupported(Capability::CodeCache));
         }
@@ -262,10 +256,11 @@ impl engine_api::Isolate for BoaIsolate {
             origin: crate::convert::origin(&options.origin),
         };
         let handle = self.with_guest(None, |s| s.handle(&req))?;
-        Ok(BoaScript::new(self, handle))
+        Ok(WasiScript::new(self, handle))
     }
 
-    fn compile_module(&self, code: &str, options: &ScriptOptions) -> Result<BoaModule> {
+    /// As [`engine_api::Isolate::compile_module`].
+    pub fn compile_module(&self, code: &str, options: &ScriptOptions) -> Result<WasiModule> {
         if options.cached_data.is_some() || options.produce_cached_data {
             return Err(Error::Unsupported(Capability::CodeCache));
         }
@@ -277,10 +272,11 @@ impl engine_api::Isolate for BoaIsolate {
             Response::Module { handle, specifiers } => Ok((handle, specifiers)),
             other => Err(unexpected(&other)),
         })?;
-        Ok(BoaModule::new(self, handle, specifiers))
+        Ok(WasiModule::new(self, handle, specifiers))
     }
 
-    fn dispose(&self) -> Result<()> {
+    /// As [`engine_api::Isolate::dispose`].
+    pub fn dispose(&self) -> Result<()> {
         if self.inner.disposed.swap(true, Ordering::AcqRel) {
             return Err(Error::Disposed);
         }
@@ -295,11 +291,13 @@ impl engine_api::Isolate for BoaIsolate {
         Ok(())
     }
 
-    fn is_disposed(&self) -> bool {
-        BoaIsolate::is_disposed(self)
+    /// As [`engine_api::Isolate::is_disposed`].
+    pub fn is_disposed(&self) -> bool {
+        self.inner.disposed.load(Ordering::Acquire)
     }
 
-    fn heap_statistics(&self) -> Result<HeapStatistics> {
+    /// As [`engine_api::Isolate::heap_statistics`].
+    pub fn heap_statistics(&self) -> Result<HeapStatistics> {
         let limit = self.inner.memory_limit;
         self.with_guest(None, |s| {
             let used = match s.request(&Request::HeapStatistics)? {
@@ -315,19 +313,23 @@ impl engine_api::Isolate for BoaIsolate {
         })
     }
 
-    fn cpu_time(&self) -> Duration {
+    /// As [`engine_api::Isolate::cpu_time`].
+    pub fn cpu_time(&self) -> Duration {
         Duration::from_nanos(self.inner.cpu_ns.load(Ordering::Relaxed))
     }
 
-    fn wall_time(&self) -> Duration {
+    /// As [`engine_api::Isolate::wall_time`].
+    pub fn wall_time(&self) -> Duration {
         Duration::from_nanos(self.inner.wall_ns.load(Ordering::Relaxed))
     }
 
-    fn reference_count(&self) -> usize {
+    /// As [`engine_api::Isolate::reference_count`].
+    pub fn reference_count(&self) -> usize {
         self.inner.live_handles.load(Ordering::Relaxed)
     }
 
-    fn fuel_remaining(&self) -> Option<u64> {
+    /// As [`engine_api::Isolate::fuel_remaining`].
+    pub fn fuel_remaining(&self) -> Option<u64> {
         self.inner
             .fuel_left
             .as_ref()

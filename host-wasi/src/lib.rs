@@ -1,22 +1,30 @@
-//! The isovm Boa-WASI backend: the Boa JavaScript engine compiled to `wasm32-wasip1` (crate
-//! `backend-boa`), run inside wasmtime, behind the `engine_api` contract.
+//! The isovm wasm host: runs a guest module (a JavaScript engine compiled to
+//! `wasm32-wasip1` that speaks the isovm ABI, [`engine_api::abi`]) inside wasmtime. It
+//! knows no engine in particular: `backend-boa` gives it the Boa guest and makes the
+//! Boa-WASI backend of it; another engine compiled to wasm could plug in the same way.
 //!
 //! This is the hard sandbox: a memory cap the guest cannot exceed, deterministic fuel
 //! budgets, wall-clock timeouts through epoch interruption, and wasm as a second wall
 //! around the engine. Every isolate is its own wasm instance, created from a pre-initialised
-//! image (Boa already built) with the pooling allocator and copy-on-write memory.
+//! image (the engine already built) with the pooling allocator and copy-on-write memory.
 //!
 //! ```no_run
-//! use engine_api::{Context, EvalOptions, Isolate, IsolateOptions, Value};
-//! use host_wasi::BoaIsolate;
+//! use engine_api::{EvalOptions, IsolateOptions, Value};
+//! use host_wasi::{GuestModule, Runtime, RuntimeConfig, WasiIsolate};
 //!
-//! let isolate = BoaIsolate::new(IsolateOptions { memory_limit_mb: 32, ..Default::default() })?;
+//! let guest = GuestModule::from_bytes("engine", std::fs::read("engine.wasm").unwrap());
+//! let runtime = Runtime::new(guest, RuntimeConfig::default())?;
+//! let isolate = WasiIsolate::with_runtime(&runtime, IsolateOptions::default())?;
 //! let context = isolate.create_context()?;
 //! assert_eq!(context.eval("1 + 1", &EvalOptions::default())?, Value::from(2));
 //! # Ok::<(), engine_api::Error>(())
 //! ```
 //!
-//! # Behaviour specific to this backend
+//! The handle types ([`WasiIsolate`], [`WasiContext`], [`WasiScript`], [`WasiModule`],
+//! [`WasiReference`]) have the contract's methods as inherent methods; a backend crate
+//! wraps them to implement the `engine_api` traits under its own [`engine_api::Backend`].
+//!
+//! # Behaviour
 //!
 //! - Any trap (timeout, fuel exhausted, memory limit, uncatchable stack overflow, a guest
 //!   fault) disposes the isolate: its state may be inconsistent after one.
@@ -29,18 +37,17 @@
 //!   program tell its user before that happens, and [`Runtime::cache_status`] says where
 //!   the cache is or why there is none.
 //!
-//! # The guest module
+//! # What a guest module provides
 //!
-//! [`guest_wasm`] is the guest binary built by this crate's build script
-//! (`ISOVM_GUEST_WASM=/path` embeds another build); any wasm host can load it. Its ABI
-//! (exports, the `isovm.host_call` import, postcard messages) is documented in
-//! [`backend_boa::abi`]. A host needs to:
+//! Its ABI (exports, the `isovm.host_call` import, postcard messages) is documented in
+//! [`engine_api::abi`]. This host:
 //!
-//! 1. provide `isovm.host_call` and the WASI preview 1 functions the module imports (clocks,
-//!    `random_get`, `fd_write`, empty args/environ, `proc_exit`; `ENOSYS` for the rest);
-//! 2. run `wizer-initialize` once, either at pre-initialisation (as this crate does with
-//!    `wasmtime-wizer`, snapshotting the result) or right after each instantiation;
-//! 3. call `isovm_start(seed_lo, seed_hi)` once per instance, then exchange
+//! 1. provides `isovm.host_call`, `isovm.out_of_memory` and the WASI preview 1 functions
+//!    the module imports (clocks, `random_get`, `fd_write`, empty args/environ,
+//!    `proc_exit`; `ENOSYS` for the rest);
+//! 2. runs `wizer-initialize` once at pre-initialisation (with `wasmtime-wizer`,
+//!    snapshotting the result);
+//! 3. calls `isovm_start(seed_lo, seed_hi)` once per instance, then exchanges
 //!    [`abi::Request`] / [`abi::Response`] messages through `isovm_alloc` and `isovm_call`,
 //!    treating every pointer, length and message from the guest as untrusted.
 #![deny(missing_docs)]
@@ -53,6 +60,7 @@ mod context;
 mod convert;
 mod cpu_meter;
 mod guest;
+mod guest_module;
 mod guest_source;
 mod handle_cell;
 mod host_calls;
@@ -71,59 +79,32 @@ mod ticker;
 mod trap;
 mod wasi;
 
-use engine_api::Capabilities;
-
 pub use cache_status::CacheStatus;
-pub use context::BoaContext;
+pub use context::WasiContext;
+pub use guest_module::GuestModule;
 pub use guest_source::GuestSource;
-pub use isolate::BoaIsolate;
-pub use module::BoaModule;
-pub use reference::BoaReference;
+pub use isolate::WasiIsolate;
+pub use module::WasiModule;
+pub use reference::WasiReference;
 pub use runtime::Runtime;
 pub use runtime_config::RuntimeConfig;
-pub use script::BoaScript;
+pub use script::WasiScript;
 
-/// The guest ABI (re-exported from `backend-boa`).
-pub use backend_boa::abi;
-/// The wasmtime this crate runs on, for [`Runtime::with_engine`].
+/// The guest ABI (defined in `engine-api`, next to the values it carries).
+pub use engine_api::abi;
+/// The wasmtime this crate runs on, for [`Runtime::with_engines`].
 pub use wasmtime;
 
-static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
-
-/// The Boa guest module (`wasm32-wasip1`), not pre-initialised. Its ABI is
-/// [`backend_boa::abi`].
-pub fn guest_wasm() -> &'static [u8] {
-    GUEST_WASM
-}
-
-/// sha256 of [`guest_wasm`] (computed by the build script).
-pub fn guest_wasm_sha256() -> &'static [u8; 32] {
-    static SHA: &[u8; 32] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.sha256"));
-    SHA
-}
-
-/// The Boa-WASI backend.
-#[derive(Debug)]
-pub struct BoaWasi;
-
-impl engine_api::Backend for BoaWasi {
-    type Isolate = BoaIsolate;
-    type Context = BoaContext;
-    type Script = BoaScript;
-    type Module = BoaModule;
-    type Reference = BoaReference;
-
-    const NAME: &'static str = "boa-wasi";
-
-    fn capabilities() -> Capabilities {
-        Capabilities {
-            fuel: true,
-            hard_memory_cap: true,
-            deterministic: true,
-            snapshots: false,
-            code_cache: false,
-            inspector: false,
-            shared_memory: false,
-        }
+/// What a backend built on this host can do (the same for every guest: these are
+/// properties of the wasm wall, not of the engine inside).
+pub fn capabilities() -> engine_api::Capabilities {
+    engine_api::Capabilities {
+        fuel: true,
+        hard_memory_cap: true,
+        deterministic: true,
+        snapshots: false,
+        code_cache: false,
+        inspector: false,
+        shared_memory: false,
     }
 }

@@ -1,19 +1,19 @@
-//! `BoaModule`: a compiled ES module, linked through the user's resolver.
+//! `WasiModule`: a compiled ES module, linked through the user's resolver.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use backend_boa::abi::{Request, Response};
+use engine_api::abi::{Request, Response};
 use engine_api::{Error, Resolver, Result, RunOptions, TypeOf, Value};
 
 use crate::convert::transfer;
 use crate::handle_cell::HandleCell;
 use crate::isolate::unexpected;
-use crate::{BoaContext, BoaIsolate, BoaReference, BoaWasi};
+use crate::{WasiContext, WasiIsolate, WasiReference};
 
-/// An ES module compiled in a [`BoaIsolate`].
+/// An ES module compiled in a [`WasiIsolate`].
 #[derive(Clone)]
-pub struct BoaModule {
+pub struct WasiModule {
     inner: Arc<ModuleInner>,
 }
 
@@ -23,18 +23,18 @@ struct ModuleInner {
     linked: AtomicBool,
 }
 
-impl std::fmt::Debug for BoaModule {
+impl std::fmt::Debug for WasiModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoaModule")
+        f.debug_struct("WasiModule")
             .field("specifiers", &self.inner.specifiers)
             .field("linked", &self.inner.linked.load(Ordering::Relaxed))
             .finish()
     }
 }
 
-impl BoaModule {
-    pub(crate) fn new(isolate: &BoaIsolate, handle: u32, specifiers: Vec<String>) -> Self {
-        BoaModule {
+impl WasiModule {
+    pub(crate) fn new(isolate: &WasiIsolate, handle: u32, specifiers: Vec<String>) -> Self {
+        WasiModule {
             inner: Arc::new(ModuleInner {
                 cell: HandleCell::new(isolate, handle, "module"),
                 specifiers,
@@ -43,24 +43,29 @@ impl BoaModule {
         }
     }
 
-    fn same(&self, other: &BoaModule) -> bool {
+    fn same(&self, other: &WasiModule) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
-impl engine_api::Module for BoaModule {
-    type Backend = BoaWasi;
-
-    fn isolate(&self) -> BoaIsolate {
+impl WasiModule {
+    /// As [`engine_api::Module::isolate`].
+    pub fn isolate(&self) -> WasiIsolate {
         self.inner.cell.isolate.clone()
     }
 
-    fn dependency_specifiers(&self) -> Result<Vec<String>> {
+    /// As [`engine_api::Module::dependency_specifiers`].
+    pub fn dependency_specifiers(&self) -> Result<Vec<String>> {
         self.inner.cell.handle()?;
         Ok(self.inner.specifiers.clone())
     }
 
-    fn instantiate(&self, context: &BoaContext, resolver: &mut Resolver<'_, Self>) -> Result<()> {
+    /// As [`engine_api::Module::instantiate`].
+    pub fn instantiate(
+        &self,
+        context: &WasiContext,
+        resolver: &mut Resolver<'_, Self>,
+    ) -> Result<()> {
         let isolate = &self.inner.cell.isolate;
         let context = context.cell.handle_in(isolate)?;
         let module = self.inner.cell.handle()?;
@@ -98,7 +103,8 @@ impl engine_api::Module for BoaModule {
         Ok(())
     }
 
-    fn evaluate(&self, options: &RunOptions) -> Result<Value> {
+    /// As [`engine_api::Module::evaluate`].
+    pub fn evaluate(&self, options: &RunOptions) -> Result<Value> {
         let module = self.inner.cell.handle()?;
         if !self.inner.linked.load(Ordering::Acquire) {
             return Err(Error::NotInstantiated);
@@ -115,7 +121,8 @@ impl engine_api::Module for BoaModule {
         result
     }
 
-    fn namespace(&self) -> Result<BoaReference> {
+    /// As [`engine_api::Module::namespace`].
+    pub fn namespace(&self) -> Result<WasiReference> {
         let module = self.inner.cell.handle()?;
         if !self.inner.linked.load(Ordering::Acquire) {
             return Err(Error::NotInstantiated);
@@ -123,10 +130,11 @@ impl engine_api::Module for BoaModule {
         let isolate = &self.inner.cell.isolate;
         let handle =
             isolate.with_guest(None, |s| s.handle(&Request::ModuleNamespace { module }))?;
-        Ok(BoaReference::new(isolate, handle, TypeOf::Object))
+        Ok(WasiReference::new(isolate, handle, TypeOf::Object))
     }
 
-    fn release(&self) {
+    /// As [`engine_api::Module::release`].
+    pub fn release(&self) {
         self.inner.cell.release();
     }
 }

@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use backend_boa::abi::{Request, Response, WireValue};
+use engine_api::abi::{Request, Response, WireValue};
 use engine_api::{Error, JsError, Result, TransferOptions, Value};
 
-use crate::BoaIsolate;
+use crate::WasiIsolate;
 use crate::isolate::unexpected;
 
 /// What a value call gave.
@@ -149,7 +149,7 @@ pub(crate) fn error_to_wire(e: &Error) -> WireValue {
     }
 }
 
-impl BoaIsolate {
+impl WasiIsolate {
     /// Blocks until guest promise `watch` settles (or the deadline passes).
     pub(crate) fn wait_watch(&self, watch: u32, deadline: Option<Instant>) -> Result<Value> {
         let promises = &self.inner.promises;

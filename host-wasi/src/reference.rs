@@ -1,52 +1,53 @@
-//! `BoaReference`: a reference to a value inside a guest.
+//! `WasiReference`: a reference to a value inside a guest.
 
 use std::sync::Arc;
 
-use backend_boa::abi::Request;
+use engine_api::abi::Request;
 use engine_api::{ApplyOptions, Result, TransferOptions, TypeOf, Value};
 
+use crate::WasiIsolate;
 use crate::convert::transfer;
 use crate::handle_cell::HandleCell;
-use crate::{BoaIsolate, BoaWasi};
 
-/// A reference to a value in a [`BoaIsolate`] (`ivm.Reference`).
+/// A reference to a value in a [`WasiIsolate`] (`ivm.Reference`).
 #[derive(Clone)]
-pub struct BoaReference {
+pub struct WasiReference {
     pub(crate) cell: Arc<HandleCell>,
     pub(crate) type_of: TypeOf,
 }
 
-impl std::fmt::Debug for BoaReference {
+impl std::fmt::Debug for WasiReference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoaReference")
+        f.debug_struct("WasiReference")
             .field("type_of", &self.type_of)
             .field("released", &self.cell.is_released())
             .finish()
     }
 }
 
-impl BoaReference {
-    pub(crate) fn new(isolate: &BoaIsolate, handle: u32, type_of: TypeOf) -> Self {
-        BoaReference {
+impl WasiReference {
+    pub(crate) fn new(isolate: &WasiIsolate, handle: u32, type_of: TypeOf) -> Self {
+        WasiReference {
             cell: HandleCell::new(isolate, handle, "reference"),
             type_of,
         }
     }
 }
 
-impl engine_api::Reference for BoaReference {
-    type Backend = BoaWasi;
-
-    fn isolate(&self) -> BoaIsolate {
+impl WasiReference {
+    /// As [`engine_api::Reference::isolate`].
+    pub fn isolate(&self) -> WasiIsolate {
         self.cell.isolate.clone()
     }
 
-    fn type_of(&self) -> Result<TypeOf> {
+    /// As [`engine_api::Reference::type_of`].
+    pub fn type_of(&self) -> Result<TypeOf> {
         self.cell.handle()?;
         Ok(self.type_of)
     }
 
-    fn get(&self, key: Value, options: &TransferOptions) -> Result<Value> {
+    /// As [`engine_api::Reference::get`].
+    pub fn get(&self, key: Value, options: &TransferOptions) -> Result<Value> {
         let handle = self.cell.handle()?;
         self.cell.isolate.call_value(None, options, |s| {
             Ok(Request::Get {
@@ -57,7 +58,8 @@ impl engine_api::Reference for BoaReference {
         })
     }
 
-    fn set(&self, key: Value, value: Value, options: &TransferOptions) -> Result<bool> {
+    /// As [`engine_api::Reference::set`].
+    pub fn set(&self, key: Value, value: Value, options: &TransferOptions) -> Result<bool> {
         let handle = self.cell.handle()?;
         self.cell.isolate.with_guest(None, |s| {
             let req = Request::Set {
@@ -69,7 +71,8 @@ impl engine_api::Reference for BoaReference {
         })
     }
 
-    fn delete(&self, key: Value) -> Result<bool> {
+    /// As [`engine_api::Reference::delete`].
+    pub fn delete(&self, key: Value) -> Result<bool> {
         let handle = self.cell.handle()?;
         self.cell.isolate.with_guest(None, |s| {
             let req = Request::Delete {
@@ -80,7 +83,13 @@ impl engine_api::Reference for BoaReference {
         })
     }
 
-    fn apply(&self, receiver: Value, args: Vec<Value>, options: &ApplyOptions) -> Result<Value> {
+    /// As [`engine_api::Reference::apply`].
+    pub fn apply(
+        &self,
+        receiver: Value,
+        args: Vec<Value>,
+        options: &ApplyOptions,
+    ) -> Result<Value> {
         let handle = self.cell.handle()?;
         self.cell
             .isolate
@@ -99,7 +108,8 @@ impl engine_api::Reference for BoaReference {
             })
     }
 
-    fn copy(&self) -> Result<Value> {
+    /// As [`engine_api::Reference::copy`].
+    pub fn copy(&self) -> Result<Value> {
         let handle = self.cell.handle()?;
         self.cell
             .isolate
@@ -108,11 +118,54 @@ impl engine_api::Reference for BoaReference {
             })
     }
 
-    fn release(&self) {
+    /// As [`engine_api::Reference::release`].
+    pub fn release(&self) {
         self.cell.release();
     }
 
-    fn is_released(&self) -> bool {
+    /// As [`engine_api::Reference::is_released`].
+    pub fn is_released(&self) -> bool {
         self.cell.is_released()
+    }
+}
+
+impl WasiReference {
+    /// This reference, type-erased, for passing into any isolate (it arrives as an
+    /// `ivm.Reference`; in its own isolate, as the value's reference).
+    pub fn to_any(&self) -> engine_api::AnyReference {
+        engine_api::AnyReference::new(self.clone())
+    }
+}
+
+impl engine_api::ReferenceHandle for WasiReference {
+    fn isolate_id(&self) -> Option<engine_api::IsolateId> {
+        Some(self.cell.isolate.id())
+    }
+    fn type_of(&self) -> Result<TypeOf> {
+        WasiReference::type_of(self)
+    }
+    fn apply(&self, receiver: Value, args: Vec<Value>, opts: &ApplyOptions) -> Result<Value> {
+        WasiReference::apply(self, receiver, args, opts)
+    }
+    fn get(&self, key: Value, opts: &TransferOptions) -> Result<Value> {
+        WasiReference::get(self, key, opts)
+    }
+    fn set(&self, key: Value, value: Value, opts: &TransferOptions) -> Result<bool> {
+        WasiReference::set(self, key, value, opts)
+    }
+    fn delete(&self, key: Value) -> Result<bool> {
+        WasiReference::delete(self, key)
+    }
+    fn copy(&self) -> Result<Value> {
+        WasiReference::copy(self)
+    }
+    fn release(&self) {
+        WasiReference::release(self)
+    }
+    fn is_released(&self) -> bool {
+        WasiReference::is_released(self)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

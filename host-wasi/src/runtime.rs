@@ -11,19 +11,20 @@ use crate::cache_dirs::CacheDirs;
 use crate::prepared::{Prepared, link};
 use crate::ticker::Ticker;
 use crate::trap::backend_with;
-use crate::{CacheStatus, GuestSource, RuntimeConfig};
+use crate::{CacheStatus, GuestModule, GuestSource, RuntimeConfig};
 
 /// Engines and compiled guest modules shared by isolates. Cheap to clone.
 ///
-/// [`Runtime::global`] is what `BoaIsolate::new` uses; build your own to change the
-/// configuration or to share an application's `wasmtime::Engine`
-/// ([`Runtime::with_engines`]).
+/// A runtime runs one [`GuestModule`]; `backend-boa` keeps a process-wide one for the Boa
+/// guest. Build your own to change the configuration or to share an application's
+/// `wasmtime::Engine` ([`Runtime::with_engines`]).
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<RuntimeInner>,
 }
 
 struct RuntimeInner {
+    guest: GuestModule,
     plain: EngineSlot,
     /// The engine with fuel metering (`None`: fuel is unsupported by this runtime).
     fuel: Option<EngineSlot>,
@@ -91,11 +92,11 @@ impl Runtime {
     /// (`$XDG_CACHE_HOME/isovm` or `~/.cache/isovm`; `~/Library/Caches/isovm` on macOS;
     /// `%LOCALAPPDATA%\isovm` on Windows), else `isovm-<uid>` in the temporary directory
     /// (private to the user). [`Runtime::cache_status`] says which, or why none.
-    pub fn new(config: RuntimeConfig) -> Result<Self> {
+    pub fn new(guest: GuestModule, config: RuntimeConfig) -> Result<Self> {
         let plain = make_engine(&config, false)?;
         let fuel = make_engine(&config, true)?;
         let ticker = Ticker::start(vec![plain.clone(), fuel.clone()], config.epoch_tick)?;
-        Ok(Self::build(plain, Some(fuel), Some(ticker), &config))
+        Ok(Self::build(guest, plain, Some(fuel), Some(ticker), &config))
     }
 
     /// A runtime on an application's own engines, sharing their configuration.
@@ -109,7 +110,7 @@ impl Runtime {
     /// the tick period is the precision of timeouts and of `dispose` interrupting a running
     /// call; we assume about 1 ms, and anything up to ~10 ms works. Without ticks, timeouts
     /// never fire.
-    pub fn with_engines(engine: Engine, fuel: Option<Engine>) -> Result<Self> {
+    pub fn with_engines(guest: GuestModule, engine: Engine, fuel: Option<Engine>) -> Result<Self> {
         if !engine.get_epoch_interruption()
             || fuel.as_ref().is_some_and(|f| !f.get_epoch_interruption())
         {
@@ -125,15 +126,27 @@ impl Runtime {
             ));
         }
         let fuel = fuel.or_else(|| engine.get_consume_fuel().then(|| engine.clone()));
-        Ok(Self::build(engine, fuel, None, &RuntimeConfig::default()))
+        Ok(Self::build(
+            guest,
+            engine,
+            fuel,
+            None,
+            &RuntimeConfig::default(),
+        ))
     }
 
     /// [`Runtime::with_engines`] with one engine.
-    pub fn with_engine(engine: Engine) -> Result<Self> {
-        Self::with_engines(engine, None)
+    pub fn with_engine(guest: GuestModule, engine: Engine) -> Result<Self> {
+        Self::with_engines(guest, engine, None)
+    }
+
+    /// The guest this runtime runs.
+    pub fn guest(&self) -> &GuestModule {
+        &self.inner.guest
     }
 
     fn build(
+        guest: GuestModule,
         plain: Engine,
         fuel: Option<Engine>,
         ticker: Option<Arc<Ticker>>,
@@ -145,6 +158,7 @@ impl Runtime {
         };
         Runtime {
             inner: Arc::new(RuntimeInner {
+                guest,
                 plain: slot(plain),
                 fuel: fuel.map(slot),
                 ticker,
@@ -156,24 +170,16 @@ impl Runtime {
         }
     }
 
-    /// The process-wide runtime, made on first use with [`RuntimeConfig::default`].
-    pub fn global() -> Result<&'static Runtime> {
-        static GLOBAL: OnceLock<Result<Runtime>> = OnceLock::new();
-        GLOBAL
-            .get_or_init(|| Runtime::new(RuntimeConfig::default()))
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-
     /// Compiles (or loads from the cache) the guest for the engine isolates with
     /// (`fuel = true`) or without a fuel budget use, and says which it did (the first
     /// answer stays: later calls return at once). Done lazily on first use; call it to pay
     /// the cost up front.
     ///
     /// ```no_run
-    /// use host_wasi::{GuestSource, Runtime};
+    /// use host_wasi::{GuestModule, GuestSource, Runtime, RuntimeConfig};
     ///
-    /// let runtime = Runtime::global()?;
+    /// let wasm = std::fs::read("engine.wasm").expect("a guest module");
+    /// let runtime = Runtime::new(GuestModule::from_bytes("engine", wasm), RuntimeConfig::default())?;
     /// let source = runtime.prepare_with(false, |cache| {
     ///     eprintln!("compiling the guest (seconds); cache: {cache:?}");
     /// })?;
@@ -244,7 +250,7 @@ impl Runtime {
         engine: &Engine,
         before_compile: impl FnOnce(&CacheStatus),
     ) -> Result<(Module, GuestSource)> {
-        let name = crate::cache::file_name(crate::guest_wasm_sha256(), engine);
+        let name = crate::cache::file_name(self.inner.guest.sha256(), engine);
         let status = self.cache_status();
         let written = match status {
             CacheStatus::Enabled(dir) => Some(dir.join(&name)),
@@ -282,7 +288,7 @@ impl Runtime {
         if let Some(w) = &*pre {
             return Ok(w.clone());
         }
-        let wasm = Arc::new(crate::preinit::preinitialize(crate::guest_wasm())?);
+        let wasm = Arc::new(crate::preinit::preinitialize(self.inner.guest.wasm())?);
         *pre = Some(wasm.clone());
         Ok(wasm)
     }

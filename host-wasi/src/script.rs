@@ -1,44 +1,44 @@
-//! `BoaScript`: a compiled classic script.
+//! `WasiScript`: a compiled classic script.
 
 use std::sync::Arc;
 
-use backend_boa::abi::Request;
+use engine_api::abi::Request;
 use engine_api::{Result, RunOptions, Value};
 
 use crate::convert::transfer;
 use crate::handle_cell::HandleCell;
-use crate::{BoaContext, BoaIsolate, BoaWasi};
+use crate::{WasiContext, WasiIsolate};
 
-/// A script compiled in a [`BoaIsolate`]; runs in any of its contexts.
+/// A script compiled in a [`WasiIsolate`]; runs in any of its contexts.
 #[derive(Clone)]
-pub struct BoaScript {
+pub struct WasiScript {
     cell: Arc<HandleCell>,
 }
 
-impl std::fmt::Debug for BoaScript {
+impl std::fmt::Debug for WasiScript {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BoaScript")
+        f.debug_struct("WasiScript")
             .field("released", &self.cell.is_released())
             .finish()
     }
 }
 
-impl BoaScript {
-    pub(crate) fn new(isolate: &BoaIsolate, handle: u32) -> Self {
-        BoaScript {
+impl WasiScript {
+    pub(crate) fn new(isolate: &WasiIsolate, handle: u32) -> Self {
+        WasiScript {
             cell: HandleCell::new(isolate, handle, "script"),
         }
     }
 }
 
-impl engine_api::Script for BoaScript {
-    type Backend = BoaWasi;
-
-    fn isolate(&self) -> BoaIsolate {
+impl WasiScript {
+    /// As [`engine_api::Script::isolate`].
+    pub fn isolate(&self) -> WasiIsolate {
         self.cell.isolate.clone()
     }
 
-    fn run(&self, context: &BoaContext, options: &RunOptions) -> Result<Value> {
+    /// As [`engine_api::Script::run`].
+    pub fn run(&self, context: &WasiContext, options: &RunOptions) -> Result<Value> {
         let isolate = &self.cell.isolate;
         let context = context.cell.handle_in(isolate)?;
         let script = self.cell.handle()?;
@@ -55,15 +55,17 @@ impl engine_api::Script for BoaScript {
     }
 
     /// Always `None`: Boa-WASI has no code cache (`Capability::CodeCache`).
-    fn cached_data(&self) -> Option<Arc<[u8]>> {
+    pub fn cached_data(&self) -> Option<Arc<[u8]>> {
         None
     }
 
-    fn cached_data_rejected(&self) -> Option<bool> {
+    /// As [`engine_api::Script::cached_data_rejected`].
+    pub fn cached_data_rejected(&self) -> Option<bool> {
         None
     }
 
-    fn release(&self) {
+    /// As [`engine_api::Script::release`].
+    pub fn release(&self) {
         self.cell.release();
     }
 }

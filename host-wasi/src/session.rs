@@ -1,9 +1,9 @@
 //! `Session`: access to the guest during one call.
 
-use backend_boa::abi::{Handle, Request, Response};
+use engine_api::abi::{Handle, Request, Response};
 use engine_api::{Result, TransferOptions, Value};
 
-use crate::BoaIsolate;
+use crate::WasiIsolate;
 use crate::guest::{Fatal, Guest};
 use crate::isolate::unexpected;
 use crate::promises::Outcome;
@@ -11,7 +11,7 @@ use crate::trap::guest_error;
 
 /// Access to the guest during one call (the isolate's turn is held, the store locked).
 pub(crate) struct Session<'a> {
-    pub(crate) isolate: &'a BoaIsolate,
+    pub(crate) isolate: &'a WasiIsolate,
     pub(crate) guest: &'a mut Guest,
     /// A request trapped: the guest's state is unknown, the isolate must be disposed.
     pub(crate) fatal: bool,
@@ -66,7 +66,7 @@ impl Session<'_> {
         &mut self,
         value: Value,
         args: &TransferOptions,
-    ) -> Result<backend_boa::abi::WireValue> {
+    ) -> Result<engine_api::abi::WireValue> {
         let table = &mut self.guest.store.data_mut().table;
         crate::convert::enter(value, table, self.isolate.inner.id, args)
     }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use backend_boa::abi::{ErrorKind, GuestError};
+use engine_api::abi::{ErrorKind, GuestError};
 use engine_api::{Error, JsError, Location};
 use wasmtime::{AsContextMut, Trap, Val};
 

@@ -5,7 +5,7 @@
 
 use boa_engine::{Context, JsValue};
 
-use crate::abi::{GuestError, Response, Transfer, WireValue};
+use engine_api::abi::{GuestError, Response, Transfer, WireValue};
 
 use super::handles::{self, Entry};
 use super::{errors, host, ivm};

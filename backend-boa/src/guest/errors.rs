@@ -7,7 +7,7 @@ use boa_engine::{
     Context, JsError, JsNativeError, JsObject, JsValue, error::EngineError, js_string,
 };
 
-use crate::abi::{ErrorKind, GuestError};
+use engine_api::abi::{ErrorKind, GuestError};
 
 /// How many errors of failed host callbacks the guest remembers (as the host does): a
 /// guest that catches them holds no more than this.
@@ -222,7 +222,7 @@ pub fn error_value(name: &str, message: &str, stack: Option<&str>, ctx: &mut Con
 /// Fills in a location Boa could not map (its source map has no entry for some
 /// instructions, e.g. the name lookup behind "x is not defined": the stack then reads
 /// `file:?:?`). Uses the first whole-word use of the undefined name in the source.
-pub fn locate(e: &mut GuestError, padded: &str, origin: &crate::abi::Origin) {
+pub fn locate(e: &mut GuestError, padded: &str, origin: &engine_api::abi::Origin) {
     if e.line.is_some() || e.kind != Some(ErrorKind::Js) {
         return;
     }

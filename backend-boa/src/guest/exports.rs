@@ -2,7 +2,7 @@
 
 use std::alloc::{Layout, alloc, dealloc};
 
-use crate::abi::{self, ErrorKind, GuestError, Request, Response};
+use engine_api::abi::{self, ErrorKind, GuestError, Request, Response};
 
 use super::{random, runtime};
 
@@ -81,7 +81,7 @@ pub fn hand_out(bytes: &[u8]) -> i64 {
     ((ptr as u32 as i64) << 32) | (len as u32 as i64)
 }
 
-/// Handles one request; see [`crate::abi`].
+/// Handles one request; see [`engine_api::abi`].
 #[unsafe(no_mangle)]
 pub extern "C" fn isovm_call(ptr: i32, len: i32) -> i64 {
     let bytes = read_bytes(ptr, len);

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 
 use boa_engine::{JsValue, realm::Realm};
 
-use crate::abi::{ErrorKind, GuestError, Handle};
+use engine_api::abi::{ErrorKind, GuestError, Handle};
 
 use super::errors;
 use super::module_entry::ModuleEntry;

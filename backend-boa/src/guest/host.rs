@@ -9,7 +9,7 @@ use boa_engine::{
     object::builtins::JsPromise, realm::Realm,
 };
 
-use crate::abi::{
+use engine_api::abi::{
     self, CallMode, ErrorKind, GuestError, HostRequest, HostResponse, Transfer, WireValue,
 };
 

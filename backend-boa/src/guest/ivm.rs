@@ -10,7 +10,7 @@ use boa_engine::{
     property::Attribute,
 };
 
-use crate::abi::{HostRequest, HostResponse, WireValue};
+use engine_api::abi::{HostRequest, HostResponse, WireValue};
 
 use super::convert::{self, CopyError};
 use super::host;

@@ -2,7 +2,7 @@
 
 use boa_engine::{Module, object::builtins::JsPromise};
 
-use crate::abi::Origin;
+use engine_api::abi::Origin;
 
 /// A compiled module.
 pub struct ModuleEntry {

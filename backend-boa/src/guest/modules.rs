@@ -5,7 +5,7 @@ use boa_engine::{
     realm::Realm,
 };
 
-use crate::abi::{GuestError, Handle, Origin, Response, Transfer};
+use engine_api::abi::{GuestError, Handle, Origin, Response, Transfer};
 
 use super::handles::{self, Entry};
 use super::module_entry::ModuleEntry;
@@ -64,7 +64,7 @@ fn linked_module(handle: Handle) -> Result<Module, GuestError> {
     match module_of(handle)? {
         (module, true) => Ok(module),
         _ => Err(errors::guest(
-            crate::abi::ErrorKind::Js,
+            engine_api::abi::ErrorKind::Js,
             "Error",
             "module is not instantiated",
         )),
@@ -118,7 +118,7 @@ pub fn instantiate(
             .map_err(|e| errors::from_js(e, None, ctx)),
         PromiseState::Rejected(e) => Err(errors::from_value(&e, None, ctx)),
         PromiseState::Pending => Err(errors::guest(
-            crate::abi::ErrorKind::Js,
+            engine_api::abi::ErrorKind::Js,
             "Error",
             "module loading did not complete",
         )),
@@ -171,7 +171,7 @@ pub fn evaluate(
             PromiseState::Pending if result.promise => {
                 convert::transfer_out(promise.into(), result, ctx)
             }
-            PromiseState::Pending => Ok(Response::Value(crate::abi::WireValue::Undefined)),
+            PromiseState::Pending => Ok(Response::Value(engine_api::abi::WireValue::Undefined)),
         }
     })
 }

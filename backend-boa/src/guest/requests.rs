@@ -2,7 +2,7 @@
 
 use boa_engine::{Context, JsValue, Script, realm::Realm};
 
-use crate::abi::{GuestError, Handle, Origin, Request, Response, Transfer, WireValue};
+use engine_api::abi::{GuestError, Handle, Origin, Request, Response, Transfer, WireValue};
 
 use super::handles::{self, Entry};
 use super::runtime::{self, GuestState};
@@ -187,7 +187,7 @@ fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, Guest
 /// Runs the job queue, then transfers the outcome of a call that ran JS.
 /// A referenced value used as what it is not (V8 gives the same `WrongKind`).
 fn wrong_kind(message: &str) -> GuestError {
-    errors::guest(crate::abi::ErrorKind::WrongKind, "TypeError", message)
+    errors::guest(engine_api::abi::ErrorKind::WrongKind, "TypeError", message)
 }
 
 /// The object a reference holds; properties of primitives are not reached through one.

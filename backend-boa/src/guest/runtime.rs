@@ -7,7 +7,7 @@ use boa_engine::{
     Context, JsResult, JsString, JsValue, context::ContextBuilder, realm::Realm, vm::RuntimeLimits,
 };
 
-use crate::abi::{Request, Response};
+use engine_api::abi::{Request, Response};
 
 use super::{ivm, module_loader::Loader, random, realm, requests};
 

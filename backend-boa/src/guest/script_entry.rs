@@ -2,7 +2,7 @@
 
 use boa_engine::{Script, realm::Realm};
 
-use crate::abi::Origin;
+use engine_api::abi::Origin;
 
 /// A compiled script: its source, and one parse per realm it ran in.
 pub struct ScriptEntry {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use boa_engine::{Source, parser::source::UTF8Input};
 
-use crate::abi::{ErrorKind, GuestError, Origin};
+use engine_api::abi::{ErrorKind, GuestError, Origin};
 
 use super::errors;
 

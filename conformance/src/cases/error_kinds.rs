@@ -63,10 +63,9 @@ fn reference_to<E: Backend>(c: &E::Context, code: &str) -> R<E::Reference> {
     let any = v
         .as_reference()
         .ok_or_else(|| format!("not a reference: {v:?}"))?;
-    let r = any
-        .downcast_ref::<E::Reference>()
+    let r = <E::Reference as engine_api::Reference>::from_any(any)
         .ok_or("reference of another backend")?;
-    Ok(r.clone())
+    Ok(r)
 }
 
 fn is_wrong_kind(e: &Error) -> bool {

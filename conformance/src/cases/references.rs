@@ -51,10 +51,9 @@ fn reference_to<E: Backend>(c: &E::Context, code: &str) -> R<E::Reference> {
     let any = v
         .as_reference()
         .ok_or_else(|| format!("not a reference: {v:?}"))?;
-    let r = any
-        .downcast_ref::<E::Reference>()
+    let r = <E::Reference as engine_api::Reference>::from_any(any)
         .ok_or("reference of another backend")?;
-    Ok(r.clone())
+    Ok(r)
 }
 
 fn type_of_each_kind<E: Backend>() -> R {
@@ -316,7 +315,7 @@ fn downcast_any<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let r = reference_to::<E>(&c, "({ z: 26 })")?;
     let any = r.to_any();
-    ensure!(any.downcast_ref::<E::Reference>().is_some());
+    ensure!(<E::Reference as engine_api::Reference>::from_any(&any).is_some());
     ensure_eq!(any.get("z".into(), &Default::default())?, Value::from(26));
     ensure_eq!(any.isolate_id(), Some(r.isolate().id()));
     Ok(())

@@ -125,8 +125,7 @@ fn parallel_sum<E: Backend>() -> R {
                 .await?;
             let fn_reference = fn_reference
                 .as_reference()
-                .and_then(|r| r.downcast_ref::<E::Reference>())
-                .cloned()
+                .and_then(<E::Reference as engine_api::Reference>::from_any)
                 .ok_or_else(|| Error::InvalidArgument("sum is not a reference".into()))?;
             let min = num / threads * ii;
             let max = num / threads * (ii + 1);

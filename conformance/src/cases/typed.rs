@@ -197,8 +197,7 @@ fn typed_host_functions_and_results<B: Backend>() -> R {
     let mul = global.get("mul".into(), &TransferOptions::reference())?;
     let mul = mul
         .as_reference()
-        .and_then(|r| r.downcast_ref::<B::Reference>())
-        .cloned();
+        .and_then(<B::Reference as engine_api::Reference>::from_any);
     let mul = mul.ok_or("mul is not a reference of this backend")?;
     let p: HashMap<String, f64> = mul.apply_as(
         Value::Undefined,

@@ -202,12 +202,12 @@ fn main() -> ExitCode {
 /// explaining as much as one at a prompt, and stdout stays the script's alone.
 #[cfg(feature = "boa-wasi")]
 fn announce_guest_preparation(backend: &str, fuel: bool) {
-    use host_wasi::CacheStatus;
+    use backend_boa::CacheStatus;
     if backend != "boa-wasi" {
         return;
     }
     // A failure here comes back, typed, from creating the isolate.
-    let Ok(runtime) = host_wasi::Runtime::global() else {
+    let Ok(runtime) = backend_boa::runtime() else {
         return;
     };
     let _ = runtime.prepare_with(fuel, |cache| {
@@ -250,8 +250,8 @@ fn describe(caps: isovm::Capabilities) -> String {
 /// `isovm prepare`: the Boa guest compiled (or found) in the cache, for both engines.
 #[cfg(feature = "boa-wasi")]
 fn prepare() -> ExitCode {
-    use isovm::boa_wasi::{CacheStatus, GuestSource, Runtime};
-    let runtime = match Runtime::global() {
+    use isovm::boa_wasi::{CacheStatus, GuestSource};
+    let runtime = match isovm::boa_wasi::runtime() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("isovm: {e}");

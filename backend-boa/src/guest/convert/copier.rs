@@ -12,8 +12,8 @@ use boa_engine::{
 };
 
 use super::CopyError;
-use crate::abi::WireValue;
 use crate::guest::{errors, ivm};
+use engine_api::abi::WireValue;
 
 /// Deeper object graphs are refused (the contract's limit; also keeps the wasm stack safe).
 const MAX_DEPTH: usize = engine_api::MAX_TRANSFER_DEPTH;

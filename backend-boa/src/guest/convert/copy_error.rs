@@ -2,8 +2,8 @@
 
 use boa_engine::{Context, JsError, JsNativeError};
 
-use crate::abi::GuestError;
 use crate::guest::errors;
+use engine_api::abi::GuestError;
 
 /// Why a deep copy failed.
 pub enum CopyError {

@@ -8,8 +8,8 @@ use boa_engine::{
     property::{PropertyDescriptor, PropertyKey},
 };
 
-use crate::abi::{GuestError, WireValue};
 use crate::guest::{errors, handles, host, ivm};
+use engine_api::abi::{GuestError, WireValue};
 
 /// A `JsValue` for a wire value (in the current realm).
 pub fn from_wire(value: WireValue, ctx: &mut Context) -> Result<JsValue, GuestError> {

@@ -2,7 +2,7 @@
 
 use boa_engine::{Context, JsResult, JsValue};
 
-use crate::abi::{HostRequest, HostResponse};
+use engine_api::abi::{HostRequest, HostResponse};
 
 use super::{Ivm, arg, external_copy, make, type_error};
 use crate::guest::convert::{self, CopyError};

@@ -5,7 +5,7 @@ use std::cell::Cell;
 
 use boa_engine::{Context, JsResult, JsValue, js_string, object::builtins::JsPromise};
 
-use crate::abi::{HostRequest, Transfer, WireValue};
+use engine_api::abi::{HostRequest, Transfer, WireValue};
 
 use super::{Ivm, Target, arg, list, make, type_error};
 use crate::guest::convert::{self, CopyError};

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use backend_boa::BoaIsolate;
 use engine_api::{
     Callback, Context, EvalOptions, Isolate, IsolateOptions, Reference, TransferOptions, Value,
 };
-use host_wasi::BoaIsolate;
 
 /// The process's thread count (`Threads:` of /proc/self/status).
 fn threads() -> usize {

@@ -2,15 +2,16 @@
 
 use std::time::Duration;
 
+use backend_boa::{BoaIsolate, Runtime};
 use engine_api::{Context, Error, EvalOptions, Isolate, IsolateOptions, Value};
-use host_wasi::{BoaIsolate, Runtime};
 
 #[test]
 fn runtime_on_an_application_engine() -> anyhow::Result<()> {
-    let mut config = host_wasi::wasmtime::Config::new();
+    let mut config = backend_boa::host_wasi::wasmtime::Config::new();
     config.epoch_interruption(true);
-    let engine = host_wasi::wasmtime::Engine::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let runtime = Runtime::with_engine(engine.clone())?;
+    let engine = backend_boa::host_wasi::wasmtime::Engine::new(&config)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let runtime = Runtime::with_engine(backend_boa::guest(), engine.clone())?;
 
     // The application ticks its engine.
     let ticker = engine.weak();
@@ -47,9 +48,9 @@ fn runtime_on_an_application_engine() -> anyhow::Result<()> {
     assert!(matches!(fuel, Err(Error::Unsupported(_))));
 
     // An engine without epoch interruption is refused.
-    let plain = host_wasi::wasmtime::Engine::default();
+    let plain = backend_boa::host_wasi::wasmtime::Engine::default();
     assert!(matches!(
-        Runtime::with_engine(plain),
+        Runtime::with_engine(backend_boa::guest(), plain),
         Err(Error::InvalidOption {
             option: "engine",
             ..

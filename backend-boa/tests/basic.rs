@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
+use backend_boa::BoaIsolate;
 use engine_api::{
     Callback, Context, DeterministicSeed, Error, EvalOptions, Isolate, IsolateOptions, Module,
     Reference, RunOptions, Script, ScriptOptions, TransferOptions, Value,
 };
-use host_wasi::BoaIsolate;
 
 fn isolate() -> BoaIsolate {
     BoaIsolate::new(IsolateOptions::default()).expect("isolate")
@@ -310,8 +310,8 @@ fn heap_statistics_and_times() -> anyhow::Result<()> {
 #[test]
 fn guest_hash_matches_the_embedded_module() {
     use sha2::Digest;
-    let digest: [u8; 32] = sha2::Sha256::digest(host_wasi::guest_wasm()).into();
-    assert_eq!(&digest, host_wasi::guest_wasm_sha256());
+    let digest: [u8; 32] = sha2::Sha256::digest(backend_boa::guest_wasm()).into();
+    assert_eq!(&digest, backend_boa::guest_wasm_sha256());
 }
 
 #[test]

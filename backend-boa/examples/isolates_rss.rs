@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
+use backend_boa::BoaIsolate;
 use engine_api::{Context, EvalOptions, Isolate, Value};
-use host_wasi::BoaIsolate;
 
 /// Resident set size of this process in KB (Linux; 0 elsewhere).
 fn rss_kb() -> u64 {

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use backend_boa::{BoaIsolate, CacheStatus, GuestSource, Runtime, RuntimeConfig};
 use engine_api::{Context, EvalOptions, Isolate, IsolateOptions, Value};
-use host_wasi::{BoaIsolate, CacheStatus, GuestSource, Runtime, RuntimeConfig};
 
 /// Set in a child process: what it should do (`prepare` or `status`).
 const CHILD: &str = "ISOVM_FIRST_CONTACT_CHILD";
@@ -17,12 +17,15 @@ const CHILD: &str = "ISOVM_FIRST_CONTACT_CHILD";
 const REPORT: &str = "first-contact-report:";
 
 fn small_runtime(cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
-    Ok(Runtime::new(RuntimeConfig {
-        max_isolates: 4,
-        max_memory_mb: 64,
-        cache_dir,
-        ..Default::default()
-    })?)
+    Ok(Runtime::new(
+        backend_boa::guest(),
+        RuntimeConfig {
+            max_isolates: 4,
+            max_memory_mb: 64,
+            cache_dir,
+            ..Default::default()
+        },
+    )?)
 }
 
 /// A fresh directory of this test run.

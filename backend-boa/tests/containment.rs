@@ -2,11 +2,11 @@
 //! guest, recursion deep enough to exhaust the guest's stacks, untransferable results,
 //! promises nothing can settle.
 
+use backend_boa::BoaIsolate;
 use engine_api::{
     Callback, Context, Error, EvalOptions, Isolate, IsolateOptions, Reference, TransferOptions,
     Value,
 };
-use host_wasi::BoaIsolate;
 
 fn isolate(memory_limit_mb: u64) -> BoaIsolate {
     BoaIsolate::new(IsolateOptions {

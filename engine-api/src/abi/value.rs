@@ -91,7 +91,7 @@ pub enum WireValue {
 
 /// How deeply a [`WireValue`] may nest (arrays, objects, maps, sets inside each other):
 /// a little more than [`engine_api::MAX_TRANSFER_DEPTH`], which both sides enforce first.
-pub const MAX_WIRE_DEPTH: usize = engine_api::MAX_TRANSFER_DEPTH + 12;
+pub const MAX_WIRE_DEPTH: usize = crate::MAX_TRANSFER_DEPTH + 12;
 
 thread_local! {
     static DECODE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };

@@ -1,4 +1,7 @@
-//! The guest ABI: how a host talks to the Boa guest module.
+//! The guest ABI: how a wasm host (`host-wasi`) talks to a guest module that runs an engine
+//! inside wasm (the Boa guest of `backend-boa`, or any other speaking this ABI). Its value
+//! type [`WireValue`] is [`Value`](crate::Value) with handles as numbers: one wire model
+//! for every backend.
 //!
 //! # Exports (guest → host can call)
 //! - `isovm_alloc(len: i32) -> i32`: allocates `len` bytes in guest memory (0 on failure).

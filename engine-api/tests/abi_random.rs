@@ -5,7 +5,7 @@
 //! typed error, never panic or overflow the stack, and whatever decodes must re-encode to
 //! a message that decodes to the same bytes again.
 
-use backend_boa::abi::{
+use engine_api::abi::{
     self, CallMode, ErrorKind, GuestError, HostRequest, HostResponse, MAX_WIRE_DEPTH, Origin,
     Request, Response, Transfer, WireValue,
 };

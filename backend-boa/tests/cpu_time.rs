@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use backend_boa::BoaIsolate;
 use engine_api::{
     Callback, Context, EvalOptions, Isolate, IsolateOptions, Reference, TransferOptions, Value,
 };
-use host_wasi::BoaIsolate;
 
 /// A loop of `n` iterations (700,000: about 100 ms of Boa-in-wasm work here).
 const BUSY: &str =
