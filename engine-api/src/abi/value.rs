@@ -90,7 +90,7 @@ pub enum WireValue {
 }
 
 /// How deeply a [`WireValue`] may nest (arrays, objects, maps, sets inside each other):
-/// a little more than [`engine_api::MAX_TRANSFER_DEPTH`], which both sides enforce first.
+/// a little more than [`crate::MAX_TRANSFER_DEPTH`], which both sides enforce first.
 pub const MAX_WIRE_DEPTH: usize = crate::MAX_TRANSFER_DEPTH + 12;
 
 thread_local! {
