@@ -51,7 +51,14 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Puts the guest module at `dest`: `ISOVM_GUEST_WASM`, else a fresh build.
+/// Where a packaged crate carries its prebuilt guest (`cargo package` ships it; a
+/// workspace build keeps it current; it is not in git).
+const SHIPPED: &str = "guest/boa.wasm";
+
+/// Puts the guest module at `dest`: `ISOVM_GUEST_WASM`, else a fresh build when this crate
+/// sits in the isovm workspace, else the guest shipped in the package (a crate from a
+/// registry, which cannot build its own guest: that needs the workspace's `guest`
+/// profile and the `wasm32-wasip1` target).
 fn copy_guest(dest: &Path) -> Result<(), String> {
     if let Some(path) = env::var_os("ISOVM_GUEST_WASM").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
@@ -66,6 +73,20 @@ fn copy_guest(dest: &Path) -> Result<(), String> {
         .parent()
         .ok_or("backend-boa has no parent directory (workspace root)")?
         .to_path_buf();
+    let shipped = manifest_dir.join(SHIPPED);
+    let in_workspace =
+        root.join("Cargo.toml").is_file() && root.join("engine-api").join("Cargo.toml").is_file();
+    if !in_workspace {
+        println!("cargo:rerun-if-changed={}", shipped.display());
+        fs::copy(&shipped, dest).map_err(|e| {
+            format!(
+                "this backend-boa has no prebuilt guest ({}: {e}) and is not in the isovm \
+                 workspace to build one; set ISOVM_GUEST_WASM to a guest module",
+                shipped.display()
+            )
+        })?;
+        return Ok(());
+    }
     for p in [
         "backend-boa/src",
         "backend-boa/Cargo.toml",
@@ -88,6 +109,13 @@ fn copy_guest(dest: &Path) -> Result<(), String> {
         .join(PROFILE)
         .join("backend_boa.wasm");
     fs::copy(&built, dest).map_err(|e| format!("copying {}: {e}", built.display()))?;
+    // Keep the copy `cargo package` ships current (best effort: a read-only checkout only
+    // loses the ability to package).
+    let fresh = fs::read(&built).ok();
+    if fresh.is_some() && fs::read(&shipped).ok() != fresh {
+        let _ = fs::create_dir_all(manifest_dir.join("guest"));
+        let _ = fs::copy(&built, &shipped);
+    }
     Ok(())
 }
 

@@ -9,10 +9,12 @@ use crate::{Isolate, Reference};
 #[cfg(feature = "boa-wasi")]
 type BoaContext = backend_boa::BoaContext;
 #[cfg(not(feature = "boa-wasi"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type BoaContext = ();
 #[cfg(feature = "v8")]
 type V8Context = backend_v8::V8Context;
 #[cfg(not(feature = "v8"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type V8Context = ();
 
 handle_enum!(Context, Inner, BoaContext, V8Context);

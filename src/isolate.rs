@@ -13,10 +13,12 @@ use crate::{BackendKind, Context, Module, Script};
 #[cfg(feature = "boa-wasi")]
 type BoaIsolate = backend_boa::BoaIsolate;
 #[cfg(not(feature = "boa-wasi"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type BoaIsolate = ();
 #[cfg(feature = "v8")]
 type V8Isolate = backend_v8::V8Isolate;
 #[cfg(not(feature = "v8"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type V8Isolate = ();
 
 handle_enum!(Isolate, Inner, BoaIsolate, V8Isolate);

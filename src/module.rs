@@ -8,10 +8,12 @@ use crate::{Context, Isolate, Reference};
 #[cfg(feature = "boa-wasi")]
 type BoaModule = backend_boa::BoaModule;
 #[cfg(not(feature = "boa-wasi"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type BoaModule = ();
 #[cfg(feature = "v8")]
 type V8Module = backend_v8::V8Module;
 #[cfg(not(feature = "v8"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type V8Module = ();
 
 handle_enum!(Module, Inner, BoaModule, V8Module);

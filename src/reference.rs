@@ -13,10 +13,12 @@ use crate::dispatch::{dispatch, handle_enum};
 #[cfg(feature = "boa-wasi")]
 type BoaReference = backend_boa::BoaReference;
 #[cfg(not(feature = "boa-wasi"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type BoaReference = ();
 #[cfg(feature = "v8")]
 type V8Reference = backend_v8::V8Reference;
 #[cfg(not(feature = "v8"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type V8Reference = ();
 
 handle_enum!(Reference, Inner, BoaReference, V8Reference);

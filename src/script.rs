@@ -10,10 +10,12 @@ use crate::{Context, Isolate};
 #[cfg(feature = "boa-wasi")]
 type BoaScript = backend_boa::BoaScript;
 #[cfg(not(feature = "boa-wasi"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type BoaScript = ();
 #[cfg(feature = "v8")]
 type V8Script = backend_v8::V8Script;
 #[cfg(not(feature = "v8"))]
+#[allow(dead_code)] // only named by the enum variant its feature adds
 type V8Script = ();
 
 handle_enum!(Script, Inner, BoaScript, V8Script);
