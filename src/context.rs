@@ -85,6 +85,15 @@ impl Context {
         traits::Context::eval_closure_as(self, code, args, options)
     }
 
+    /// [`Context::eval_as`] on the worker pool: a future of `T`, or `.wait()` it.
+    pub fn eval_as_async<T: DeserializeOwned + Send + 'static>(
+        &self,
+        code: impl Into<String>,
+        options: EvalOptions,
+    ) -> Task<T> {
+        traits::Context::eval_as_async(self, code, options)
+    }
+
     /// `eval` on the worker pool: a future, or `.wait()` it.
     pub fn eval_async(&self, code: impl Into<String>, options: EvalOptions) -> Task<Value> {
         traits::Context::eval_async(self, code, options)

@@ -76,6 +76,18 @@ pub trait Context: Clone + Send + Sync + 'static {
         read_as(self.eval_closure(code, args, &options)?)
     }
 
+    /// [`eval_as`](Context::eval_as) on the worker pool: a future of `T`.
+    fn eval_as_async<T: DeserializeOwned + Send + 'static>(
+        &self,
+        code: impl Into<String>,
+        options: EvalOptions,
+    ) -> Task<T> {
+        let (this, code) = (self.clone(), code.into());
+        self.isolate()
+            .queue()
+            .spawn(move || this.eval_as::<T>(&code, &options))
+    }
+
     /// `eval` on the worker pool.
     fn eval_async(&self, code: impl Into<String>, options: EvalOptions) -> Task<Value> {
         let (this, code) = (self.clone(), code.into());

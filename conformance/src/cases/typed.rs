@@ -93,6 +93,11 @@ fn typed_host_functions_and_results<B: Backend>() -> R {
         Callback::wrap(|a: f64, b: String| a + b.len() as f64),
     )?;
     ensure_eq!(ctx.eval_as::<f64>("add(1, 'abc')", &d)?, 4.0);
+    ensure_eq!(
+        ctx.eval_as_async::<u32>("add(40, 'ab')", EvalOptions::default())
+            .wait()?,
+        42
+    );
     let thrown: String = ctx.eval_as(
         "try { add('x') } catch (e) { e.name + ': ' + e.message }",
         &d,
