@@ -1,7 +1,8 @@
 //! Small helpers the cases share.
 
 use engine_api::{
-    Backend, Context, Error, EvalOptions, Isolate, IsolateOptions, Result as ApiResult, Value,
+    Backend, Context, Error, EvalOptions, Isolate, IsolateOptions, Result as ApiResult,
+    TransferOptions, Value,
 };
 
 /// Why a case failed.
@@ -119,4 +120,19 @@ pub fn expect_js<T>(result: ApiResult<T>, name: &str) -> R<engine_api::JsError> 
 /// Waits for a task with a generous deadline, so a lost wake-up fails instead of hanging.
 pub fn wait<T: Send + 'static>(task: engine_api::Task<T>) -> ApiResult<T> {
     task.wait()
+}
+
+/// Evaluates `code` with the result as a reference of backend `E`.
+pub fn reference_to<E: Backend>(c: &E::Context, code: &str) -> R<E::Reference> {
+    let opts = EvalOptions {
+        result: TransferOptions::reference(),
+        ..Default::default()
+    };
+    let v = c.eval(code, &opts)?;
+    let any = v
+        .as_reference()
+        .ok_or_else(|| format!("not a reference: {v:?}"))?;
+    let r = <E::Reference as engine_api::Reference>::from_any(any)
+        .ok_or("reference of another backend")?;
+    Ok(r)
 }

@@ -9,7 +9,7 @@ use engine_api::{
     RunOptions, TransferOptions, Value,
 };
 
-use crate::support::{R, eval, expect_err, setup};
+use crate::support::{R, eval, expect_err, reference_to, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The error-kind cases.
@@ -52,20 +52,6 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             callback_error_rejects::<E>,
         ),
     ]
-}
-
-fn reference_to<E: Backend>(c: &E::Context, code: &str) -> R<E::Reference> {
-    let opts = EvalOptions {
-        result: TransferOptions::reference(),
-        ..Default::default()
-    };
-    let v = c.eval(code, &opts)?;
-    let any = v
-        .as_reference()
-        .ok_or_else(|| format!("not a reference: {v:?}"))?;
-    let r = <E::Reference as engine_api::Reference>::from_any(any)
-        .ok_or("reference of another backend")?;
-    Ok(r)
 }
 
 fn is_wrong_kind(e: &Error) -> bool {

@@ -5,7 +5,7 @@ use engine_api::{
     TypeOf, Value,
 };
 
-use crate::support::{R, eval, expect_err, expect_js, setup};
+use crate::support::{R, eval, expect_err, expect_js, reference_to, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The reference cases.
@@ -40,20 +40,6 @@ pub fn cases<E: Backend>() -> Vec<Case> {
         Case::new("references/async_forms", async_forms::<E>),
         Case::new("references/downcast_any", downcast_any::<E>),
     ]
-}
-
-fn reference_to<E: Backend>(c: &E::Context, code: &str) -> R<E::Reference> {
-    let opts = EvalOptions {
-        result: TransferOptions::reference(),
-        ..Default::default()
-    };
-    let v = c.eval(code, &opts)?;
-    let any = v
-        .as_reference()
-        .ok_or_else(|| format!("not a reference: {v:?}"))?;
-    let r = <E::Reference as engine_api::Reference>::from_any(any)
-        .ok_or("reference of another backend")?;
-    Ok(r)
 }
 
 fn type_of_each_kind<E: Backend>() -> R {
