@@ -94,6 +94,16 @@ impl Context {
         traits::Context::eval_as_async(self, code, options)
     }
 
+    /// [`Context::eval_closure_as`] on the worker pool: a future of `T`, or `.wait()` it.
+    pub fn eval_closure_as_async<T: DeserializeOwned + Send + 'static>(
+        &self,
+        code: impl Into<String>,
+        args: Vec<Value>,
+        options: EvalOptions,
+    ) -> Task<T> {
+        traits::Context::eval_closure_as_async(self, code, args, options)
+    }
+
     /// `eval` on the worker pool: a future, or `.wait()` it.
     pub fn eval_async(&self, code: impl Into<String>, options: EvalOptions) -> Task<Value> {
         traits::Context::eval_async(self, code, options)

@@ -45,7 +45,7 @@ pub trait Context: Clone + Send + Sync + 'static {
     /// [`eval`](Context::eval) with the result read into a Rust type through serde (see
     /// [`Value::to_serde`] for the mapping). The result is deep-copied whatever
     /// `options.result` says (its `promise` flag still applies). A result of another
-    /// shape fails with [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+    /// shape fails with [`Error::Deserialize`](crate::Error::Deserialize).
     ///
     /// ```ignore
     /// #[derive(serde::Deserialize)]
@@ -86,6 +86,19 @@ pub trait Context: Clone + Send + Sync + 'static {
         self.isolate()
             .queue()
             .spawn(move || this.eval_as::<T>(&code, &options))
+    }
+
+    /// [`eval_closure_as`](Context::eval_closure_as) on the worker pool: a future of `T`.
+    fn eval_closure_as_async<T: DeserializeOwned + Send + 'static>(
+        &self,
+        code: impl Into<String>,
+        args: Vec<Value>,
+        options: EvalOptions,
+    ) -> Task<T> {
+        let (this, code) = (self.clone(), code.into());
+        self.isolate()
+            .queue()
+            .spawn(move || this.eval_closure_as::<T>(&code, args, &options))
     }
 
     /// `eval` on the worker pool.

@@ -336,7 +336,7 @@ impl<T: DeserializeOwned> FromValue for Serde<T> {
         // Conversion failures are the guest's wrong argument: a TypeError, like the rest.
         crate::drop_values([value]);
         out.map(Serde).map_err(|e| match e {
-            Error::InvalidArgument(m) | Error::NotTransferable(m) => Error::js(
+            Error::Deserialize(m) | Error::NotTransferable(m) => Error::js(
                 "TypeError",
                 format!("expected {}: {m}", std::any::type_name::<T>()),
             ),

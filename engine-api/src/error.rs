@@ -102,6 +102,13 @@ pub enum Error {
     /// size, an unknown backend name, ..).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A value read into a Rust type ([`Value::to_serde`](crate::Value::to_serde),
+    /// [`Context::eval_as`](crate::Context::eval_as), `get_as`, `apply_as`) does not have
+    /// the shape the type asks for: a string where a number is asked for, a fraction read
+    /// into an integer, a missing struct field. The message says what did not fit; the
+    /// call itself ran.
+    #[error("value does not fit the Rust type: {0}")]
+    Deserialize(String),
     /// Guest recursion went deeper than the backend allows, and the guest could not catch it.
     #[error("maximum call stack size exceeded")]
     StackOverflow,

@@ -56,7 +56,7 @@ impl Value {
     /// | `ExternalCopy`, `CopyInto` | its data |
     /// | `Reference`, `DerefInto`, `Callback` | an error: a handle is not data |
     ///
-    /// Fails with [`Error::InvalidArgument`] when the value does not have the shape `T`
+    /// Fails with [`Error::Deserialize`] when the value does not have the shape `T`
     /// asks for, [`Error::Released`] for a released external copy inside, and
     /// [`Error::NotTransferable`] for a handle or data nested deeper than
     /// [`MAX_TRANSFER_DEPTH`].
@@ -80,7 +80,7 @@ impl Value {
             } else if m.starts_with(RELEASED) {
                 Error::Released("external copy")
             } else {
-                Error::InvalidArgument(m)
+                Error::Deserialize(m)
             }
         })
     }

@@ -81,7 +81,7 @@ fn lossy_reads_fail_instead_of_rounding() {
         (Value::from("1"), "string"),
     ] {
         let e = v.to_serde::<u64>().unwrap_err();
-        assert!(matches!(e, Error::InvalidArgument(_)), "{what}: {e:?}");
+        assert!(matches!(e, Error::Deserialize(_)), "{what}: {e:?}");
     }
     // Exact big numbers read exactly.
     assert_eq!(

@@ -26,6 +26,10 @@ pub fn cases<B: Backend>() -> Vec<Case> {
             "typed/pending_futures_hold_no_thread",
             pending_futures_hold_no_thread::<B>,
         ),
+        Case::new(
+            "typed/wrong_shape_is_deserialize_error",
+            wrong_shape_is_deserialize_error::<B>,
+        ),
     ]
 }
 
@@ -266,5 +270,53 @@ fn pending_futures_hold_no_thread<B: Backend>() -> R {
         std::thread::sleep(Duration::from_millis(1));
     }
     ensure_eq!(HostPool::global().pending(busy.id()), 0);
+    Ok(())
+}
+
+/// A result of another shape than the Rust type is `Error::Deserialize` on every typed path,
+/// sync and async, and the isolate stays usable.
+fn wrong_shape_is_deserialize_error<B: Backend>() -> R {
+    let iso = B::Isolate::new(IsolateOptions::default())?;
+    let ctx = iso.create_context()?;
+    let d = EvalOptions::default();
+    let shape = |r: engine_api::Result<u32>, what: &str| -> R {
+        match r {
+            Err(engine_api::Error::Deserialize(m)) => {
+                ensure!(!m.is_empty(), "{what}: empty message");
+                Ok(())
+            }
+            other => Err(format!("{what}: expected Error::Deserialize, got {other:?}").into()),
+        }
+    };
+    shape(ctx.eval_as("'seven'", &d), "string as u32")?;
+    shape(ctx.eval_as("1.5", &d), "fraction as u32")?;
+    shape(ctx.eval_as("-1", &d), "negative as u32")?;
+    shape(
+        ctx.eval_closure_as("return [$0]", vec![Value::from(1)], &d),
+        "array as u32",
+    )?;
+    shape(
+        ctx.eval_as_async("({})", d.clone()).wait(),
+        "object as u32 (async)",
+    )?;
+    shape(
+        ctx.eval_closure_as_async("return $0 + 0.25", vec![Value::from(1)], d.clone())
+            .wait(),
+        "fraction as u32 (closure, async)",
+    )?;
+    let user: engine_api::Result<User> = ctx.eval_as("({ name: 'ann' })", &d);
+    ensure!(
+        matches!(&user, Err(engine_api::Error::Deserialize(m)) if m.contains("id") || m.contains("missing")),
+        "missing field: {user:?}"
+    );
+    // A thrown error stays a JS error, not a shape error.
+    ensure!(
+        matches!(
+            ctx.eval_as::<u32>("throw new RangeError('r')", &d),
+            Err(engine_api::Error::Js(_))
+        ),
+        "a throw is Error::Js"
+    );
+    ensure_eq!(ctx.eval_as::<u32>("6 * 7", &d)?, 42);
     Ok(())
 }
