@@ -27,7 +27,9 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::thread_gang::{Gang, Jobs};
 use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
@@ -67,21 +69,34 @@ pub struct Executor {
     shared: Arc<Shared>,
 }
 
-struct Shared {
-    state: Mutex<State>,
-    ready: Condvar,
-}
-
-struct State {
-    /// Tasks woken and waiting to be polled.
+/// The executor's queue: tasks woken and waiting to be polled.
+struct RunQueue {
     run: VecDeque<Arc<Task>>,
     /// Tasks spawned and not yet finished.
     live: usize,
-    max_threads: usize,
-    threads: usize,
-    idle: usize,
-    peak_threads: usize,
 }
+
+impl Jobs for RunQueue {
+    type Job = Arc<Task>;
+    /// Whether the task's future finished.
+    type Done = bool;
+    fn take(&mut self) -> Option<Arc<Task>> {
+        self.run.pop_front()
+    }
+    fn queued(&self) -> usize {
+        self.run.len()
+    }
+    fn run(task: Arc<Task>) -> bool {
+        task.poll()
+    }
+    fn done(&mut self, finished: bool) {
+        if finished {
+            self.live -= 1;
+        }
+    }
+}
+
+type Shared = Gang<RunQueue>;
 
 struct Task {
     future: Mutex<Option<SpawnedFuture>>,
@@ -90,29 +105,14 @@ struct Task {
     shared: Arc<Shared>,
 }
 
-impl Shared {
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn schedule(self: &Arc<Self>, task: Arc<Task>) {
-        let mut st = self.state();
-        st.run.push_back(task);
-        if st.idle < st.run.len() && st.threads < st.max_threads {
-            let shared = self.clone();
-            // Without a thread the task waits for the next spawn's attempt to start one.
-            if std::thread::Builder::new()
-                .name("isovm-executor".into())
-                .spawn(move || work(&shared))
-                .is_ok()
-            {
-                st.threads += 1;
-                st.peak_threads = st.peak_threads.max(st.threads);
-            }
-        }
-        drop(st);
-        self.ready.notify_one();
-    }
+/// Queues a woken task, starting a thread if none is free for it. Without a thread the
+/// task waits for the next spawn's attempt to start one.
+fn schedule(shared: &Arc<Shared>, task: Arc<Task>) {
+    let mut crew = shared.crew();
+    crew.jobs.run.push_back(task);
+    let _ = shared.grow(&mut crew, 0);
+    drop(crew);
+    shared.notify_one();
 }
 
 impl Wake for Task {
@@ -122,7 +122,7 @@ impl Wake for Task {
 
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.queued.swap(true, Ordering::AcqRel) {
-            self.shared.schedule(self.clone());
+            schedule(&self.shared, self.clone());
         }
     }
 }
@@ -152,18 +152,17 @@ impl Task {
 impl Executor {
     /// An executor of at most `max_threads` threads (at least 1).
     pub fn new(max_threads: usize) -> Self {
+        let queue = RunQueue {
+            run: VecDeque::new(),
+            live: 0,
+        };
         Executor {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    run: VecDeque::new(),
-                    live: 0,
-                    max_threads: max_threads.max(1),
-                    threads: 0,
-                    idle: 0,
-                    peak_threads: 0,
-                }),
-                ready: Condvar::new(),
-            }),
+            shared: Arc::new(Gang::new(
+                queue,
+                max_threads,
+                "isovm-executor",
+                Some(IDLE_EXIT),
+            )),
         }
     }
 
@@ -187,13 +186,13 @@ impl Executor {
     /// Runs `future` to completion on this executor's threads. A panic inside ends the
     /// future (the thread lives on).
     pub fn spawn(&self, future: SpawnedFuture) {
-        self.shared.state().live += 1;
+        self.shared.crew().jobs.live += 1;
         let task = Arc::new(Task {
             future: Mutex::new(Some(future)),
             queued: AtomicBool::new(true),
             shared: self.shared.clone(),
         });
-        self.shared.schedule(task);
+        schedule(&self.shared, task);
     }
 
     /// This executor as a [`Spawner`].
@@ -204,71 +203,40 @@ impl Executor {
 
     /// The most threads this executor runs at once.
     pub fn max_threads(&self) -> usize {
-        self.shared.state().max_threads
+        self.shared.crew().max_threads
     }
 
     /// Sets the most threads this executor runs at once (at least 1). Lowering it lets
     /// surplus threads exit once they are between polls.
     pub fn set_max_threads(&self, n: usize) {
-        self.shared.state().max_threads = n.max(1);
-        self.shared.ready.notify_all();
+        self.shared.set_max_threads(n);
     }
 
     /// Threads alive now.
     pub fn threads(&self) -> usize {
-        self.shared.state().threads
+        self.shared.crew().threads
     }
 
     /// The most threads that were ever alive at once.
     pub fn peak_threads(&self) -> usize {
-        self.shared.state().peak_threads
+        self.shared.crew().peak_threads
     }
 
     /// Futures spawned and not yet finished (waiting or running).
     pub fn pending(&self) -> usize {
-        self.shared.state().live
+        self.shared.crew().jobs.live
     }
 }
 
 impl fmt::Debug for Executor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.shared.state();
+        let crew = self.shared.crew();
         f.debug_struct("Executor")
-            .field("max_threads", &st.max_threads)
-            .field("threads", &st.threads)
-            .field("pending", &st.live)
+            .field("max_threads", &crew.max_threads)
+            .field("threads", &crew.threads)
+            .field("pending", &crew.jobs.live)
             .finish_non_exhaustive()
     }
-}
-
-fn work(shared: &Shared) {
-    let mut st = shared.state();
-    loop {
-        if st.threads > st.max_threads {
-            break;
-        }
-        if let Some(task) = st.run.pop_front() {
-            drop(st);
-            let finished = task.poll();
-            drop(task);
-            st = shared.state();
-            if finished {
-                st.live -= 1;
-            }
-            continue;
-        }
-        st.idle += 1;
-        let (next, timeout) = shared
-            .ready
-            .wait_timeout(st, IDLE_EXIT)
-            .unwrap_or_else(|e| e.into_inner());
-        st = next;
-        st.idle -= 1;
-        if timeout.timed_out() && st.run.is_empty() {
-            break;
-        }
-    }
-    st.threads -= 1;
 }
 
 #[cfg(test)]

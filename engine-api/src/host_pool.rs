@@ -31,9 +31,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::thread_gang::{Gang, Jobs, run_caught};
 use crate::{Error, IsolateId};
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -77,7 +78,7 @@ pub struct PendingSlot {
 
 impl Drop for PendingSlot {
     fn drop(&mut self) {
-        self.shared.state().finished(self.key);
+        self.shared.crew().jobs.finished(self.key);
     }
 }
 
@@ -89,11 +90,7 @@ impl fmt::Debug for PendingSlot {
     }
 }
 
-struct Shared {
-    state: Mutex<State>,
-    ready: Condvar,
-}
-
+/// The pool's queues, fair between isolates.
 struct State {
     /// Queued (not yet started) jobs per isolate; a key is here only while it has some.
     queues: HashMap<IsolateId, VecDeque<Job>>,
@@ -103,16 +100,27 @@ struct State {
     pending: HashMap<IsolateId, usize>,
     /// Queued jobs of all isolates.
     queued: usize,
-    max_threads: usize,
     queue_limit: usize,
-    threads: usize,
-    idle: usize,
-    peak_threads: usize,
 }
 
-impl Shared {
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+type Shared = Gang<State>;
+
+impl Jobs for State {
+    type Job = (IsolateId, Job);
+    /// The isolate whose job finished.
+    type Done = IsolateId;
+    fn take(&mut self) -> Option<(IsolateId, Job)> {
+        self.next_job()
+    }
+    fn queued(&self) -> usize {
+        self.queued
+    }
+    fn run((key, job): (IsolateId, Job)) -> IsolateId {
+        run_caught(job);
+        key
+    }
+    fn done(&mut self, key: IsolateId) {
+        self.finished(key);
     }
 }
 
@@ -145,21 +153,20 @@ impl HostPool {
     /// A pool of at most `max_threads` threads (at least 1) allowing `queue_limit` pending
     /// jobs per isolate (at least 1).
     pub fn new(max_threads: usize, queue_limit: usize) -> Self {
+        let queues = State {
+            queues: HashMap::new(),
+            ring: VecDeque::new(),
+            pending: HashMap::new(),
+            queued: 0,
+            queue_limit: queue_limit.max(1),
+        };
         HostPool {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    queues: HashMap::new(),
-                    ring: VecDeque::new(),
-                    pending: HashMap::new(),
-                    queued: 0,
-                    max_threads: max_threads.max(1),
-                    queue_limit: queue_limit.max(1),
-                    threads: 0,
-                    idle: 0,
-                    peak_threads: 0,
-                }),
-                ready: Condvar::new(),
-            }),
+            shared: Arc::new(Gang::new(
+                queues,
+                max_threads,
+                "isovm-host-call",
+                Some(IDLE_EXIT),
+            )),
         }
     }
 
@@ -185,8 +192,8 @@ impl HostPool {
         key: IsolateId,
         job: F,
     ) -> Result<(), Refused<F>> {
-        let mut guard = self.shared.state();
-        let st = &mut *guard;
+        let mut crew = self.shared.crew();
+        let st = &crew.jobs;
         let pending = st.pending.get(&key).copied().unwrap_or(0);
         if pending >= st.queue_limit {
             let limit = st.queue_limit;
@@ -197,16 +204,15 @@ impl HostPool {
         }
         // Start a thread unless an idle one is free for this job (idle threads already
         // woken for queued jobs are still counted idle until they take them).
-        if st.idle <= st.queued
-            && st.threads < st.max_threads
-            && let Err(e) = self.start_thread(st)
-            && st.threads == 0
+        if let Err(e) = self.shared.grow(&mut crew, 1)
+            && crew.threads == 0
         {
             return Err(Refused {
                 error: Error::backend_with("engine-api", "cannot start a host callback thread", e),
                 job,
             });
         }
+        let st = &mut crew.jobs;
         *st.pending.entry(key).or_insert(0) += 1;
         let queue = st.queues.entry(key).or_default();
         if queue.is_empty() {
@@ -214,8 +220,8 @@ impl HostPool {
         }
         queue.push_back(Box::new(job));
         st.queued += 1;
-        drop(guard);
-        self.shared.ready.notify_one();
+        drop(crew);
+        self.shared.notify_one();
         Ok(())
     }
 
@@ -224,7 +230,8 @@ impl HostPool {
     /// the count drops when the returned slot does. Fails with [`Error::HostQueueFull`]
     /// when `key` has the queue limit of jobs pending already.
     pub fn reserve(&self, key: IsolateId) -> Result<PendingSlot, Error> {
-        let mut st = self.shared.state();
+        let mut crew = self.shared.crew();
+        let st = &mut crew.jobs;
         let limit = st.queue_limit;
         let pending = st.pending.entry(key).or_insert(0);
         if *pending >= limit {
@@ -237,92 +244,59 @@ impl HostPool {
         })
     }
 
-    fn start_thread(&self, st: &mut State) -> std::io::Result<()> {
-        let shared = self.shared.clone();
-        std::thread::Builder::new()
-            .name("isovm-host-call".into())
-            .spawn(move || work(&shared))?;
-        st.threads += 1;
-        st.peak_threads = st.peak_threads.max(st.threads);
-        Ok(())
-    }
-
     /// The most threads this pool runs at once.
     pub fn max_threads(&self) -> usize {
-        self.shared.state().max_threads
+        self.shared.crew().max_threads
     }
 
     /// Sets the most threads this pool runs at once (at least 1). Lowering it lets
     /// surplus threads exit as they finish their current job.
     pub fn set_max_threads(&self, n: usize) {
-        self.shared.state().max_threads = n.max(1);
-        self.shared.ready.notify_all();
+        self.shared.set_max_threads(n);
     }
 
     /// How many jobs one isolate may have pending (queued or running).
     pub fn queue_limit(&self) -> usize {
-        self.shared.state().queue_limit
+        self.shared.crew().jobs.queue_limit
     }
 
     /// Sets how many jobs one isolate may have pending (at least 1); jobs already queued
     /// stay queued.
     pub fn set_queue_limit(&self, n: usize) {
-        self.shared.state().queue_limit = n.max(1);
+        self.shared.crew().jobs.queue_limit = n.max(1);
     }
 
     /// Threads alive now.
     pub fn threads(&self) -> usize {
-        self.shared.state().threads
+        self.shared.crew().threads
     }
 
     /// The most threads that were ever alive at once.
     pub fn peak_threads(&self) -> usize {
-        self.shared.state().peak_threads
+        self.shared.crew().peak_threads
     }
 
     /// Jobs of `key` queued or running.
     pub fn pending(&self, key: IsolateId) -> usize {
-        self.shared.state().pending.get(&key).copied().unwrap_or(0)
+        self.shared
+            .crew()
+            .jobs
+            .pending
+            .get(&key)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
 impl fmt::Debug for HostPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.shared.state();
+        let crew = self.shared.crew();
         f.debug_struct("HostPool")
-            .field("max_threads", &st.max_threads)
-            .field("queue_limit", &st.queue_limit)
-            .field("threads", &st.threads)
+            .field("max_threads", &crew.max_threads)
+            .field("queue_limit", &crew.jobs.queue_limit)
+            .field("threads", &crew.threads)
             .finish_non_exhaustive()
     }
-}
-
-fn work(shared: &Shared) {
-    let mut st = shared.state();
-    loop {
-        if st.threads > st.max_threads {
-            break;
-        }
-        if let Some((key, job)) = st.next_job() {
-            drop(st);
-            // A panicking job must not take the thread down with it.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            st = shared.state();
-            st.finished(key);
-            continue;
-        }
-        st.idle += 1;
-        let (next, timeout) = shared
-            .ready
-            .wait_timeout(st, IDLE_EXIT)
-            .unwrap_or_else(|e| e.into_inner());
-        st = next;
-        st.idle -= 1;
-        if timeout.timed_out() && st.ring.is_empty() {
-            break;
-        }
-    }
-    st.threads -= 1;
 }
 
 fn env_count(name: &str) -> Option<usize> {
@@ -373,7 +347,7 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::mpsc;
+    use std::sync::{Condvar, Mutex, mpsc};
 
     /// Blocks jobs until opened.
     #[derive(Clone, Default)]

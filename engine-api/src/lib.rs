@@ -60,6 +60,7 @@ mod script_origin;
 mod shared_buffer;
 mod snapshot;
 mod task;
+mod thread_gang;
 mod transfer_options;
 mod type_of;
 mod typed_array_kind;

@@ -11,27 +11,29 @@
 //! [`TaskQueue`]: crate::TaskQueue
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
+
+use crate::thread_gang::{Gang, Jobs, run_caught};
 
 type Job = Box<dyn FnOnce() + Send>;
 
-struct Pool {
-    state: Mutex<State>,
-    ready: Condvar,
-    /// The most threads the pool runs.
-    target: AtomicUsize,
-    /// The most threads it ever ran at once.
-    peak: AtomicUsize,
-}
-
+/// The pool's queue: first in, first out (each isolate queues one drain at a time).
 #[derive(Default)]
-struct State {
-    jobs: VecDeque<Job>,
-    /// Threads started and not exited.
-    alive: usize,
-    /// Threads waiting for a job.
-    idle: usize,
+struct Fifo(VecDeque<Job>);
+
+impl Jobs for Fifo {
+    type Job = Job;
+    type Done = ();
+    fn take(&mut self) -> Option<Job> {
+        self.0.pop_front()
+    }
+    fn queued(&self) -> usize {
+        self.0.len()
+    }
+    fn run(job: Job) {
+        run_caught(job);
+    }
+    fn done(&mut self, (): ()) {}
 }
 
 fn default_threads() -> usize {
@@ -47,74 +49,35 @@ fn default_threads() -> usize {
         })
 }
 
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| Pool {
-        state: Mutex::new(State::default()),
-        ready: Condvar::new(),
-        target: AtomicUsize::new(default_threads()),
-        peak: AtomicUsize::new(0),
+fn pool() -> &'static Arc<Gang<Fifo>> {
+    static POOL: OnceLock<Arc<Gang<Fifo>>> = OnceLock::new();
+    // Worker threads never exit: a drain is queued on almost every async call.
+    POOL.get_or_init(|| {
+        Arc::new(Gang::new(
+            Fifo::default(),
+            default_threads(),
+            "isovm-worker",
+            None,
+        ))
     })
-}
-
-impl Pool {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn submit(&'static self, job: Job) {
-        let mut st = self.state();
-        st.jobs.push_back(job);
-        if st.idle == 0 && st.alive < self.target.load(Ordering::Relaxed) {
-            st.alive += 1;
-            self.peak.fetch_max(st.alive, Ordering::Relaxed);
-            let n = st.alive;
-            let started = std::thread::Builder::new()
-                .name(format!("isovm-worker-{n}"))
-                .spawn(move || self.work());
-            if started.is_err() {
-                // Out of threads: the pool stays smaller. With none at all, nothing would
-                // ever run the job, so run it here (as a blocking call would).
-                st.alive -= 1;
-                if st.alive == 0
-                    && let Some(job) = st.jobs.pop_back()
-                {
-                    drop(st);
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                    return;
-                }
-            }
-        }
-        drop(st);
-        self.ready.notify_one();
-    }
-
-    fn work(&self) {
-        loop {
-            let job = {
-                let mut st = self.state();
-                loop {
-                    if st.alive > self.target.load(Ordering::Relaxed) {
-                        st.alive -= 1;
-                        return;
-                    }
-                    if let Some(job) = st.jobs.pop_front() {
-                        break job;
-                    }
-                    st.idle += 1;
-                    st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
-                    st.idle -= 1;
-                }
-            };
-            // A panicking job must not take the thread down.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-        }
-    }
 }
 
 /// Runs `job` on the worker pool.
 pub(crate) fn submit(job: Job) {
-    pool().submit(job);
+    let pool = pool();
+    let mut crew = pool.crew();
+    crew.jobs.0.push_back(job);
+    if pool.grow(&mut crew, 0).is_err() && crew.threads == 0 {
+        // Out of threads with none at all: nothing would ever run the job, so run it
+        // here (as a blocking call would).
+        if let Some(job) = crew.jobs.0.pop_back() {
+            drop(crew);
+            run_caught(job);
+            return;
+        }
+    }
+    drop(crew);
+    pool.notify_one();
 }
 
 /// The most threads the worker pool runs at once (`ISOVM_WORKERS`, default max(4, CPUs)).
@@ -124,28 +87,26 @@ pub(crate) fn submit(job: Job) {
 /// assert!(n >= 1);
 /// ```
 pub fn worker_threads() -> usize {
-    pool().target.load(Ordering::Relaxed)
+    pool().crew().max_threads
 }
 
 /// Sets the most threads the worker pool runs at once (at least 1). Raising it takes
 /// effect with the next queued work; lowering it lets surplus threads exit once they
 /// finish what they run.
 pub fn set_worker_threads(n: usize) {
-    let p = pool();
-    p.target.store(n.max(1), Ordering::Relaxed);
-    p.ready.notify_all();
+    pool().set_max_threads(n);
 }
 
 /// The most worker threads that ever ran at once in this process.
 pub fn peak_worker_threads() -> usize {
-    pool().peak.load(Ordering::Relaxed)
+    pool().crew().peak_threads
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::sync::mpsc;
+    use std::sync::{Condvar, Mutex};
 
     #[test]
     fn jobs_run_and_threads_stay_within_the_target() {
