@@ -1,5 +1,7 @@
 //! [`Module`]: a compiled ES module of an [`Isolate`](crate::Isolate), whatever its backend.
 
+use std::sync::Arc;
+
 use engine_api::{self as traits, Error, Resolver, Result, RunOptions, Task, Value};
 
 use crate::dispatch::{dispatch, handle_enum};
@@ -94,6 +96,16 @@ impl Module {
         dispatch!(Inner, &self.0, m => traits::Module::evaluate(m, options))
     }
 
+    /// The code cache produced at compile time (`ScriptOptions::produce_cached_data`).
+    pub fn cached_data(&self) -> Option<Arc<[u8]>> {
+        dispatch!(Inner, &self.0, m => traits::Module::cached_data(m))
+    }
+
+    /// Whether the code cache given at compile time was rejected (`None` if none was given).
+    pub fn cached_data_rejected(&self) -> Option<bool> {
+        dispatch!(Inner, &self.0, m => traits::Module::cached_data_rejected(m))
+    }
+
     /// A reference to the module namespace (its exports).
     pub fn namespace(&self) -> Result<Reference> {
         dispatch!(Inner, &self.0, m => traits::Module::namespace(m).map(Reference::from))
@@ -136,6 +148,12 @@ impl traits::Module for Module {
     }
     fn namespace(&self) -> Result<Reference> {
         Module::namespace(self)
+    }
+    fn cached_data(&self) -> Option<Arc<[u8]>> {
+        Module::cached_data(self)
+    }
+    fn cached_data_rejected(&self) -> Option<bool> {
+        Module::cached_data_rejected(self)
     }
     fn release(&self) {
         Module::release(self)

@@ -131,6 +131,7 @@ impl V8Isolate {
                 owner: OnceLock::new(),
             });
             isolate.set_slot(core.clone());
+            crate::rejections::install(&mut isolate);
             // SAFETY: everything attached to the isolate (the `Arc<Core>` slot, the
             // allocator's `Arc<Limits>`, the callbacks' data) is `Send + Sync`.
             let shared = unsafe { isolate.try_into_shared() }
@@ -250,6 +251,9 @@ impl V8Isolate {
             // SAFETY: this thread holds the isolate's lock (it is on top of LOCKED);
             // `Isolate` is a plain pointer wrapper without a destructor.
             let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(ptr) };
+            if outermost {
+                crate::rejections::clear(&mut isolate);
+            }
             let r = match locker {
                 Some(locker) => f(locker),
                 None => f(&mut isolate),

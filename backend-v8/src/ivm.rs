@@ -19,21 +19,32 @@ const BOOTSTRAP: &str = r#"(function (native) {
   class Reference {
     #id;
     constructor(value, token, id) {
+      if (token !== secret) native.options(token, 3);
       this.#id = token === secret ? id : native.newReference(value);
       native.tag(this, 0, this.#id);
     }
     get typeof() { return native.refTypeof(this.#id); }
-    applySync(receiver, args, options) { return native.refApply(this.#id, receiver, list(args), options, 0); }
-    applyIgnored(receiver, args, options) { native.refApply(this.#id, receiver, list(args), options, 1); }
-    apply(receiver, args, options) { return native.refApply(this.#id, receiver, list(args), options, 2); }
+    applySync(receiver, args, options) {
+      native.options(options, 0);
+      return native.refApply(this.#id, receiver, list(args), options, 0);
+    }
+    applyIgnored(receiver, args, options) {
+      native.options(options, 0);
+      native.refApply(this.#id, receiver, list(args), options, 1);
+    }
+    apply(receiver, args, options) {
+      native.options(options, 0);
+      return native.refApply(this.#id, receiver, list(args), options, 2);
+    }
     applySyncPromise(receiver, args, options) {
+      native.options(options, 0);
       const o = Object.assign({}, options);
       o.result = Object.assign({}, o.result, { promise: true });
       return native.refApply(this.#id, receiver, list(args), o, 0);
     }
-    getSync(key, options) { return native.refGet(this.#id, key, options); }
+    getSync(key, options) { native.options(options, 1); return native.refGet(this.#id, key, options); }
     get(key, options) { return Promise.resolve().then(() => this.getSync(key, options)); }
-    setSync(key, value, options) { return native.refSet(this.#id, key, value, options); }
+    setSync(key, value, options) { native.options(options, 1); return native.refSet(this.#id, key, value, options); }
     set(key, value, options) { return Promise.resolve().then(() => this.setSync(key, value, options)); }
     setIgnored(key, value, options) { try { this.setSync(key, value, options); } catch (e) {} }
     deleteSync(key) { return native.refDelete(this.#id, key); }
@@ -42,6 +53,7 @@ const BOOTSTRAP: &str = r#"(function (native) {
     copySync() { return native.refCopy(this.#id); }
     copy() { return Promise.resolve().then(() => this.copySync()); }
     deref(options) {
+      native.options(options, 2);
       const v = native.refDeref(this.#id);
       if (options && options.release) this.release();
       return v;
@@ -52,11 +64,22 @@ const BOOTSTRAP: &str = r#"(function (native) {
   class ExternalCopy {
     #id;
     constructor(value, token, id) {
+      if (token !== secret) native.options(token, 4);
       this.#id = token === secret ? id : native.newCopy(value);
       native.tag(this, 2, this.#id);
     }
-    copy() { return native.copyCopy(this.#id); }
-    copyInto() { const m = {}; native.tag(m, 3, this.#id); return Object.freeze(m); }
+    copy(options) {
+      native.options(options, 2);
+      const v = native.copyCopy(this.#id);
+      if (options && options.release) this.release();
+      return v;
+    }
+    copyInto(options) {
+      native.options(options, 5);
+      const m = {};
+      native.tag(m, 3, this.#id);
+      return Object.freeze(m);
+    }
     release() { native.copyRelease(this.#id); }
   }
   Object.freeze(Reference.prototype);
@@ -171,7 +194,7 @@ pub(crate) fn make_external_copy<'s>(
     call_internal(scope, "makeExternalCopy", id)
 }
 
-const NAMES: [&str; 13] = [
+const NAMES: [&str; 14] = [
     "tag",
     "newReference",
     "refTypeof",
@@ -185,6 +208,7 @@ const NAMES: [&str; 13] = [
     "newCopy",
     "copyCopy",
     "copyRelease",
+    "options",
 ];
 
 type Native = for<'s, 'i> fn(
@@ -308,7 +332,8 @@ fn boot<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object
             9 => v8::Function::builder(native_call::<9>),
             10 => v8::Function::builder(native_call::<10>),
             11 => v8::Function::builder(native_call::<11>),
-            _ => v8::Function::builder(native_call::<12>),
+            12 => v8::Function::builder(native_call::<12>),
+            _ => v8::Function::builder(native_call::<13>),
         };
         let func = builder
             .build(tc)
@@ -337,7 +362,7 @@ fn native_call<'s, const N: usize>(
     args: v8::FunctionCallbackArguments<'s>,
     mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-    const TABLE: [Native; 13] = [
+    const TABLE: [Native; 14] = [
         tag,
         new_reference,
         ref_typeof,
@@ -351,6 +376,7 @@ fn native_call<'s, const N: usize>(
         new_copy,
         copy_copy,
         copy_release,
+        crate::ivm_options::native,
     ];
     match TABLE[N](scope, &args) {
         Ok(Some(v)) => {
@@ -361,6 +387,8 @@ fn native_call<'s, const N: usize>(
             engine_api::drop_values([v]);
         }
         Ok(None) => {}
+        // An exception is pending (or execution is terminating): leave it be.
+        Err(e) if crate::is_empty(&e) => {}
         Err(e) => convert::throw(scope, &e),
     }
 }

@@ -17,6 +17,8 @@ macro_rules! finish {
         $tc.perform_microtask_checkpoint();
         if $tc.has_terminated() || $tc.is_execution_terminating() {
             Err($crate::empty())
+        } else if let Some(e) = $crate::rejections::take($tc) {
+            Err(e)
         } else {
             match $crate::pending::transfer_out($tc, $result, $opts, $fallback) {
                 Err(e) if $crate::is_empty(&e) && $tc.has_caught() => Err(caught!($tc)),

@@ -9,7 +9,7 @@ use engine_api::{Error, Resolver, Result, RunOptions, ScriptOptions, Task, Value
 use crate::convert::Fallback;
 use crate::handle_count::HandleCount;
 use crate::pending::{self, Outcome};
-use crate::script::origin;
+use crate::script::{origin, unwrap_cache, wrap_cache};
 use crate::{V8Context, V8Isolate, V8Reference};
 
 thread_local! {
@@ -24,6 +24,7 @@ struct ModuleInner {
     specifiers: Vec<String>,
     context: Mutex<Option<V8Context>>,
     outcome: Mutex<Option<Result<Value>>>,
+    cache: CodeCache,
     isolate: V8Isolate,
     count: HandleCount,
 }
@@ -42,7 +43,13 @@ impl std::fmt::Debug for V8Module {
     }
 }
 
-type Compiled = (v8::Global<v8::Module>, i32, Vec<String>);
+/// The code cache a compile made, and whether V8 rejected the one it was given.
+struct CodeCache {
+    produced: Option<Arc<[u8]>>,
+    rejected: Option<bool>,
+}
+
+type Compiled = (v8::Global<v8::Module>, i32, Vec<String>, CodeCache);
 
 impl V8Module {
     pub(crate) fn compile(
@@ -51,16 +58,49 @@ impl V8Module {
         options: &ScriptOptions,
     ) -> Result<Self> {
         let this = isolate.clone();
-        let (module, hash, specifiers) = isolate.enter(None, |iso| -> Result<Compiled> {
+        let (module, hash, specifiers, cache) = isolate.enter(None, |iso| -> Result<Compiled> {
             v8::scope!(let scope, iso);
             let context = this.utility_context(scope);
             let scope = &mut v8::ContextScope::new(scope, context);
             v8::tc_scope!(let tc, scope);
             let text = crate::source_limit::source(tc, code)?;
             let origin = origin(tc, &options.origin, true);
-            let mut source = v8::script_compiler::Source::new(text, Some(&origin));
-            let Some(module) = v8::script_compiler::compile_module(tc, &mut source) else {
+            // As for scripts: a cache of other code or another V8 is rejected before V8 sees it.
+            let payload = options.cached_data.as_ref().map(|d| unwrap_cache(d, code));
+            let (mut source, compile_options) = match payload.flatten() {
+                Some(data) => (
+                    v8::script_compiler::Source::new_with_cached_data(
+                        text,
+                        Some(&origin),
+                        v8::CachedData::new(data),
+                    ),
+                    v8::script_compiler::CompileOptions::ConsumeCodeCache,
+                ),
+                None => (
+                    v8::script_compiler::Source::new(text, Some(&origin)),
+                    v8::script_compiler::CompileOptions::NoCompileOptions,
+                ),
+            };
+            let Some(module) = v8::script_compiler::compile_module2(
+                tc,
+                &mut source,
+                compile_options,
+                v8::script_compiler::NoCacheReason::NoReason,
+            ) else {
                 return Err(caught!(tc));
+            };
+            let rejected = match payload {
+                None => None,
+                Some(None) => Some(true),
+                Some(Some(_)) => Some(source.get_cached_data().is_none_or(|c| c.rejected())),
+            };
+            let produced = if options.produce_cached_data {
+                module
+                    .get_unbound_module_script(tc)
+                    .create_code_cache()
+                    .map(|c| wrap_cache(&c, code))
+            } else {
+                None
             };
             let requests = module.get_module_requests();
             let mut specifiers = Vec::with_capacity(requests.length());
@@ -73,7 +113,8 @@ impl V8Module {
                 }
             }
             let hash = module.get_identity_hash().get();
-            Ok((v8::Global::new(tc, module), hash, specifiers))
+            let cache = CodeCache { produced, rejected };
+            Ok((v8::Global::new(tc, module), hash, specifiers, cache))
         })?;
         Ok(V8Module {
             inner: Arc::new(ModuleInner {
@@ -82,6 +123,7 @@ impl V8Module {
                 specifiers,
                 context: Mutex::new(None),
                 outcome: Mutex::new(None),
+                cache,
                 isolate: isolate.clone(),
                 count: HandleCount::new(isolate.core()),
             }),
@@ -137,6 +179,9 @@ impl V8Module {
             if module.get_status() == v8::ModuleStatus::Errored {
                 let exc = module.get_exception();
                 return Err(crate::errors::thrown(tc, exc, None));
+            }
+            if let Some(e) = crate::rejections::take(tc) {
+                return Err(e);
             }
             if !options.result.promise {
                 return Ok(Outcome::Ready(Value::Undefined));
@@ -258,6 +303,14 @@ impl engine_api::Module for V8Module {
             .start_evaluate(options)
             .and_then(|o| pending::wait(self.inner.isolate.core(), o, deadline));
         self.record(r)
+    }
+
+    fn cached_data(&self) -> Option<Arc<[u8]>> {
+        self.inner.cache.produced.clone()
+    }
+
+    fn cached_data_rejected(&self) -> Option<bool> {
+        self.inner.cache.rejected
     }
 
     fn namespace(&self) -> Result<V8Reference> {

@@ -35,35 +35,42 @@ pub(crate) fn origin<'s>(
     )
 }
 
-/// Our code cache header: magic, V8's cache version tag, a hash of the source.
-const CACHE_MAGIC: &[u8; 4] = b"IVC1";
-const CACHE_HEADER: usize = 16;
+/// Our code cache header: magic, V8's cache version tag, a hash of the source, a hash of
+/// V8's payload (release builds of V8 do not verify their own checksum, so a corrupt
+/// payload would reach its deserializer).
+const CACHE_MAGIC: &[u8; 4] = b"IVC2";
+const CACHE_HEADER: usize = 24;
 
-fn source_hash(code: &str) -> u64 {
+fn fnv1a(bytes: &[u8]) -> u64 {
     // FNV-1a: stable across processes and Rust versions.
-    code.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
-fn wrap_cache(payload: &[u8], code: &str) -> Arc<[u8]> {
+pub(crate) fn wrap_cache(payload: &[u8], code: &str) -> Arc<[u8]> {
     let mut out = Vec::with_capacity(CACHE_HEADER + payload.len());
     out.extend_from_slice(CACHE_MAGIC);
     out.extend_from_slice(&v8::script_compiler::cached_data_version_tag().to_le_bytes());
-    out.extend_from_slice(&source_hash(code).to_le_bytes());
+    out.extend_from_slice(&fnv1a(code.as_bytes()).to_le_bytes());
+    out.extend_from_slice(&fnv1a(payload).to_le_bytes());
     out.extend_from_slice(payload);
     out.into()
 }
 
-/// V8's part of a cache made by `wrap_cache` for this `code`, if it is one.
-fn unwrap_cache<'a>(data: &'a [u8], code: &str) -> Option<&'a [u8]> {
+/// V8's part of a cache made by `wrap_cache` for this `code`, if it is one, intact.
+pub(crate) fn unwrap_cache<'a>(data: &'a [u8], code: &str) -> Option<&'a [u8]> {
     if data.len() <= CACHE_HEADER || &data[..4] != CACHE_MAGIC {
         return None;
     }
     let tag = u32::from_le_bytes(data[4..8].try_into().ok()?);
-    let hash = u64::from_le_bytes(data[8..16].try_into().ok()?);
-    (tag == v8::script_compiler::cached_data_version_tag() && hash == source_hash(code))
-        .then(|| &data[CACHE_HEADER..])
+    let source = u64::from_le_bytes(data[8..16].try_into().ok()?);
+    let sum = u64::from_le_bytes(data[16..24].try_into().ok()?);
+    let payload = &data[CACHE_HEADER..];
+    (tag == v8::script_compiler::cached_data_version_tag()
+        && source == fnv1a(code.as_bytes())
+        && sum == fnv1a(payload))
+    .then_some(payload)
 }
 
 struct ScriptInner {

@@ -54,13 +54,16 @@ pub fn all_cases<E: engine_api::Backend>() -> Vec<Case> {
     out.extend(cases::contexts::cases::<E>());
     out.extend(cases::scripts::cases::<E>());
     out.extend(cases::modules::cases::<E>());
+    out.extend(cases::rejections::cases::<E>());
     out.extend(cases::references::cases::<E>());
+    out.extend(cases::properties::cases::<E>());
     out.extend(cases::reentrancy::cases::<E>());
     out.extend(cases::external_copy::cases::<E>());
     out.extend(cases::transfers::cases::<E>());
     out.extend(cases::typed::cases::<E>());
     out.extend(cases::callbacks::cases::<E>());
     out.extend(cases::guest_api::cases::<E>());
+    out.extend(cases::guest_options::cases::<E>());
     out.extend(cases::limits::cases::<E>());
     out.extend(cases::containment::cases::<E>());
     out.extend(cases::isolates::cases::<E>());

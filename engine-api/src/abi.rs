@@ -32,6 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 mod error;
+pub mod guest_options;
 mod host_request;
 mod origin;
 mod request;

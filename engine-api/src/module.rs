@@ -1,5 +1,7 @@
 //! Compiled ES modules.
 
+use std::sync::Arc;
+
 use crate::{Backend, Isolate, Result, RunOptions, Task, Value};
 
 /// Type of the resolver `Module::instantiate` calls for each import: given the specifier
@@ -27,6 +29,19 @@ pub trait Module: Clone + Send + Sync + 'static {
 
     /// Evaluates the module. A second call returns the first outcome.
     fn evaluate(&self, options: &RunOptions) -> Result<Value>;
+
+    /// The code cache produced at compile time (`ScriptOptions::produce_cached_data`,
+    /// needs `Capability::CodeCache`; a backend without it refuses the option at compile
+    /// time, so this is `None` there).
+    fn cached_data(&self) -> Option<Arc<[u8]>> {
+        None
+    }
+
+    /// Whether the code cache given at compile time was rejected (`None` if none was
+    /// given). A rejected cache is harmless: the module compiled from its source.
+    fn cached_data_rejected(&self) -> Option<bool> {
+        None
+    }
 
     /// A reference to the module namespace (its exports).
     fn namespace(&self) -> Result<<Self::Backend as Backend>::Reference>;

@@ -9,8 +9,12 @@ use crate::ScriptOrigin;
 pub struct ScriptOptions {
     /// Where the code came from.
     pub origin: ScriptOrigin,
-    /// Code cache from an earlier `Script::cached_data` (needs `Capability::CodeCache`).
+    /// Code cache from an earlier `Script::cached_data` or `Module::cached_data` of the
+    /// same source (needs `Capability::CodeCache`; without it, compiling fails with
+    /// `Error::Unsupported`). A cache of other code, of another engine version, or
+    /// corrupt, is rejected (`cached_data_rejected() == Some(true)`) and the code compiles
+    /// from source.
     pub cached_data: Option<Arc<[u8]>>,
-    /// Produce a code cache for this script (needs `Capability::CodeCache`).
+    /// Produce a code cache for this script or module (needs `Capability::CodeCache`).
     pub produce_cached_data: bool,
 }

@@ -190,11 +190,14 @@ fn request(rng: &mut Rng) -> Request {
             handle: h,
             key: wire(rng, 2),
             result: transfer(rng),
+            accessors: rng.below(2) == 1,
+            inherit: rng.below(2) == 1,
         },
         13 => Request::Set {
             handle: h,
             key: wire(rng, 2),
             value: wire(rng, 0),
+            accessors: rng.below(2) == 1,
         },
         14 => Request::Delete {
             handle: h,
@@ -279,11 +282,13 @@ fn host_request(rng: &mut Rng) -> HostRequest {
             target,
             key: wire(rng, 2),
             result: transfer(rng),
+            accessors: rng.below(2) == 1,
         },
         2 => HostRequest::Set {
             target,
             key: wire(rng, 2),
             value: wire(rng, 0),
+            accessors: rng.below(2) == 1,
         },
         3 => HostRequest::Delete {
             target,

@@ -16,6 +16,7 @@ use super::convert::{self, CopyError};
 use super::host;
 
 mod external_copy;
+mod options;
 mod reference;
 
 use external_copy::{external_copy_copy, external_copy_copy_into, new_external_copy};
@@ -44,6 +45,9 @@ enum Ivm {
         type_of: String,
         #[unsafe_ignore_trace]
         released: Cell<bool>,
+        /// `get` follows the prototype chain (`{ unsafeInherit: true }`).
+        #[unsafe_ignore_trace]
+        inherit: bool,
     },
     /// What `reference.derefInto()` returns.
     Deref {
@@ -98,6 +102,7 @@ pub fn host_reference(id: u32, type_of: &str, ctx: &mut Context) -> JsValue {
         target: Target::Host(id),
         type_of: type_of.to_string(),
         released: Cell::new(false),
+        inherit: false,
     };
     make(data, ctx, false).into()
 }
@@ -132,8 +137,15 @@ pub fn outgoing(obj: &JsObject, ctx: &mut Context) -> Option<Result<WireValue, C
         }),
         Ivm::Reference {
             target: Target::Local(v),
+            inherit,
             ..
-        } => Ok(convert::new_handle(v, ctx)),
+        } => {
+            let wire = convert::new_handle(v, ctx);
+            if let (true, WireValue::GuestHandle { handle, .. }) = (*inherit, &wire) {
+                super::handles::mark_inheriting(*handle);
+            }
+            Ok(wire)
+        }
         Ivm::Deref {
             target: Target::Local(v),
             ..

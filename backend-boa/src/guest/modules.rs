@@ -165,6 +165,12 @@ pub fn evaluate(
             }
         };
         runtime::run_jobs(ctx);
+        if let PromiseState::Rejected(e) = promise.state() {
+            return Err(errors::from_value(&e, None, ctx));
+        }
+        if let Some(e) = super::rejections::take(ctx) {
+            return Err(e);
+        }
         match promise.state() {
             PromiseState::Fulfilled(v) => convert::transfer_out(v, result, ctx),
             PromiseState::Rejected(e) => Err(errors::from_value(&e, None, ctx)),

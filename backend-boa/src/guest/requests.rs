@@ -12,6 +12,7 @@ use super::{alloc, convert, errors, host, modules};
 
 /// Handles one request.
 pub fn handle(engine: &mut GuestState, request: Request) -> Response {
+    let _request = super::rejections::request();
     match dispatch(engine, request) {
         Ok(r) => r,
         Err(e) => Response::Error(e),
@@ -212,6 +213,9 @@ fn finish(
         }
         e
     })?;
+    if let Some(e) = super::rejections::take(ctx) {
+        return Err(e);
+    }
     convert::transfer_out(value, result, ctx)
 }
 

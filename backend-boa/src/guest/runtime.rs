@@ -39,6 +39,7 @@ fn build() -> JsResult<GuestState> {
     let loader = Rc::new(Loader::default());
     let mut context = ContextBuilder::new()
         .module_loader(loader.clone())
+        .host_hooks(Rc::new(super::rejections::GuestHooks))
         .build()?;
     let mut limits = RuntimeLimits::default();
     limits.set_recursion_limit(RECURSION_LIMIT);

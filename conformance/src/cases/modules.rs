@@ -1,7 +1,10 @@
 //! ES modules: specifiers, linking through a resolver, evaluation, namespaces.
 
+use std::sync::Arc;
+
 use engine_api::{
-    Backend, Context, Error, Isolate, Module, Reference, RunOptions, TransferOptions, Value,
+    Backend, Capability, Context, Error, Isolate, Module, Reference, RunOptions, Script,
+    ScriptOptions, TransferOptions, Value,
 };
 
 use crate::support::{R, expect_err, expect_js, setup};
@@ -27,6 +30,27 @@ pub fn cases<E: Backend>() -> Vec<Case> {
         Case::new("modules/instantiate_twice", instantiate_twice::<E>),
         Case::new("modules/sees_context_globals", sees_context_globals::<E>),
         Case::new("modules/top_level_await", top_level_await::<E>),
+        Case::new(
+            "modules/evaluate_before_instantiate",
+            evaluate_before_instantiate::<E>,
+        ),
+        Case::new(
+            "modules/evaluate_before_instantiate_error_later",
+            evaluate_before_instantiate_error_later::<E>,
+        ),
+        Case::new(
+            "modules/namespace_before_instantiate",
+            namespace_before_instantiate::<E>,
+        ),
+        Case::new(
+            "modules/instantiate_twice_after_evaluate",
+            instantiate_twice_after_evaluate::<E>,
+        ),
+        Case::new("modules/code_cache", code_cache::<E>),
+        Case::new(
+            "modules/code_cache_corrupt_rejected",
+            code_cache_corrupt::<E>,
+        ),
     ]
 }
 
@@ -246,5 +270,194 @@ fn top_level_await<E: Backend>() -> R {
         m.namespace()?.get("awaited".into(), &Default::default())?,
         Value::from(10)
     );
+    Ok(())
+}
+
+/// Evaluating an unlinked module is `NotInstantiated` and changes nothing: linking and
+/// evaluating afterwards works, once.
+fn evaluate_before_instantiate<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let m = i.compile_module(
+        "globalThis.runs = (globalThis.runs || 0) + 1; export const v = 11;",
+        &Default::default(),
+    )?;
+    for _ in 0..2 {
+        expect_err(m.evaluate(&RunOptions::default()), "NotInstantiated", |e| {
+            matches!(e, Error::NotInstantiated)
+        })?;
+    }
+    m.instantiate(&c, &mut no_imports)?;
+    m.evaluate(&RunOptions::default())?;
+    m.evaluate(&RunOptions::default())?;
+    ensure_eq!(crate::support::eval(&c, "runs")?, Value::from(1));
+    ensure_eq!(
+        m.namespace()?.get("v".into(), &Default::default())?,
+        Value::from(11)
+    );
+    Ok(())
+}
+
+/// A module that throws, evaluated too early first: later it throws its own error, twice,
+/// having run once.
+fn evaluate_before_instantiate_error_later<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let m = i.compile_module(
+        "globalThis.tries = (globalThis.tries || 0) + 1; throw new RangeError('late ' + tries);",
+        &Default::default(),
+    )?;
+    expect_err(m.evaluate(&RunOptions::default()), "NotInstantiated", |e| {
+        matches!(e, Error::NotInstantiated)
+    })?;
+    m.instantiate(&c, &mut no_imports)?;
+    let a = expect_js(m.evaluate(&RunOptions::default()), "RangeError")?;
+    let b = expect_js(m.evaluate(&RunOptions::default()), "RangeError")?;
+    ensure_eq!(a.message, "late 1");
+    ensure_eq!(b.message, "late 1");
+    ensure_eq!(crate::support::eval(&c, "tries")?, Value::from(1));
+    Ok(())
+}
+
+fn namespace_before_instantiate<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let m = i.compile_module("export const w = 5;", &Default::default())?;
+    expect_err(m.namespace().map(drop), "NotInstantiated", |e| {
+        matches!(e, Error::NotInstantiated)
+    })?;
+    m.instantiate(&c, &mut no_imports)?;
+    m.evaluate(&RunOptions::default())?;
+    ensure_eq!(
+        m.namespace()?.get("w".into(), &Default::default())?,
+        Value::from(5)
+    );
+    Ok(())
+}
+
+/// `instantiate` after `evaluate` has no effect (the resolver is not even asked).
+fn instantiate_twice_after_evaluate<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let dep = i.compile_module("export const d = 2;", &Default::default())?;
+    let m = i.compile_module(
+        "import { d } from 'dep'; globalThis.evals = (globalThis.evals || 0) + 1; export const e = d * 3;",
+        &Default::default(),
+    )?;
+    let dep2 = dep.clone();
+    m.instantiate(&c, &mut |_: &str, _: &E::Module| Ok(dep2.clone()))?;
+    m.evaluate(&RunOptions::default())?;
+    let mut asked = 0;
+    m.instantiate(&c, &mut |_: &str, _: &E::Module| {
+        asked += 1;
+        Err(Error::InvalidArgument("asked again".into()))
+    })?;
+    ensure_eq!(asked, 0);
+    m.evaluate(&RunOptions::default())?;
+    ensure_eq!(
+        crate::support::eval(&c, "[evals, 1]")?,
+        Value::from(vec![1, 1])
+    );
+    ensure_eq!(
+        m.namespace()?.get("e".into(), &Default::default())?,
+        Value::from(6)
+    );
+    Ok(())
+}
+
+const CACHED: &str = "export function f(x) { return x * 2 } export const v = f(21);";
+
+fn produce() -> ScriptOptions {
+    ScriptOptions {
+        produce_cached_data: true,
+        ..Default::default()
+    }
+}
+
+fn consume(data: Arc<[u8]>) -> ScriptOptions {
+    ScriptOptions {
+        cached_data: Some(data),
+        ..Default::default()
+    }
+}
+
+/// Compiles `CACHED` in a fresh isolate with `options`; checks it still works; returns
+/// whether the cache was rejected.
+fn compile_and_check<E: Backend>(options: &ScriptOptions) -> R<Option<bool>> {
+    let (i, c) = setup::<E>()?;
+    let m = i.compile_module(CACHED, options)?;
+    m.instantiate(&c, &mut no_imports)?;
+    m.evaluate(&RunOptions::default())?;
+    ensure_eq!(
+        m.namespace()?
+            .get("v".into(), &TransferOptions::default())?,
+        Value::from(42)
+    );
+    Ok(m.cached_data_rejected())
+}
+
+/// A module's code cache, made in one isolate and used in another (V8); on a backend
+/// without `Capability::CodeCache` both options are `Unsupported`.
+fn code_cache<E: Backend>() -> R {
+    if !E::capabilities().code_cache {
+        let i = E::Isolate::new(Default::default())?;
+        for options in [produce(), consume(vec![1u8; 64].into())] {
+            expect_err(
+                i.compile_module(CACHED, &options),
+                "Unsupported(CodeCache)",
+                |e| matches!(e, Error::Unsupported(Capability::CodeCache)),
+            )?;
+        }
+        return Ok(());
+    }
+    let i = E::Isolate::new(Default::default())?;
+    let m = i.compile_module(CACHED, &produce())?;
+    ensure!(m.cached_data_rejected().is_none());
+    let data = m.cached_data().ok_or("no cached data produced")?;
+    ensure!(!data.is_empty());
+    let plain = i.compile_module(CACHED, &Default::default())?;
+    ensure!(plain.cached_data().is_none() && plain.cached_data_rejected().is_none());
+    ensure_eq!(compile_and_check::<E>(&consume(data.clone()))?, Some(false));
+    // Another source, or a script's cache of the same source: rejected, compiled anyway.
+    let other = i.compile_module("export const v = 1;", &produce())?;
+    let other = other.cached_data().ok_or("no cached data")?;
+    ensure_eq!(compile_and_check::<E>(&consume(other))?, Some(true));
+    let script = i.compile_script(CACHED.replace("export ", "").as_str(), &produce())?;
+    let script = script.cached_data().ok_or("no script cache")?;
+    ensure_eq!(compile_and_check::<E>(&consume(script))?, Some(true));
+    Ok(())
+}
+
+/// Random bytes, a truncated cache and a cache with flipped bytes are rejected, never a
+/// crash; the module compiles from source each time.
+fn code_cache_corrupt<E: Backend>() -> R {
+    if !E::capabilities().code_cache {
+        return Ok(()); // `code_cache` checks the Unsupported answer.
+    }
+    let i = E::Isolate::new(Default::default())?;
+    let good = i
+        .compile_module(CACHED, &produce())?
+        .cached_data()
+        .ok_or("no cached data produced")?;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut bad: Vec<Vec<u8>> = Vec::new();
+    for len in [0usize, 1, 16, 24, 100, 4096, good.len()] {
+        bad.push((0..len).map(|_| next() as u8).collect());
+    }
+    // Our header kept, V8's payload random or damaged.
+    for _ in 0..8 {
+        let mut d = good.to_vec();
+        let at = 24 + (next() as usize) % (d.len() - 24);
+        d[at] ^= 1 + (next() as u8 % 255);
+        bad.push(d);
+    }
+    bad.push(good[..good.len() / 2].to_vec());
+    bad.push(good[..good.len() - 1].to_vec());
+    for data in bad {
+        ensure_eq!(compile_and_check::<E>(&consume(data.into()))?, Some(true));
+    }
+    ensure_eq!(compile_and_check::<E>(&consume(good))?, Some(false));
     Ok(())
 }

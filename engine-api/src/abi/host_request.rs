@@ -36,7 +36,8 @@ pub enum HostRequest {
         /// Result transfer, for references into other isolates.
         result: Transfer,
     },
-    /// `target[key]`. Answers `Value`.
+    /// `target[key]` (see `engine_api::PropertyOptions`; whether it inherits is the host
+    /// reference's own). Answers `Value`.
     Get {
         /// Host id.
         target: u32,
@@ -44,8 +45,10 @@ pub enum HostRequest {
         key: WireValue,
         /// Result transfer.
         result: Transfer,
+        /// Run getters and Proxy traps.
+        accessors: bool,
     },
-    /// `target[key] = value`. Answers `Bool`.
+    /// `target[key] = value` (see `engine_api::PropertyOptions`). Answers `Bool`.
     Set {
         /// Host id.
         target: u32,
@@ -53,6 +56,8 @@ pub enum HostRequest {
         key: WireValue,
         /// Value.
         value: WireValue,
+        /// Run setters and Proxy traps.
+        accessors: bool,
     },
     /// `delete target[key]`. Answers `Bool`.
     Delete {

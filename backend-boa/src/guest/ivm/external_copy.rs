@@ -2,9 +2,9 @@
 
 use boa_engine::{Context, JsResult, JsValue};
 
-use engine_api::abi::{HostRequest, HostResponse};
+use engine_api::abi::{HostRequest, HostResponse, guest_options};
 
-use super::{Ivm, arg, external_copy, make, type_error};
+use super::{Ivm, arg, external_copy, make, options, type_error};
 use crate::guest::convert::{self, CopyError};
 use crate::guest::host;
 
@@ -27,6 +27,7 @@ pub(super) fn new_external_copy(
     args: &[JsValue],
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
+    options::check(&arg(args, 1), &guest_options::NEW_EXTERNAL_COPY, ctx)?;
     let value = convert::copy_out(&arg(args, 0), ctx).map_err(CopyError::into_js)?;
     match host::call(&HostRequest::NewExternalCopy { value }, ctx)? {
         HostResponse::Id(id) => Ok(external_copy(id, ctx)),
@@ -36,19 +37,26 @@ pub(super) fn new_external_copy(
 
 pub(super) fn external_copy_copy(
     this: &JsValue,
-    _: &[JsValue],
+    args: &[JsValue],
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
+    let opts = arg(args, 0);
+    options::check(&opts, &guest_options::RELEASE, ctx)?;
     let id = this_copy_id(this)?;
     let r = host::call(&HostRequest::ReadExternalCopy { id }, ctx)?;
-    host::value_of(r, ctx)
+    let v = host::value_of(r, ctx)?;
+    if options::release(&opts, ctx)? {
+        super::release(this, &[], ctx)?;
+    }
+    Ok(v)
 }
 
 pub(super) fn external_copy_copy_into(
     this: &JsValue,
-    _: &[JsValue],
+    args: &[JsValue],
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
+    options::check(&arg(args, 0), &guest_options::COPY_INTO, ctx)?;
     let id = this_copy_id(this)?;
     Ok(make(Ivm::CopyInto(id), ctx, true).into())
 }

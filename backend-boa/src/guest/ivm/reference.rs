@@ -5,9 +5,9 @@ use std::cell::Cell;
 
 use boa_engine::{Context, JsResult, JsValue, js_string, object::builtins::JsPromise};
 
-use engine_api::abi::{HostRequest, Transfer, WireValue};
+use engine_api::abi::{HostRequest, Transfer, WireValue, guest_options};
 
-use super::{Ivm, Target, arg, list, make, type_error};
+use super::{Ivm, Target, arg, list, make, options, type_error};
 use crate::guest::convert::{self, CopyError};
 use crate::guest::host;
 
@@ -60,6 +60,7 @@ fn wire_arg(v: &JsValue, copy: bool, ctx: &mut Context) -> JsResult<WireValue> {
 }
 
 fn apply_mode(this: &JsValue, args: &[JsValue], ctx: &mut Context, mode: u8) -> JsResult<JsValue> {
+    options::check(&arg(args, 2), &guest_options::APPLY, ctx)?;
     let target = this_target(this)?;
     let receiver = arg(args, 0);
     let values = list(&arg(args, 1), ctx)?;
@@ -124,6 +125,7 @@ fn key_wire(v: &JsValue, ctx: &mut Context) -> JsResult<WireValue> {
 }
 
 pub(super) fn get_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    options::check(&arg(args, 1), &guest_options::PROPERTY, ctx)?;
     let key = arg(args, 0);
     match &this_target(this)? {
         Target::Host(target) => {
@@ -148,6 +150,7 @@ pub(super) fn get_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> J
 }
 
 pub(super) fn set_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    options::check(&arg(args, 2), &guest_options::PROPERTY, ctx)?;
     let (key, value) = (arg(args, 0), arg(args, 1));
     match &this_target(this)? {
         Target::Host(target) => {
@@ -209,11 +212,19 @@ pub(super) fn promised(
     Ok(JsPromise::from_result(out, ctx)?.into())
 }
 
-pub(super) fn deref(this: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
-    match &this_target(this)? {
-        Target::Local(v) => Ok(v.clone()),
-        Target::Host(_) => Err(type_error("Cannot dereference this from current isolate")),
+pub(super) fn deref(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let opts = arg(args, 0);
+    options::check(&opts, &guest_options::RELEASE, ctx)?;
+    let v = match &this_target(this)? {
+        Target::Local(v) => v.clone(),
+        Target::Host(_) => {
+            return Err(type_error("Cannot dereference this from current isolate"));
+        }
+    };
+    if options::release(&opts, ctx)? {
+        release(this, &[], ctx)?;
     }
+    Ok(v)
 }
 
 pub(super) fn deref_into(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
@@ -253,6 +264,7 @@ pub(super) fn release(this: &JsValue, _: &[JsValue], _: &mut Context) -> JsResul
 }
 
 pub(super) fn new_reference(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    options::check(&arg(args, 1), &guest_options::NEW_REFERENCE, ctx)?;
     let value = arg(args, 0);
     let data = Ivm::Reference {
         type_of: convert::type_of(&value),
