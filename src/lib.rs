@@ -47,8 +47,8 @@ pub use engine_api::{
     AnyReference, ApplyOptions, AsyncHostFunction, Callback, CallbackMode, Capabilities,
     Capability, Cause, DeterministicSeed, Error, ErrorValue, EvalOptions, Executor, ExternalCopy,
     FromValue, FromValueError, HeapStatistics, HostFunction, HostPool, IntoCallbackResult,
-    IntoValue, IsolateId, IsolateOptions, JsError, Location, MAX_TRANSFER_DEPTH, Result,
-    RunOptions, ScriptOptions, ScriptOrigin, Serde, SharedBuffer, Snapshot, SnapshotScript,
+    IntoValue, IsolateId, IsolateOptions, JsError, Location, MAX_TRANSFER_DEPTH, PropertyOptions,
+    PropertyRefusal, Result, RunOptions, ScriptOptions, ScriptOrigin, Serde, SharedBuffer, Snapshot, SnapshotScript,
     SpawnedFuture, Spawner, Task, TransferOptions, TypeOf, TypedArrayKind, Value,
 };
 

@@ -2,7 +2,7 @@
 //! its backend.
 
 use engine_api::{
-    self as traits, AnyReference, ApplyOptions, Result, Task, TransferOptions, TypeOf, Value,
+    self as traits, AnyReference, ApplyOptions, PropertyOptions, Result, Task, TypeOf, Value,
 };
 
 use serde::de::DeserializeOwned;
@@ -26,7 +26,8 @@ handle_enum!(Reference, Inner, BoaReference, V8Reference);
 /// A reference to a value inside an isolate, like isolated-vm's `Reference`: by default
 /// `get` and `apply` return primitives by value and anything else as a new reference
 /// ([`Value::Reference`], which [`Reference::from_any`] turns back into this type);
-/// [`TransferOptions`] change that.
+/// [`TransferOptions`](crate::TransferOptions) change that. `get` and `set` run no guest
+/// code unless [`PropertyOptions::accessors`] says so.
 ///
 /// ```no_run
 /// use isovm::{ApplyOptions, EvalOptions, Isolate, IsolateOptions, Reference, Value};
@@ -68,8 +69,9 @@ impl Reference {
         dispatch!(Inner, &self.0, r => traits::Reference::type_of(r))
     }
 
-    /// `value[key]`.
-    pub fn get(&self, key: Value, options: &TransferOptions) -> Result<Value> {
+    /// `value[key]` (see [`engine_api::Reference::get`]).
+    pub fn get(&self, key: Value, options: impl Into<PropertyOptions>) -> Result<Value> {
+        let options = options.into();
         dispatch!(Inner, &self.0, r => traits::Reference::get(r, key, options))
     }
 
@@ -78,9 +80,21 @@ impl Reference {
         traits::Reference::get_as(self, key)
     }
 
-    /// `value[key] = v`; whether it succeeded.
-    pub fn set(&self, key: Value, value: Value, options: &TransferOptions) -> Result<bool> {
+    /// `value[key] = v`; whether it succeeded (see [`engine_api::Reference::set`]).
+    pub fn set(
+        &self,
+        key: Value,
+        value: Value,
+        options: impl Into<PropertyOptions>,
+    ) -> Result<bool> {
+        let options = options.into();
         dispatch!(Inner, &self.0, r => traits::Reference::set(r, key, value, options))
+    }
+
+    /// This reference, reading through the prototype chain (isolated-vm's
+    /// `unsafeInherit`, see [`engine_api::Reference::inheriting`]).
+    pub fn inheriting(&self) -> Reference {
+        dispatch!(Inner, &self.0, r => Reference::from(traits::Reference::inheriting(r)))
     }
 
     /// `delete value[key]`.
@@ -160,11 +174,14 @@ impl traits::Reference for Reference {
     fn type_of(&self) -> Result<TypeOf> {
         Reference::type_of(self)
     }
-    fn get(&self, key: Value, options: &TransferOptions) -> Result<Value> {
+    fn get(&self, key: Value, options: impl Into<PropertyOptions>) -> Result<Value> {
         Reference::get(self, key, options)
     }
-    fn set(&self, key: Value, value: Value, options: &TransferOptions) -> Result<bool> {
+    fn set(&self, key: Value, value: Value, options: impl Into<PropertyOptions>) -> Result<bool> {
         Reference::set(self, key, value, options)
+    }
+    fn inheriting(&self) -> Self {
+        Reference::inheriting(self)
     }
     fn delete(&self, key: Value) -> Result<bool> {
         Reference::delete(self, key)

@@ -4,7 +4,10 @@
 //! The classes are JavaScript (below); they reach the host through native functions that
 //! only the bootstrap closure sees. Objects are recognised by private symbols.
 
-use engine_api::{AnyReference, ApplyOptions, Error, ExternalCopy, Result, TransferOptions, Value};
+use engine_api::{
+    AnyReference, ApplyOptions, Error, ExternalCopy, PropertyOptions, PropertyRefusal, Result,
+    TransferOptions, Value,
+};
 
 use crate::V8Reference;
 use crate::convert::{self, Fallback};
@@ -20,7 +23,7 @@ const BOOTSTRAP: &str = r#"(function (native) {
     #id;
     constructor(value, token, id) {
       if (token !== secret) native.options(token, 3);
-      this.#id = token === secret ? id : native.newReference(value);
+      this.#id = token === secret ? id : native.newReference(value, token);
       native.tag(this, 0, this.#id);
     }
     get typeof() { return native.refTypeof(this.#id); }
@@ -438,6 +441,15 @@ fn new_reference<'s>(
     let Value::Reference(r) = convert::reference(scope, args.get(0))? else {
         return Err(crate::backend_error("reference expected"));
     };
+    // `new ivm.Reference(value, { unsafeInherit: true })`: `get` follows the prototype chain.
+    let inherit =
+        member(scope, args.get(1), "unsafeInherit").is_some_and(|v| v.boolean_value(scope));
+    let r = match r.downcast_ref::<V8Reference>() {
+        Some(own) if inherit => {
+            engine_api::Reference::to_any(&engine_api::Reference::inheriting(own))
+        }
+        _ => r,
+    };
     let id = Core::of(scope).tables().add_ref(r);
     Ok(Some(Value::Number(id as f64)))
 }
@@ -544,17 +556,41 @@ fn ref_apply<'s>(
     }
 }
 
-/// The property key a `Reference` method was given (its second argument), copied.
+/// The property key a `Reference` method was given (its second argument), copied; a
+/// symbol passes as itself into `r`'s own isolate. An object is refused before it is
+/// copied (converting it to a key would run its code).
 fn key_arg<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     args: &v8::FunctionCallbackArguments<'s>,
+    r: &AnyReference,
 ) -> Result<Value> {
-    convert::to_value(
-        scope,
-        args.get(1),
-        &TransferOptions::copy(),
-        Fallback::Error,
-    )
+    let key = args.get(1);
+    if key.is_object() {
+        return Err(PropertyRefusal::ObjectKey.error());
+    }
+    if key.is_symbol() {
+        let core = Core::of(scope);
+        if r.isolate_id() != Some(core.id) {
+            return Err(Error::NotTransferable(
+                "a symbol key cannot cross into another isolate".into(),
+            ));
+        }
+        let g = v8::Global::new(scope, key);
+        let own = V8Reference::new(&core.isolate()?, g);
+        return Ok(Value::DerefInto(engine_api::Reference::to_any(&own)));
+    }
+    convert::to_value(scope, key, &TransferOptions::copy(), Fallback::Error)
+}
+
+/// `{ accessors, ...TransferOptions }` of `ref.get` / `ref.set`.
+fn property_options<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+) -> PropertyOptions {
+    PropertyOptions {
+        transfer: transfer_options(scope, v),
+        accessors: member(scope, v, "accessors").is_some_and(|a| a.boolean_value(scope)),
+    }
 }
 
 fn ref_get<'s>(
@@ -562,8 +598,8 @@ fn ref_get<'s>(
     args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
-    let key = key_arg(scope, args)?;
-    let opts = transfer_options(scope, args.get(2));
+    let key = key_arg(scope, args, &r)?;
+    let opts = property_options(scope, args.get(2));
     r.get(key, &opts).map(Some)
 }
 
@@ -572,9 +608,9 @@ fn ref_set<'s>(
     args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
-    let key = key_arg(scope, args)?;
-    let opts = transfer_options(scope, args.get(3));
-    let value = convert::to_value(scope, args.get(2), &opts, Fallback::Error)?;
+    let key = key_arg(scope, args, &r)?;
+    let opts = property_options(scope, args.get(3));
+    let value = convert::to_value(scope, args.get(2), &opts.transfer, Fallback::Error)?;
     r.set(key, value, &opts).map(|b| Some(Value::Bool(b)))
 }
 
@@ -583,7 +619,7 @@ fn ref_delete<'s>(
     args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<Value>> {
     let r = reference_arg(scope, args)?;
-    let key = key_arg(scope, args)?;
+    let key = key_arg(scope, args, &r)?;
     r.delete(key).map(|b| Some(Value::Bool(b)))
 }
 

@@ -3,12 +3,23 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use engine_api::{ApplyOptions, Error, IsolateId, Result, Task, TransferOptions, TypeOf, Value};
+use engine_api::{ApplyOptions, Error, IsolateId, PropertyOptions, Result, Task, TypeOf, Value};
 
 use crate::V8Isolate;
 use crate::convert::{self, Fallback};
 use crate::handle_count::HandleCount;
 use crate::pending::{self, Outcome};
+use crate::properties;
+
+/// `$r`, with the exception `$tc` caught in place of the [`crate::empty`] marker.
+macro_rules! or_caught {
+    ($tc:expr, $r:expr) => {
+        match $r {
+            Err(e) if crate::is_empty(&e) && $tc.has_caught() => Err(caught!($tc)),
+            other => other,
+        }
+    };
+}
 
 struct ReferenceInner {
     value: Mutex<Option<v8::Global<v8::Value>>>,
@@ -21,12 +32,15 @@ struct ReferenceInner {
 #[derive(Clone)]
 pub struct V8Reference {
     inner: Arc<ReferenceInner>,
+    /// `get` follows the prototype chain ([`engine_api::Reference::inheriting`]).
+    inherit: bool,
 }
 
 impl std::fmt::Debug for V8Reference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("V8Reference")
             .field("released", &self.inner.released.load(Ordering::Relaxed))
+            .field("inherit", &self.inherit)
             .finish_non_exhaustive()
     }
 }
@@ -40,6 +54,7 @@ impl V8Reference {
                 isolate: isolate.clone(),
                 count: HandleCount::new(isolate.core()),
             }),
+            inherit: false,
         }
     }
 
@@ -91,21 +106,26 @@ impl V8Reference {
             .map_err(|_| Error::WrongKind("the referenced value is not an object".into()))
     }
 
-    fn start_get(&self, key: Value, options: &TransferOptions) -> Result<Outcome> {
+    fn start_get(&self, key: Value, options: &PropertyOptions) -> Result<Outcome> {
         let r = self.get_with(&key, options);
         engine_api::drop_values([key]);
         r
     }
 
-    fn get_with(&self, key: &Value, options: &TransferOptions) -> Result<Outcome> {
+    fn get_with(&self, key: &Value, options: &PropertyOptions) -> Result<Outcome> {
+        let inherit = self.inherit;
         self.with_value(None, |scope, value| {
             v8::tc_scope!(let tc, scope);
             let obj = Self::object(value)?;
             let key = convert::from_value(tc, key)?;
-            let Some(result) = obj.get(tc, key) else {
-                return Err(caught!(tc));
+            let key = or_caught!(tc, properties::name(tc, key))?;
+            let result = if options.accessors {
+                obj.get(tc, key.into()).ok_or_else(crate::empty)
+            } else {
+                properties::get(tc, obj, key, inherit)
             };
-            finish!(tc, result, options, Fallback::Reference)
+            let result = or_caught!(tc, result)?;
+            finish!(tc, result, &options.transfer, Fallback::Reference)
         })
     }
 
@@ -174,22 +194,26 @@ impl engine_api::Reference for V8Reference {
         })
     }
 
-    fn get(&self, key: Value, options: &TransferOptions) -> Result<Value> {
-        let outcome = self.start_get(key, options)?;
+    fn get(&self, key: Value, options: impl Into<PropertyOptions>) -> Result<Value> {
+        let outcome = self.start_get(key, &options.into())?;
         pending::wait(self.inner.isolate.core(), outcome, None)
     }
 
-    fn set(&self, key: Value, value: Value, _options: &TransferOptions) -> Result<bool> {
+    fn set(&self, key: Value, value: Value, options: impl Into<PropertyOptions>) -> Result<bool> {
+        let accessors = options.into().accessors;
         let (k, v) = (&key, &value);
         let r = self.with_value(None, |scope, target| {
             v8::tc_scope!(let tc, scope);
             let obj = Self::object(target)?;
             let key = convert::from_value(tc, k)?;
+            let key = or_caught!(tc, properties::name(tc, key))?;
             let value = convert::from_value(tc, v)?;
-            match obj.set(tc, key, value) {
-                Some(ok) => Ok(ok),
-                None => Err(caught!(tc)),
-            }
+            let ok = if accessors {
+                obj.set(tc, key.into(), value).ok_or_else(crate::empty)
+            } else {
+                properties::set(tc, obj, key, value)
+            };
+            or_caught!(tc, ok)
         });
         engine_api::drop_values([key, value]);
         r
@@ -201,13 +225,18 @@ impl engine_api::Reference for V8Reference {
             v8::tc_scope!(let tc, scope);
             let obj = Self::object(target)?;
             let key = convert::from_value(tc, k)?;
-            match obj.delete(tc, key) {
-                Some(ok) => Ok(ok),
-                None => Err(caught!(tc)),
-            }
+            let key = or_caught!(tc, properties::name(tc, key))?;
+            or_caught!(tc, properties::delete(tc, obj, key))
         });
         engine_api::drop_values([key]);
         r
+    }
+
+    fn inheriting(&self) -> Self {
+        V8Reference {
+            inner: self.inner.clone(),
+            inherit: true,
+        }
     }
 
     fn apply(&self, receiver: Value, args: Vec<Value>, options: &ApplyOptions) -> Result<Value> {
@@ -242,7 +271,8 @@ impl engine_api::Reference for V8Reference {
         self.inner.released.load(Ordering::Acquire) || self.inner.isolate.core().is_disposed()
     }
 
-    fn get_async(&self, key: Value, options: TransferOptions) -> Task<Value> {
+    fn get_async(&self, key: Value, options: impl Into<PropertyOptions>) -> Task<Value> {
+        let options = options.into();
         let (task, completer) = Task::pending();
         let this = self.clone();
         let queue = &self.inner.isolate.core().queue;

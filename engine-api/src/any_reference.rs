@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{ApplyOptions, IsolateId, Result, TransferOptions, TypeOf, Value};
+use crate::{ApplyOptions, IsolateId, PropertyOptions, Result, TypeOf, Value};
 
 /// What every reference can do, object-safe so that a reference from one backend can be
 /// handed to an isolate of another (and host callbacks can stand in for references).
@@ -18,10 +18,10 @@ pub trait ReferenceHandle: Send + Sync + 'static {
     fn type_of(&self) -> Result<TypeOf>;
     /// Calls the value as a function.
     fn apply(&self, receiver: Value, args: Vec<Value>, opts: &ApplyOptions) -> Result<Value>;
-    /// Reads a property.
-    fn get(&self, key: Value, opts: &TransferOptions) -> Result<Value>;
-    /// Writes a property.
-    fn set(&self, key: Value, value: Value, opts: &TransferOptions) -> Result<bool>;
+    /// Reads a property (see [`PropertyOptions`]).
+    fn get(&self, key: Value, opts: &PropertyOptions) -> Result<Value>;
+    /// Writes a property (see [`PropertyOptions`]).
+    fn set(&self, key: Value, value: Value, opts: &PropertyOptions) -> Result<bool>;
     /// Deletes a property.
     fn delete(&self, key: Value) -> Result<bool>;
     /// A deep copy of the value, as data.

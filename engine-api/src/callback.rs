@@ -410,10 +410,10 @@ impl crate::ReferenceHandle for Callback {
     fn apply(&self, _receiver: Value, args: Vec<Value>, _opts: &ApplyOptions) -> Result<Value> {
         self.call(args)
     }
-    fn get(&self, _key: Value, _opts: &crate::TransferOptions) -> Result<Value> {
+    fn get(&self, _key: Value, _opts: &crate::PropertyOptions) -> Result<Value> {
         Ok(Value::Undefined)
     }
-    fn set(&self, _key: Value, _value: Value, _opts: &crate::TransferOptions) -> Result<bool> {
+    fn set(&self, _key: Value, _value: Value, _opts: &crate::PropertyOptions) -> Result<bool> {
         Err(Error::WrongKind("a host callback has no properties".into()))
     }
     fn delete(&self, _key: Value) -> Result<bool> {

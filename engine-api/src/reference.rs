@@ -3,13 +3,16 @@
 use std::any::Any;
 
 use crate::{
-    AnyReference, ApplyOptions, IsolateId, ReferenceHandle, Result, TransferOptions, TypeOf, Value,
+    AnyReference, ApplyOptions, IsolateId, PropertyOptions, ReferenceHandle, Result,
+    TransferOptions, TypeOf, Value,
 };
 
 /// A reference to a value inside an isolate of one backend.
 ///
 /// Like isolated-vm's `Reference`: by default `get` and `apply` return primitives by value
-/// and anything else as a new reference; [`TransferOptions`] change that.
+/// and anything else as a new reference; [`TransferOptions`] change that. Like isolated-vm
+/// (v4+), `get` and `set` run no guest code unless asked: they see own data properties
+/// only, and refuse accessors and Proxies, without `accessors` ([`PropertyOptions`]).
 pub trait Reference: Clone + Send + Sync + 'static {
     /// The backend.
     type Backend: crate::Backend<Reference = Self>;
@@ -20,14 +23,36 @@ pub trait Reference: Clone + Send + Sync + 'static {
     /// `typeof` the value (`null` is `"null"`).
     fn type_of(&self) -> Result<TypeOf>;
 
-    /// `value[key]`.
-    fn get(&self, key: Value, options: &TransferOptions) -> Result<Value>;
+    /// `value[key]`, per [`PropertyOptions`] (a [`TransferOptions`] converts into one):
+    /// without `accessors`, the own data property (inherited ones too through an
+    /// [`inheriting`](Reference::inheriting) reference) or `undefined`; an accessor or a
+    /// Proxy is a `TypeError` ([`PropertyRefusal`](crate::PropertyRefusal)). The key is a
+    /// string, number or symbol (a symbol as [`Value::DerefInto`] of a reference to it).
+    ///
+    /// ```ignore
+    /// let port = config.get("port".into(), TransferOptions::copy())?;
+    /// let lazy = config.get("lazy".into(), PropertyOptions::copy().with_accessors())?;
+    /// ```
+    fn get(&self, key: Value, options: impl Into<PropertyOptions>) -> Result<Value>;
 
-    /// `value[key] = v`; whether it succeeded.
-    fn set(&self, key: Value, value: Value, options: &TransferOptions) -> Result<bool>;
+    /// `value[key] = v`; whether it succeeded. Without `accessors`, like
+    /// `CreateDataProperty`: an own writable data property is written, a missing one is
+    /// defined (even if the prototype chain has a setter or a read-only property of that
+    /// name), and the answer is `false` for a read-only property or a non-extensible
+    /// object; an own accessor or a Proxy is a `TypeError`. With `accessors`, the ordinary
+    /// `value[key] = v` (setters and traps run).
+    fn set(&self, key: Value, value: Value, options: impl Into<PropertyOptions>) -> Result<bool>;
 
-    /// `delete value[key]`.
+    /// `delete value[key]`; whether it succeeded. Runs no guest code: a Proxy is a
+    /// `TypeError` ([`PropertyRefusal::ProxyDelete`](crate::PropertyRefusal::ProxyDelete)).
     fn delete(&self, key: Value) -> Result<bool>;
+
+    /// This reference, reading through the prototype chain: isolated-vm's
+    /// `new Reference(value, { unsafeInherit: true })`. Its `get` without `accessors` finds
+    /// inherited data properties too (an inherited accessor or Proxy is still refused);
+    /// `set` and `delete` stay on the object itself. Both share the value: releasing one
+    /// releases the other. References made by `get`, `apply` or `eval` do not inherit.
+    fn inheriting(&self) -> Self;
 
     /// `value.apply(receiver, args)`.
     fn apply(&self, receiver: Value, args: Vec<Value>, options: &ApplyOptions) -> Result<Value>;
@@ -42,7 +67,7 @@ pub trait Reference: Clone + Send + Sync + 'static {
     fn is_released(&self) -> bool;
 
     /// [`get`](Reference::get) with the property read into a Rust type through serde (see
-    /// [`Value::to_serde`]); the property is deep-copied.
+    /// [`Value::to_serde`]); the property is deep-copied (an accessor is refused).
     ///
     /// ```ignore
     /// #[derive(serde::Deserialize)]
@@ -50,7 +75,7 @@ pub trait Reference: Clone + Send + Sync + 'static {
     /// let config: Config = global.get_as("config".into())?;
     /// ```
     fn get_as<T: serde::de::DeserializeOwned>(&self, key: Value) -> Result<T> {
-        crate::context::read_as(self.get(key, &TransferOptions::copy())?)
+        crate::context::read_as(self.get(key, TransferOptions::copy())?)
     }
 
     /// [`apply`](Reference::apply) with the result read into a Rust type through serde
@@ -90,28 +115,33 @@ pub trait Reference: Clone + Send + Sync + 'static {
     }
 
     /// `get` on the worker pool.
-    fn get_async(&self, key: Value, options: TransferOptions) -> crate::Task<Value> {
-        let this = self.clone();
+    fn get_async(&self, key: Value, options: impl Into<PropertyOptions>) -> crate::Task<Value> {
+        let (this, options) = (self.clone(), options.into());
         crate::Isolate::queue(&self.isolate())
             .clone()
-            .spawn(move || this.get(key, &options))
+            .spawn(move || this.get(key, options))
     }
 
     /// `set` on the worker pool.
-    fn set_async(&self, key: Value, value: Value, options: TransferOptions) -> crate::Task<bool> {
-        let this = self.clone();
+    fn set_async(
+        &self,
+        key: Value,
+        value: Value,
+        options: impl Into<PropertyOptions>,
+    ) -> crate::Task<bool> {
+        let (this, options) = (self.clone(), options.into());
         crate::Isolate::queue(&self.isolate())
             .clone()
-            .spawn(move || this.set(key, value, &options))
+            .spawn(move || this.set(key, value, options))
     }
 
     /// `set` on the worker pool, result dropped.
-    fn set_ignored(&self, key: Value, value: Value, options: TransferOptions) {
-        let this = self.clone();
+    fn set_ignored(&self, key: Value, value: Value, options: impl Into<PropertyOptions>) {
+        let (this, options) = (self.clone(), options.into());
         crate::Isolate::queue(&self.isolate())
             .clone()
             .spawn_ignored(move || {
-                let _ = this.set(key, value, &options);
+                let _ = this.set(key, value, options);
             })
     }
 
@@ -178,11 +208,11 @@ impl<R: Reference> ReferenceHandle for ReferenceBox<R> {
     fn apply(&self, receiver: Value, args: Vec<Value>, opts: &ApplyOptions) -> Result<Value> {
         self.0.apply(receiver, args, opts)
     }
-    fn get(&self, key: Value, opts: &TransferOptions) -> Result<Value> {
-        self.0.get(key, opts)
+    fn get(&self, key: Value, opts: &PropertyOptions) -> Result<Value> {
+        self.0.get(key, *opts)
     }
-    fn set(&self, key: Value, value: Value, opts: &TransferOptions) -> Result<bool> {
-        self.0.set(key, value, opts)
+    fn set(&self, key: Value, value: Value, opts: &PropertyOptions) -> Result<bool> {
+        self.0.set(key, value, *opts)
     }
     fn delete(&self, key: Value) -> Result<bool> {
         self.0.delete(key)

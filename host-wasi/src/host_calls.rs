@@ -228,17 +228,31 @@ fn handle(
             target,
             key,
             result,
+            accessors,
         } => {
             let obj = object(caller, target)?;
             let key = from_guest(caller, isolate, key)?;
-            let v = as_handle(&obj)?.get(key, &transfer_options(&result))?;
+            let options = engine_api::PropertyOptions {
+                transfer: transfer_options(&result),
+                accessors,
+            };
+            let v = as_handle(&obj)?.get(key, &options)?;
             HostResponse::Value(to_guest(caller, isolate, v)?)
         }
-        HostRequest::Set { target, key, value } => {
+        HostRequest::Set {
+            target,
+            key,
+            value,
+            accessors,
+        } => {
             let obj = object(caller, target)?;
             let key = from_guest(caller, isolate, key)?;
             let value = from_guest(caller, isolate, value)?;
-            HostResponse::Bool(as_handle(&obj)?.set(key, value, &TransferOptions::default())?)
+            let options = engine_api::PropertyOptions {
+                accessors,
+                ..Default::default()
+            };
+            HostResponse::Bool(as_handle(&obj)?.set(key, value, &options)?)
         }
         HostRequest::Delete { target, key } => {
             let obj = object(caller, target)?;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use engine_api::abi::Request;
-use engine_api::{ApplyOptions, Result, TransferOptions, TypeOf, Value};
+use engine_api::{ApplyOptions, PropertyOptions, Result, TransferOptions, TypeOf, Value};
 
 use crate::WasiIsolate;
 use crate::convert::transfer;
@@ -14,6 +14,8 @@ use crate::handle_cell::HandleCell;
 pub struct WasiReference {
     pub(crate) cell: Arc<HandleCell>,
     pub(crate) type_of: TypeOf,
+    /// `get` follows the prototype chain ([`engine_api::Reference::inheriting`]).
+    inherit: bool,
 }
 
 impl std::fmt::Debug for WasiReference {
@@ -21,6 +23,7 @@ impl std::fmt::Debug for WasiReference {
         f.debug_struct("WasiReference")
             .field("type_of", &self.type_of)
             .field("released", &self.cell.is_released())
+            .field("inherit", &self.inherit)
             .finish()
     }
 }
@@ -30,6 +33,7 @@ impl WasiReference {
         WasiReference {
             cell: HandleCell::new(isolate, handle, "reference"),
             type_of,
+            inherit: false,
         }
     }
 }
@@ -47,28 +51,40 @@ impl WasiReference {
     }
 
     /// As [`engine_api::Reference::get`].
-    pub fn get(&self, key: Value, options: &TransferOptions) -> Result<Value> {
+    pub fn get(&self, key: Value, options: &PropertyOptions) -> Result<Value> {
         let handle = self.cell.handle()?;
-        self.cell.isolate.call_value(None, options, |s| {
+        let (transfer_options, accessors) = (&options.transfer, options.accessors);
+        self.cell.isolate.call_value(None, transfer_options, |s| {
             Ok(Request::Get {
                 handle,
                 key: s.enter(key, &TransferOptions::default())?,
-                result: transfer(options, true),
+                result: transfer(transfer_options, true),
+                accessors,
+                inherit: self.inherit,
             })
         })
     }
 
     /// As [`engine_api::Reference::set`].
-    pub fn set(&self, key: Value, value: Value, options: &TransferOptions) -> Result<bool> {
+    pub fn set(&self, key: Value, value: Value, options: &PropertyOptions) -> Result<bool> {
         let handle = self.cell.handle()?;
         self.cell.isolate.with_guest(None, |s| {
             let req = Request::Set {
                 handle,
                 key: s.enter(key, &TransferOptions::default())?,
-                value: s.enter(value, options)?,
+                value: s.enter(value, &options.transfer)?,
+                accessors: options.accessors,
             };
             s.boolean(&req)
         })
+    }
+
+    /// As [`engine_api::Reference::inheriting`].
+    pub fn inheriting(&self) -> Self {
+        WasiReference {
+            inherit: true,
+            ..self.clone()
+        }
     }
 
     /// As [`engine_api::Reference::delete`].
@@ -147,10 +163,10 @@ impl engine_api::ReferenceHandle for WasiReference {
     fn apply(&self, receiver: Value, args: Vec<Value>, opts: &ApplyOptions) -> Result<Value> {
         WasiReference::apply(self, receiver, args, opts)
     }
-    fn get(&self, key: Value, opts: &TransferOptions) -> Result<Value> {
+    fn get(&self, key: Value, opts: &PropertyOptions) -> Result<Value> {
         WasiReference::get(self, key, opts)
     }
-    fn set(&self, key: Value, value: Value, opts: &TransferOptions) -> Result<bool> {
+    fn set(&self, key: Value, value: Value, opts: &PropertyOptions) -> Result<bool> {
         WasiReference::set(self, key, value, opts)
     }
     fn delete(&self, key: Value) -> Result<bool> {

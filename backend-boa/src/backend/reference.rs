@@ -1,6 +1,6 @@
 //! [`BoaReference`].
 
-use engine_api::{AnyReference, ApplyOptions, Result, TransferOptions, TypeOf, Value};
+use engine_api::{AnyReference, ApplyOptions, PropertyOptions, Result, TypeOf, Value};
 use host_wasi::WasiReference;
 
 use super::{BoaIsolate, BoaWasi};
@@ -31,11 +31,14 @@ impl engine_api::Reference for BoaReference {
     fn type_of(&self) -> Result<TypeOf> {
         self.0.type_of()
     }
-    fn get(&self, key: Value, options: &TransferOptions) -> Result<Value> {
-        self.0.get(key, options)
+    fn get(&self, key: Value, options: impl Into<PropertyOptions>) -> Result<Value> {
+        self.0.get(key, &options.into())
     }
-    fn set(&self, key: Value, value: Value, options: &TransferOptions) -> Result<bool> {
-        self.0.set(key, value, options)
+    fn set(&self, key: Value, value: Value, options: impl Into<PropertyOptions>) -> Result<bool> {
+        self.0.set(key, value, &options.into())
+    }
+    fn inheriting(&self) -> Self {
+        BoaReference(self.0.inheriting())
     }
     fn delete(&self, key: Value) -> Result<bool> {
         self.0.delete(key)

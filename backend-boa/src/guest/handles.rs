@@ -1,6 +1,7 @@
 //! The handle table: what the host holds by number.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 
 use boa_engine::{JsValue, realm::Realm};
 
@@ -38,6 +39,9 @@ impl Entry {
 struct Table {
     slots: Vec<Option<Entry>>,
     free: Vec<usize>,
+    /// Slots of references the guest made with `unsafeInherit` (their `get` follows the
+    /// prototype chain whatever the host's request says).
+    inheriting: HashSet<usize>,
 }
 
 thread_local! {
@@ -71,6 +75,7 @@ pub fn remove(handle: Handle) -> Result<Entry, GuestError> {
             .and_then(Option::take)
             .ok_or_else(|| released(handle))?;
         t.free.push(index);
+        t.inheriting.remove(&index);
         if let Entry::Context(realm) = &entry {
             // Scripts cache one parse per realm: drop the released context's.
             for slot in t.slots.iter_mut().flatten() {
@@ -128,4 +133,20 @@ pub fn value(handle: Handle) -> Result<(JsValue, Realm), GuestError> {
         Entry::Value(value, realm) => Ok((value.clone(), realm.clone())),
         other => Err(wrong_kind(other, "reference")),
     })
+}
+
+/// Marks a reference handle as inheriting (`new ivm.Reference(v, { unsafeInherit: true })`
+/// handed to the host).
+pub fn mark_inheriting(handle: Handle) {
+    TABLE.with_borrow_mut(|t| {
+        let index = (handle as usize).wrapping_sub(1);
+        if matches!(t.slots.get(index), Some(Some(Entry::Value(..)))) {
+            t.inheriting.insert(index);
+        }
+    })
+}
+
+/// Whether the guest made this reference handle inheriting.
+pub fn inherits(handle: Handle) -> bool {
+    TABLE.with_borrow(|t| t.inheriting.contains(&(handle as usize).wrapping_sub(1)))
 }

@@ -8,7 +8,7 @@ use super::handles::{self, Entry};
 use super::runtime::{self, GuestState};
 use super::script_entry::ScriptEntry;
 use super::source::{check_nesting, pad, source};
-use super::{alloc, convert, errors, host, modules};
+use super::{alloc, convert, errors, host, modules, properties};
 
 /// Handles one request.
 pub fn handle(engine: &mut GuestState, request: Request) -> Response {
@@ -111,24 +111,30 @@ fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, Guest
             handle,
             key,
             result,
+            accessors,
+            inherit,
         } => {
             let (value, realm) = handles::value(handle)?;
             let value = object(&value)?;
+            let inherit = inherit || handles::inherits(handle);
             runtime::in_realm(ctx, &realm, |ctx| {
                 let key = convert::from_wire(key, ctx)?;
-                let out = key.to_property_key(ctx).and_then(|k| value.get(k, ctx));
+                let out = properties::get(&value, &key, accessors, inherit, ctx);
                 finish(out, &Origin::default(), None, result, ctx)
             })
         }
-        Request::Set { handle, key, value } => {
+        Request::Set {
+            handle,
+            key,
+            value,
+            accessors,
+        } => {
             let (target, realm) = handles::value(handle)?;
             let target = object(&target)?;
             runtime::in_realm(ctx, &realm, |ctx| {
                 let key = convert::from_wire(key, ctx)?;
                 let value = convert::from_wire(value, ctx)?;
-                let out = key
-                    .to_property_key(ctx)
-                    .and_then(|k| target.set(k, value, false, ctx));
+                let out = properties::set(&target, &key, value, accessors, ctx);
                 runtime::run_jobs(ctx);
                 out.map(Response::Bool)
                     .map_err(|e| errors::from_js(e, None, ctx))
@@ -139,9 +145,7 @@ fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, Guest
             let target = object(&target)?;
             runtime::in_realm(ctx, &realm, |ctx| {
                 let key = convert::from_wire(key, ctx)?;
-                let out = key
-                    .to_property_key(ctx)
-                    .and_then(|k| target.delete_property_or_throw(k, ctx));
+                let out = properties::delete(&target, &key, ctx);
                 runtime::run_jobs(ctx);
                 out.map(Response::Bool)
                     .map_err(|e| errors::from_js(e, None, ctx))

@@ -1,8 +1,8 @@
 //! References: typeof, get/set/delete, apply, copy, derefInto, release, wrong isolate.
 
 use engine_api::{
-    ApplyOptions, Backend, Context, Error, EvalOptions, Isolate, Reference, TransferOptions,
-    TypeOf, Value,
+    ApplyOptions, Backend, Context, Error, EvalOptions, Isolate, PropertyOptions, Reference,
+    TransferOptions, TypeOf, Value,
 };
 
 use crate::support::{R, eval, expect_err, expect_js, reference_to, setup};
@@ -87,7 +87,7 @@ fn get_object_reference<E: Backend>() -> R {
         .as_reference()
         .ok_or("object property should come back as a reference")?;
     ensure_eq!(
-        inner.get("deep".into(), &TransferOptions::default())?,
+        inner.get("deep".into(), &TransferOptions::default().into())?,
         Value::from(3)
     );
     Ok(())
@@ -112,16 +112,24 @@ fn set_and_delete<E: Backend>() -> R {
     ensure!(r.set(
         "k".into(),
         Value::object([("x", 1.into())]),
-        &Default::default()
+        PropertyOptions::default()
     )?);
     ensure_eq!(eval(&c, "target.k.x")?, Value::from(1));
     ensure!(r.delete("k".into())?);
     ensure_eq!(eval(&c, "'k' in target")?, Value::from(false));
     let frozen = reference_to::<E>(&c, "Object.freeze({ f: 1 })")?;
-    // Like V8's Object::Set in sloppy mode, a write to a frozen property may report true;
-    // either way it must not fail and the value must not change.
-    frozen.set("f".into(), 2.into(), &Default::default())?;
-    ensure_eq!(frozen.get("f".into(), &Default::default())?, Value::from(1));
+    // Without accessors a write is CreateDataProperty-like: refused, it answers false.
+    ensure_eq!(
+        frozen.set("f".into(), 2.into(), PropertyOptions::default())?,
+        false
+    );
+    // With accessors, like V8's Object::Set in sloppy mode, it may report true; either
+    // way it must not fail and the value must not change.
+    frozen.set("f".into(), 2.into(), PropertyOptions::accessors())?;
+    ensure_eq!(
+        frozen.get("f".into(), PropertyOptions::default())?,
+        Value::from(1)
+    );
     Ok(())
 }
 
@@ -231,9 +239,11 @@ fn release<E: Backend>() -> R {
     let r = reference_to::<E>(&c, "({ a: 1 })")?;
     r.release();
     ensure!(r.is_released());
-    expect_err(r.get("a".into(), &Default::default()), "Released", |e| {
-        matches!(e, Error::Released(_))
-    })?;
+    expect_err(
+        r.get("a".into(), PropertyOptions::default()),
+        "Released",
+        |e| matches!(e, Error::Released(_)),
+    )?;
     expect_err(r.copy(), "Released", |e| matches!(e, Error::Released(_)))?;
     Ok(())
 }
@@ -265,7 +275,7 @@ fn keeps_alive<E: Backend>() -> R {
         "for (let i = 0; i < 2000; i++) { globalThis.junk = new Array(100).fill(i) }",
     )?;
     ensure_eq!(
-        r.get("payload".into(), &Default::default())?,
+        r.get("payload".into(), PropertyOptions::default())?,
         Value::from("kept")
     );
     Ok(())
@@ -274,15 +284,15 @@ fn keeps_alive<E: Backend>() -> R {
 fn async_forms<E: Backend>() -> R {
     let (_i, c) = setup::<E>()?;
     let obj = reference_to::<E>(&c, "globalThis.o = { n: 1 }; o")?;
-    obj.set_ignored("n".into(), 2.into(), Default::default());
+    obj.set_ignored("n".into(), 2.into(), PropertyOptions::default());
     ensure_eq!(
-        pollster::block_on(obj.get_async("n".into(), Default::default()))?,
+        pollster::block_on(obj.get_async("n".into(), PropertyOptions::default()))?,
         Value::from(2)
     );
     ensure!(pollster::block_on(obj.set_async(
         "m".into(),
         3.into(),
-        Default::default()
+        PropertyOptions::default()
     ))?);
     ensure!(pollster::block_on(obj.delete_async("m".into()))?);
     let f = reference_to::<E>(&c, "(x) => x + 1")?;

@@ -93,7 +93,7 @@ pub enum Request {
         /// The handle.
         handle: Handle,
     },
-    /// `value[key]`. Answers `Value`.
+    /// `value[key]` (see `engine_api::PropertyOptions`). Answers `Value`.
     Get {
         /// The handle.
         handle: Handle,
@@ -101,8 +101,13 @@ pub enum Request {
         key: WireValue,
         /// Result transfer.
         result: Transfer,
+        /// Run getters and Proxy traps; without it, data properties only.
+        accessors: bool,
+        /// Without `accessors`, also find data properties on the prototype chain (an
+        /// inheriting reference). A handle the guest made inheriting inherits anyway.
+        inherit: bool,
     },
-    /// `value[key] = v`. Answers `Bool`.
+    /// `value[key] = v` (see `engine_api::PropertyOptions`). Answers `Bool`.
     Set {
         /// The handle.
         handle: Handle,
@@ -110,8 +115,10 @@ pub enum Request {
         key: WireValue,
         /// The value.
         value: WireValue,
+        /// Run setters and Proxy traps; without it, write or define an own data property.
+        accessors: bool,
     },
-    /// `delete value[key]`. Answers `Bool`.
+    /// `delete value[key]`; a Proxy is refused. Answers `Bool`.
     Delete {
         /// The handle.
         handle: Handle,
@@ -182,4 +189,33 @@ pub enum Response {
     },
     /// The call failed.
     Error(GuestError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{decode, encode};
+
+    #[test]
+    fn property_requests_roundtrip_and_old_shapes_fail_to_decode() {
+        let get = Request::Get {
+            handle: 3,
+            key: WireValue::String("k".into()),
+            result: Transfer::default(),
+            accessors: true,
+            inherit: false,
+        };
+        let set = Request::Set {
+            handle: 3,
+            key: WireValue::Number(1.0),
+            value: WireValue::Null,
+            accessors: false,
+        };
+        for (req, new_fields) in [(get, 2), (set, 1)] {
+            let bytes = encode(&req);
+            assert_eq!(decode::<Request>(&bytes), Some(req));
+            // A message of the shape before `accessors` / `inherit`: refused, not misread.
+            assert_eq!(decode::<Request>(&bytes[..bytes.len() - new_fields]), None);
+        }
+    }
 }

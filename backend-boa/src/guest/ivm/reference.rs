@@ -3,13 +3,14 @@
 
 use std::cell::Cell;
 
-use boa_engine::{Context, JsResult, JsValue, js_string, object::builtins::JsPromise};
+use boa_engine::{Context, JsObject, JsResult, JsValue, js_string, object::builtins::JsPromise};
 
+use engine_api::PropertyRefusal;
 use engine_api::abi::{HostRequest, Transfer, WireValue, guest_options};
 
 use super::{Ivm, Target, arg, list, make, options, type_error};
 use crate::guest::convert::{self, CopyError};
-use crate::guest::host;
+use crate::guest::{host, properties};
 
 /// The live target of a Reference `this`.
 fn this_target(this: &JsValue) -> JsResult<Target> {
@@ -120,13 +121,46 @@ pub(super) fn apply_ignored(
     apply_mode(this, args, ctx, 2)
 }
 
+/// A property key for a host reference: copied; an object is refused before it is copied
+/// (converting it to a key would run its code), and a symbol cannot leave the isolate.
 fn key_wire(v: &JsValue, ctx: &mut Context) -> JsResult<WireValue> {
+    if v.is_object() {
+        return Err(properties::refused(PropertyRefusal::ObjectKey));
+    }
+    if v.is_symbol() {
+        return Err(type_error("a symbol key cannot cross into another isolate"));
+    }
     convert::copy_out(v, ctx).map_err(CopyError::into_js)
+}
+
+/// `accessors` of `ref.get` / `ref.set` options.
+fn accessors_flag(options: &JsValue, ctx: &mut Context) -> JsResult<bool> {
+    match options.as_object() {
+        Some(o) => Ok(o.get(js_string!("accessors"), ctx)?.to_boolean()),
+        None => Ok(false),
+    }
+}
+
+/// The object a local reference holds (V8 refuses a primitive the same way).
+fn local_object(v: &JsValue) -> JsResult<JsObject> {
+    v.as_object()
+        .ok_or_else(|| type_error("the referenced value is not an object"))
+}
+
+/// Whether `this` reference follows the prototype chain.
+fn inherits(this: &JsValue) -> bool {
+    this.as_object().is_some_and(|o| {
+        matches!(
+            o.downcast_ref::<Ivm>().as_deref(),
+            Some(Ivm::Reference { inherit: true, .. })
+        )
+    })
 }
 
 pub(super) fn get_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     options::check(&arg(args, 1), &guest_options::PROPERTY, ctx)?;
     let key = arg(args, 0);
+    let accessors = accessors_flag(&arg(args, 1), ctx)?;
     match &this_target(this)? {
         Target::Host(target) => {
             let target = *target;
@@ -137,14 +171,14 @@ pub(super) fn get_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> J
                     target,
                     key,
                     result,
+                    accessors,
                 },
                 ctx,
             )?;
             host::value_of(r, ctx)
         }
         Target::Local(v) => {
-            let key = key.to_property_key(ctx)?;
-            v.to_object(ctx)?.get(key, ctx)
+            properties::get(&local_object(v)?, &key, accessors, inherits(this), ctx)
         }
     }
 }
@@ -152,18 +186,26 @@ pub(super) fn get_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> J
 pub(super) fn set_sync(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     options::check(&arg(args, 2), &guest_options::PROPERTY, ctx)?;
     let (key, value) = (arg(args, 0), arg(args, 1));
+    let accessors = accessors_flag(&arg(args, 2), ctx)?;
     match &this_target(this)? {
         Target::Host(target) => {
             let target = *target;
             let t = transfer_flags(&arg(args, 2), ctx)?;
             let key = key_wire(&key, ctx)?;
             let value = wire_arg(&value, t.copy || t.external_copy, ctx)?;
-            let r = host::call(&HostRequest::Set { target, key, value }, ctx)?;
+            let r = host::call(
+                &HostRequest::Set {
+                    target,
+                    key,
+                    value,
+                    accessors,
+                },
+                ctx,
+            )?;
             host::value_of(r, ctx)
         }
         Target::Local(v) => {
-            let key = key.to_property_key(ctx)?;
-            Ok(v.to_object(ctx)?.set(key, value, false, ctx)?.into())
+            Ok(properties::set(&local_object(v)?, &key, value, accessors, ctx)?.into())
         }
     }
 }
@@ -181,10 +223,7 @@ pub(super) fn delete_sync(
             let r = host::call(&HostRequest::Delete { target, key }, ctx)?;
             host::value_of(r, ctx)
         }
-        Target::Local(v) => {
-            let key = key.to_property_key(ctx)?;
-            Ok(v.to_object(ctx)?.delete_property_or_throw(key, ctx)?.into())
-        }
+        Target::Local(v) => Ok(properties::delete(&local_object(v)?, &key, ctx)?.into()),
     }
 }
 
@@ -266,10 +305,16 @@ pub(super) fn release(this: &JsValue, _: &[JsValue], _: &mut Context) -> JsResul
 pub(super) fn new_reference(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     options::check(&arg(args, 1), &guest_options::NEW_REFERENCE, ctx)?;
     let value = arg(args, 0);
+    // `new ivm.Reference(value, { unsafeInherit: true })`: `get` follows the prototype chain.
+    let inherit = match arg(args, 1).as_object() {
+        Some(o) => o.get(js_string!("unsafeInherit"), ctx)?.to_boolean(),
+        None => false,
+    };
     let data = Ivm::Reference {
         type_of: convert::type_of(&value),
         target: Target::Local(value),
         released: Cell::new(false),
+        inherit,
     };
     Ok(make(data, ctx, false).into())
 }
