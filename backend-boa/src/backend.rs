@@ -10,7 +10,7 @@ mod script;
 
 pub use boa_wasi::BoaWasi;
 pub use context::BoaContext;
-pub use embedded::{guest, guest_wasm, guest_wasm_sha256, runtime};
+pub use embedded::{PRECOMPILED, guest, guest_wasm, guest_wasm_sha256, runtime};
 pub use isolate::BoaIsolate;
 pub use module::BoaModule;
 pub use reference::BoaReference;

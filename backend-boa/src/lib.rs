@@ -43,8 +43,8 @@ mod guest;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use backend::{
-    BoaContext, BoaIsolate, BoaModule, BoaReference, BoaScript, BoaWasi, guest, guest_wasm,
-    guest_wasm_sha256, runtime,
+    BoaContext, BoaIsolate, BoaModule, BoaReference, BoaScript, BoaWasi, PRECOMPILED, guest,
+    guest_wasm, guest_wasm_sha256, runtime,
 };
 /// The wasm host this backend runs on (its `Runtime`, `RuntimeConfig`, cache status, and
 /// the engine-neutral `Wasi*` handles inside the Boa ones).

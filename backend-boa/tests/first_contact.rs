@@ -16,9 +16,16 @@ const CHILD: &str = "ISOVM_FIRST_CONTACT_CHILD";
 /// Starts the child's report (after libtest's `test child ... `).
 const REPORT: &str = "first-contact-report:";
 
+/// The guest without what the build compiled ahead of time (`tests/precompiled.rs`
+/// checks that): these cases are about compiling and caching.
 fn small_runtime(cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
+    let guest = backend_boa::host_wasi::GuestModule::embedded(
+        "boa",
+        backend_boa::guest_wasm(),
+        *backend_boa::guest_wasm_sha256(),
+    );
     Ok(Runtime::new(
-        backend_boa::guest(),
+        guest,
         RuntimeConfig {
             max_isolates: 4,
             max_memory_mb: 64,

@@ -26,8 +26,10 @@ impl Hasher for ShaHasher {
     }
 }
 
-/// The cache file name for the guest compiled by `engine`.
-pub(crate) fn file_name(guest_sha256: &[u8; 32], engine: &Engine) -> String {
+/// What identifies the guest compiled by `engine`: a hash of the guest bytes, the wasmtime
+/// version, the engine configuration and the target (the cache file name and the key of a
+/// [precompiled](crate::precompile) entry).
+pub(crate) fn key(guest_sha256: &[u8; 32], engine: &Engine) -> [u8; 32] {
     let mut h = ShaHasher(Sha256::new());
     h.write(FORMAT.as_bytes());
     h.write(guest_sha256);
@@ -36,9 +38,16 @@ pub(crate) fn file_name(guest_sha256: &[u8; 32], engine: &Engine) -> String {
     h.write(&[u8::from(engine.get_consume_fuel())]);
     h.write(std::env::consts::ARCH.as_bytes());
     h.write(std::env::consts::OS.as_bytes());
-    let digest = h.0.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("boa-guest-{}.cwasm", &hex[..32])
+    h.0.finalize().into()
+}
+
+/// The cache file name for the guest compiled by `engine`.
+pub(crate) fn file_name(guest_sha256: &[u8; 32], engine: &Engine) -> String {
+    let hex: String = key(guest_sha256, engine)[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("boa-guest-{hex}.cwasm")
 }
 
 /// Loads a cached module; `None` if absent or unusable (the caller recompiles).

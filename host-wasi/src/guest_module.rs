@@ -19,6 +19,8 @@ pub struct GuestModule {
     name: &'static str,
     wasm: Cow<'static, [u8]>,
     sha256: [u8; 32],
+    /// Modules compiled ahead of time ([`crate::precompile`]).
+    precompiled: Option<&'static [u8]>,
 }
 
 impl std::fmt::Debug for GuestModule {
@@ -26,6 +28,7 @@ impl std::fmt::Debug for GuestModule {
         f.debug_struct("GuestModule")
             .field("name", &self.name)
             .field("bytes", &self.wasm.len())
+            .field("precompiled", &self.precompiled.map(<[u8]>::len))
             .finish_non_exhaustive()
     }
 }
@@ -38,6 +41,7 @@ impl GuestModule {
             name,
             wasm: Cow::Borrowed(wasm),
             sha256,
+            precompiled: None,
         }
     }
 
@@ -48,6 +52,7 @@ impl GuestModule {
             name,
             wasm: Cow::Owned(wasm),
             sha256,
+            precompiled: None,
         }
     }
 
@@ -64,5 +69,37 @@ impl GuestModule {
     /// sha256 of [`GuestModule::wasm`].
     pub fn sha256(&self) -> &[u8; 32] {
         &self.sha256
+    }
+
+    /// This guest with modules compiled ahead of time ([`crate::precompile`] of this guest,
+    /// typically by a build script, embedded with `include_bytes!`). A runtime whose engine
+    /// matches an entry loads it instead of compiling ([`GuestSource::Precompiled`]); it
+    /// ignores entries of another guest, wasmtime build, engine configuration or CPU, and a
+    /// malformed artifact, and compiles as before.
+    ///
+    /// # Safety
+    ///
+    /// `artifact` must be the output of [`crate::precompile`] from this crate's build
+    /// (loading it maps native code: wasmtime checks its version and configuration, not
+    /// that the code is what it compiled).
+    ///
+    /// [`GuestSource::Precompiled`]: crate::GuestSource::Precompiled
+    pub unsafe fn with_precompiled(mut self, artifact: &'static [u8]) -> Self {
+        self.precompiled = Some(artifact);
+        self
+    }
+
+    /// The artifact of [`GuestModule::with_precompiled`], if any.
+    pub fn precompiled(&self) -> Option<&'static [u8]> {
+        self.precompiled
+    }
+
+    /// Whether [`GuestModule::with_precompiled`] gave this guest a module for the engine
+    /// with fuel metering (`fuel`) or without; says nothing of whether it will load (that
+    /// needs the same wasmtime build, configuration and CPU features).
+    pub fn has_precompiled(&self, fuel: bool) -> bool {
+        self.precompiled
+            .and_then(|a| crate::precompiled::entries(a).ok())
+            .is_some_and(|entries| entries.iter().any(|e| e.fuel == fuel))
     }
 }

@@ -7,6 +7,11 @@ use host_wasi::{GuestModule, Runtime, RuntimeConfig};
 
 static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
 static GUEST_SHA256: &[u8; 32] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.sha256"));
+/// The guest compiled ahead of time by the build script (empty when it compiled nothing).
+static GUEST_PRECOMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.precompiled"));
+
+/// What the build compiled ahead of time: `plain`, `plain,fuel`, or `none (why)`.
+pub const PRECOMPILED: &str = env!("ISOVM_BOA_PRECOMPILED");
 
 /// The Boa guest module (`wasm32-wasip1`), not pre-initialised. Its ABI is
 /// [`engine_api::abi`]; any wasm host can load it.
@@ -19,9 +24,16 @@ pub fn guest_wasm_sha256() -> &'static [u8; 32] {
     GUEST_SHA256
 }
 
-/// The Boa guest, for [`Runtime::new`] (to run it with another [`RuntimeConfig`]).
+/// The Boa guest, for [`Runtime::new`] (to run it with another [`RuntimeConfig`]), with
+/// what the build compiled ahead of time ([`PRECOMPILED`]).
 pub fn guest() -> GuestModule {
-    GuestModule::embedded("boa", GUEST_WASM, *GUEST_SHA256)
+    let guest = GuestModule::embedded("boa", GUEST_WASM, *GUEST_SHA256);
+    if GUEST_PRECOMPILED.is_empty() {
+        return guest;
+    }
+    // SAFETY: the build script wrote these bytes with `host_wasi::precompile`, from the
+    // host-wasi this crate links.
+    unsafe { guest.with_precompiled(GUEST_PRECOMPILED) }
 }
 
 /// The process-wide runtime of the Boa guest, made on first use with

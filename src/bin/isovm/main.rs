@@ -196,7 +196,8 @@ fn main() -> ExitCode {
     job.exec()
 }
 
-/// The Boa guest is compiled on its first use (seconds; cached on disk for later runs):
+/// The Boa guest is compiled on its first use, unless the build precompiled it (seconds;
+/// cached on disk for later runs):
 /// say so on stderr before that starts, and say when it cannot be cached. Silent when the
 /// cache answers. Printed whether or not stderr is a terminal: a pause in a CI log needs
 /// explaining as much as one at a prompt, and stdout stays the script's alone.
@@ -264,6 +265,7 @@ fn prepare() -> ExitCode {
             eprintln!("isovm: compiling the Boa guest ({engine} engine)...")
         }) {
             Ok(GuestSource::DiskCache) => println!("{engine}: already cached"),
+            Ok(GuestSource::Precompiled) => println!("{engine}: precompiled in this build"),
             Ok(_) => println!("{engine}: compiled"),
             Err(e) => {
                 eprintln!("isovm: preparing the {engine} engine: {e}");
