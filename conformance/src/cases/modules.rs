@@ -48,6 +48,11 @@ pub fn cases<E: Backend>() -> Vec<Case> {
         ),
         Case::new("modules/code_cache", code_cache::<E>),
         Case::new(
+            "modules/import_meta_empty_without_callback",
+            import_meta_empty::<E>,
+        ),
+        Case::new("modules/import_meta_read_in_a_loop", import_meta_loop::<E>),
+        Case::new(
             "modules/code_cache_corrupt_rejected",
             code_cache_corrupt::<E>,
         ),
@@ -459,5 +464,71 @@ fn code_cache_corrupt<E: Backend>() -> R {
         ensure_eq!(compile_and_check::<E>(&consume(data.into()))?, Some(true));
     }
     ensure_eq!(compile_and_check::<E>(&consume(good))?, Some(false));
+    Ok(())
+}
+
+/// Without a meta callback, `import.meta` is one empty object per module.
+fn import_meta_empty<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let m = i.compile_module(
+        "export const keys = Object.keys(import.meta).length;
+         export const same = import.meta === import.meta;
+         export const kind = typeof import.meta;",
+        &Default::default(),
+    )?;
+    m.instantiate(&c, &mut no_imports)?;
+    m.evaluate(&RunOptions::default())?;
+    let ns = m.namespace()?;
+    ensure_eq!(
+        ns.get("keys".into(), &TransferOptions::default())?,
+        Value::from(0)
+    );
+    ensure_eq!(
+        ns.get("same".into(), &TransferOptions::default())?,
+        Value::from(true)
+    );
+    ensure_eq!(
+        ns.get("kind".into(), &TransferOptions::default())?,
+        Value::from("object")
+    );
+    Ok(())
+}
+
+/// A hostile module that reads (and writes) `import.meta` in a loop: 100,000 times it
+/// finishes, forever it ends in the call's timeout; the isolate is then usable or
+/// disposed, and says which.
+fn import_meta_loop<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let m = i.compile_module(
+        "let n = 0; for (let k = 0; k < 100000; k++) { import.meta.k = k; n += import.meta.k === k ? 1 : 0 }
+         export { n };",
+        &Default::default(),
+    )?;
+    m.instantiate(&c, &mut no_imports)?;
+    m.evaluate(&RunOptions::default())?;
+    ensure_eq!(
+        m.namespace()?
+            .get("n".into(), &TransferOptions::default())?,
+        Value::from(100000)
+    );
+    let spin = i.compile_module(
+        "for (;;) { import.meta.x = (import.meta.x || 0) + 1 }",
+        &Default::default(),
+    )?;
+    spin.instantiate(&c, &mut no_imports)?;
+    let opts = RunOptions {
+        timeout: Some(std::time::Duration::from_millis(200)),
+        ..Default::default()
+    };
+    expect_err(spin.evaluate(&opts), "Timeout", |e| {
+        matches!(e, Error::Timeout { .. })
+    })?;
+    if i.is_disposed() {
+        expect_err(c.eval("1", &Default::default()), "Disposed", |e| {
+            matches!(e, Error::Disposed)
+        })?;
+    } else {
+        ensure_eq!(crate::support::eval(&c, "2 + 2")?, Value::from(4));
+    }
     Ok(())
 }
