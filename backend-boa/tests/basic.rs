@@ -131,7 +131,7 @@ fn references() -> anyhow::Result<()> {
     let Value::Reference(math) = math else {
         panic!("expected a reference, got {math:?}")
     };
-    let max = math.get("max".into(), &TransferOptions::default().into())?;
+    let max = math.get("max".into(), &engine_api::PropertyOptions::default())?;
     let Value::Reference(max) = max else {
         panic!("expected a reference")
     };
@@ -146,7 +146,7 @@ fn references() -> anyhow::Result<()> {
     max.release();
     assert_eq!(isolate.reference_count(), before - 1);
     assert!(matches!(
-        max.get("x".into(), &TransferOptions::default().into()),
+        max.get("x".into(), &engine_api::PropertyOptions::default()),
         Err(Error::Released(_))
     ));
     Ok(())

@@ -283,7 +283,8 @@ fn result_transfer_options() {
         .unwrap();
     let Value::Reference(r) = r else { panic!() };
     assert_eq!(
-        r.get("a".into(), &TransferOptions::default().into()).unwrap(),
+        r.get("a".into(), &engine_api::PropertyOptions::default())
+            .unwrap(),
         Value::from(5)
     );
     // The external copy enters another isolate, copied.

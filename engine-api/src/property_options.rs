@@ -14,11 +14,12 @@ use crate::TransferOptions;
 /// With `accessors`, the ordinary `value[key]` / `value[key] = v` run, getters, setters
 /// and Proxy traps included.
 ///
-/// Anything that names a [`TransferOptions`] converts into one (with `accessors` off):
+/// Where one is taken, a `&TransferOptions` converts into one (with `accessors` off), so
+/// `get(key, &TransferOptions::copy())` reads as before:
 ///
 /// ```
 /// use engine_api::{PropertyOptions, TransferOptions};
-/// let copy: PropertyOptions = TransferOptions::copy().into();
+/// let copy: PropertyOptions = (&TransferOptions::copy()).into();
 /// assert!(copy.transfer.copy && !copy.accessors);
 /// assert!(PropertyOptions::copy().with_accessors().accessors);
 /// ```
@@ -33,15 +34,15 @@ pub struct PropertyOptions {
 impl PropertyOptions {
     /// `{ copy: true }`.
     pub fn copy() -> Self {
-        TransferOptions::copy().into()
+        (&TransferOptions::copy()).into()
     }
     /// `{ externalCopy: true }`.
     pub fn external_copy() -> Self {
-        TransferOptions::external_copy().into()
+        (&TransferOptions::external_copy()).into()
     }
     /// `{ reference: true }`.
     pub fn reference() -> Self {
-        TransferOptions::reference().into()
+        (&TransferOptions::reference()).into()
     }
     /// `{ accessors: true }`.
     pub fn accessors() -> Self {
@@ -59,17 +60,11 @@ impl PropertyOptions {
     }
 }
 
-impl From<TransferOptions> for PropertyOptions {
-    fn from(transfer: TransferOptions) -> Self {
-        PropertyOptions {
-            transfer,
-            accessors: false,
-        }
-    }
-}
-
 impl From<&TransferOptions> for PropertyOptions {
     fn from(transfer: &TransferOptions) -> Self {
-        (*transfer).into()
+        PropertyOptions {
+            transfer: *transfer,
+            accessors: false,
+        }
     }
 }

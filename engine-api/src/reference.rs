@@ -2,9 +2,10 @@
 
 use std::any::Any;
 
+#[cfg(doc)]
+use crate::TransferOptions;
 use crate::{
-    AnyReference, ApplyOptions, IsolateId, PropertyOptions, ReferenceHandle, Result,
-    TransferOptions, TypeOf, Value,
+    AnyReference, ApplyOptions, IsolateId, PropertyOptions, ReferenceHandle, Result, TypeOf, Value,
 };
 
 /// A reference to a value inside an isolate of one backend.
@@ -23,14 +24,14 @@ pub trait Reference: Clone + Send + Sync + 'static {
     /// `typeof` the value (`null` is `"null"`).
     fn type_of(&self) -> Result<TypeOf>;
 
-    /// `value[key]`, per [`PropertyOptions`] (a [`TransferOptions`] converts into one):
+    /// `value[key]`, per [`PropertyOptions`] (a `&`[`TransferOptions`] converts into one):
     /// without `accessors`, the own data property (inherited ones too through an
     /// [`inheriting`](Reference::inheriting) reference) or `undefined`; an accessor or a
     /// Proxy is a `TypeError` ([`PropertyRefusal`](crate::PropertyRefusal)). The key is a
     /// string, number or symbol (a symbol as [`Value::DerefInto`] of a reference to it).
     ///
     /// ```ignore
-    /// let port = config.get("port".into(), TransferOptions::copy())?;
+    /// let port = config.get("port".into(), &TransferOptions::copy())?;
     /// let lazy = config.get("lazy".into(), PropertyOptions::copy().with_accessors())?;
     /// ```
     fn get(&self, key: Value, options: impl Into<PropertyOptions>) -> Result<Value>;
@@ -75,7 +76,7 @@ pub trait Reference: Clone + Send + Sync + 'static {
     /// let config: Config = global.get_as("config".into())?;
     /// ```
     fn get_as<T: serde::de::DeserializeOwned>(&self, key: Value) -> Result<T> {
-        crate::context::read_as(self.get(key, TransferOptions::copy())?)
+        crate::context::read_as(self.get(key, PropertyOptions::copy())?)
     }
 
     /// [`apply`](Reference::apply) with the result read into a Rust type through serde

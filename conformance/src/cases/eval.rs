@@ -206,7 +206,7 @@ fn reference_result<E: Backend>() -> R {
         .ok_or_else(|| format!("expected a reference, got {v:?}"))?;
     ensure_eq!(r.type_of()?, engine_api::TypeOf::Object);
     ensure_eq!(
-        r.get("n".into(), &TransferOptions::default().into())?,
+        r.get("n".into(), &engine_api::PropertyOptions::default())?,
         Value::from(5)
     );
     Ok(())

@@ -97,11 +97,15 @@ fn refused<T: std::fmt::Debug>(result: ApiResult<T>, refusal: PropertyRefusal) -
     }
 }
 
-const D: TransferOptions = TransferOptions {
-    copy: false,
-    external_copy: false,
-    reference: false,
-    promise: false,
+/// The default options: no accessors, isolated-vm's default transfer.
+const D: PropertyOptions = PropertyOptions {
+    transfer: TransferOptions {
+        copy: false,
+        external_copy: false,
+        reference: false,
+        promise: false,
+    },
+    accessors: false,
 };
 
 fn get_own_data<E: Backend>() -> R {
@@ -397,7 +401,7 @@ fn index_and_symbol<E: Backend>() -> R {
         &c,
         "globalThis.sym = Symbol('k'); globalThis.so = { [sym]: 'by symbol' }; 1",
     )?;
-    let sym = g.get("sym".into(), TransferOptions::reference())?;
+    let sym = g.get("sym".into(), PropertyOptions::reference())?;
     let sym = sym
         .as_reference()
         .ok_or("a symbol comes back as a reference")?;
@@ -713,10 +717,10 @@ fn guest_across<E: Backend>() -> R {
     ]);
     // The symbol key fails (it cannot cross isolates): only its name is compared.
     let mut got = got;
-    if let Some(last) = got.as_array_mut().and_then(|a| a.last_mut()) {
-        if last[0] == "TypeError" {
-            *last = serde_json::json!(["TypeError", "T"]);
-        }
+    if let Some(last) = got.as_array_mut().and_then(|a| a.last_mut())
+        && last[0] == "TypeError"
+    {
+        *last = serde_json::json!(["TypeError", "T"]);
     }
     ensure_eq!(got, want);
     ensure_eq!(

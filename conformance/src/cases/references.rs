@@ -87,7 +87,7 @@ fn get_object_reference<E: Backend>() -> R {
         .as_reference()
         .ok_or("object property should come back as a reference")?;
     ensure_eq!(
-        inner.get("deep".into(), &TransferOptions::default().into())?,
+        inner.get("deep".into(), &PropertyOptions::default())?,
         Value::from(3)
     );
     Ok(())

@@ -121,7 +121,7 @@ fn parallel_sum<E: Backend>() -> R {
             script.run_async(&context, RunOptions::default()).await?;
             let global = context.global()?;
             let fn_reference = global
-                .get_async("sum".into(), TransferOptions::reference())
+                .get_async("sum".into(), &TransferOptions::reference())
                 .await?;
             let fn_reference = fn_reference
                 .as_reference()
