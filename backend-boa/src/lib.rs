@@ -30,9 +30,13 @@
 //! - Any trap (timeout, fuel exhausted, memory limit, uncatchable stack overflow, a guest
 //!   fault, a cancelled task's call) disposes the isolate: its state may be inconsistent
 //!   after one.
-//! - A host callback cannot call back into its own isolate synchronously (the guest is in
-//!   the middle of a call): that fails with `Error::ReentrancyRefused`. Other isolates are
-//!   fine.
+//! - A host callback may call back into its own isolate (on the thread it was called on),
+//!   and A -> B -> A chains run: the nested call runs inside the waiting one, within its
+//!   deadline, fuel and memory limit, and a trap in it ends the outer call too. At most
+//!   `MAX_NESTED_CALLS` (32) calls nest; deeper ones fail with `Error::ReentrancyRefused`.
+//!   A callback calling in from a thread of its own waits for the callback to end, but no
+//!   longer than its own deadline (`Error::Timeout`) or the waiting call's
+//!   (`Error::ReentrancyRefused`).
 //! - No snapshots, code cache, inspector or shared memory (`Error::Unsupported`).
 #![deny(missing_docs)]
 

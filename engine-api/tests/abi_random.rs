@@ -277,6 +277,7 @@ fn host_request(rng: &mut Rng) -> HostRequest {
             args: args(rng),
             mode: mode(rng),
             result: transfer(rng),
+            timeout_ms: rng.below(2).checked_sub(1).map(|_| rng.next()),
         },
         1 => HostRequest::Get {
             target,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use engine_api::abi::{self, Request, Response};
 use engine_api::{DeterministicSeed, Error, Result};
-use wasmtime::{Memory, Store, TypedFunc, UpdateDeadline};
+use wasmtime::{AsContextMut, Memory, Store, StoreContextMut, TypedFunc, UpdateDeadline};
 
 use crate::prepared::Prepared;
 use crate::state::HostState;
@@ -26,11 +26,19 @@ pub(crate) struct Fatal(pub(crate) Error);
 /// A live guest instance.
 pub(crate) struct Guest {
     pub(crate) store: Store<HostState>,
-    memory: Memory,
-    alloc: TypedFunc<i32, i32>,
+    pub(crate) exports: Exports,
+    /// The request buffer, reused between calls.
+    pub(crate) buf: Vec<u8>,
+}
+
+/// The guest's exports the `isovm_call` protocol uses (also kept in the store's data, for
+/// calls made through a lent store; see [`crate::lent_store`]).
+#[derive(Clone)]
+pub(crate) struct Exports {
+    pub(crate) memory: Memory,
+    pub(crate) alloc: TypedFunc<i32, i32>,
     free: TypedFunc<(i32, i32), ()>,
     call: TypedFunc<(i32, i32), i64>,
-    buf: Vec<u8>,
 }
 
 /// What a new guest needs besides the compiled module.
@@ -85,8 +93,14 @@ impl Guest {
         let start = instance
             .get_typed_func::<(i64, i64), ()>(&mut store, "isovm_start")
             .map_err(|_| missing("isovm_start"))?;
+        let exports = Exports {
+            memory,
+            alloc,
+            free,
+            call,
+        };
         store.data_mut().memory = Some(memory);
-        store.data_mut().alloc = Some(alloc.clone());
+        store.data_mut().exports = Some(exports.clone());
         // Where the shadow stack starts: the stack pointer between calls.
         store.data_mut().shadow_stack = instance
             .get_global(&mut store, "__stack_pointer")
@@ -100,80 +114,9 @@ impl Guest {
         }
         Ok(Guest {
             store,
-            memory,
-            alloc,
-            free,
-            call,
+            exports,
             buf: Vec::with_capacity(256),
         })
-    }
-
-    /// Sends one request and decodes the response.
-    pub(crate) fn request(&mut self, req: &Request) -> Result<Response, Fatal> {
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        let buf = postcard::to_extend(req, buf)
-            .map_err(|e| Fatal(backend(format!("encoding a request: {e}"))))?;
-        self.store.data_mut().cpu.resume();
-        let result = self.exchange(&buf);
-        self.store.data_mut().cpu.pause();
-        // Keep a small buffer for the next request, not the largest one ever sent.
-        self.buf = if buf.capacity() > KEEP_BUFFER {
-            Vec::new()
-        } else {
-            buf
-        };
-        result
-    }
-
-    fn exchange(&mut self, bytes: &[u8]) -> Result<Response, Fatal> {
-        let len = i32::try_from(bytes.len())
-            .ok()
-            .filter(|l| (*l as usize) <= MAX_MESSAGE)
-            .ok_or_else(|| Fatal(Error::InvalidArgument("request too large".into())))?;
-        let ptr = self
-            .alloc
-            .call(&mut self.store, len)
-            .map_err(|e| self.trap(e))?;
-        if ptr == 0 && len > 0 {
-            return Err(Fatal(if self.store.data().limits.exhausted {
-                Error::MemoryLimit
-            } else {
-                backend("the guest could not allocate a request buffer")
-            }));
-        }
-        self.memory
-            .write(&mut self.store, ptr as u32 as usize, bytes)
-            .map_err(|_| {
-                Fatal(backend(
-                    "the guest returned an out-of-bounds request buffer",
-                ))
-            })?;
-        let packed = self
-            .call
-            .call(&mut self.store, (ptr, len))
-            .map_err(|e| self.trap(e))?;
-        let (rptr, rlen) = (
-            (packed as u64 >> 32) as usize,
-            (packed as u64 & 0xffff_ffff) as usize,
-        );
-        if rlen > MAX_MESSAGE {
-            return Err(Fatal(backend("the guest returned an oversized response")));
-        }
-        let response = self
-            .memory
-            .data(&self.store)
-            .get(rptr..rptr.saturating_add(rlen))
-            .ok_or_else(|| Fatal(backend("the guest returned an out-of-bounds response")))
-            .map(abi::decode::<Response>)?;
-        self.free
-            .call(&mut self.store, (rptr as i32, rlen as i32))
-            .map_err(|e| self.trap(e))?;
-        response.ok_or_else(|| Fatal(backend("the guest returned a malformed response")))
-    }
-
-    fn trap(&mut self, e: wasmtime::Error) -> Fatal {
-        Fatal(classify(&e, &mut self.store))
     }
 
     /// Arms the per-call deadline and cancel flag (checked on every epoch tick).
@@ -188,10 +131,84 @@ impl Guest {
     pub(crate) fn fuel(&self) -> Option<u64> {
         self.store.get_fuel().ok()
     }
+}
 
-    /// Bytes of linear memory.
-    pub(crate) fn memory_size(&self) -> usize {
-        self.memory.data_size(&self.store)
+impl Exports {
+    /// Sends one request through `store` (the guest's own, or one lent to a nested call)
+    /// and decodes the response; `buf` is the request buffer to reuse.
+    pub(crate) fn request(
+        &self,
+        store: &mut StoreContextMut<'_, HostState>,
+        buf: &mut Vec<u8>,
+        req: &Request,
+    ) -> Result<Response, Fatal> {
+        let mut bytes = std::mem::take(buf);
+        bytes.clear();
+        let bytes = postcard::to_extend(req, bytes)
+            .map_err(|e| Fatal(backend(format!("encoding a request: {e}"))))?;
+        store.data_mut().cpu.resume();
+        let result = self.exchange(store, &bytes);
+        store.data_mut().cpu.pause();
+        // Keep a small buffer for the next request, not the largest one ever sent.
+        *buf = if bytes.capacity() > KEEP_BUFFER {
+            Vec::new()
+        } else {
+            bytes
+        };
+        result
+    }
+
+    fn exchange(
+        &self,
+        store: &mut StoreContextMut<'_, HostState>,
+        bytes: &[u8],
+    ) -> Result<Response, Fatal> {
+        let trap = |e: wasmtime::Error, store: &mut StoreContextMut<'_, HostState>| {
+            Fatal(classify(&e, store.as_context_mut()))
+        };
+        let len = i32::try_from(bytes.len())
+            .ok()
+            .filter(|l| (*l as usize) <= MAX_MESSAGE)
+            .ok_or_else(|| Fatal(Error::InvalidArgument("request too large".into())))?;
+        let ptr = match self.alloc.call(&mut *store, len) {
+            Ok(p) => p,
+            Err(e) => return Err(trap(e, store)),
+        };
+        if ptr == 0 && len > 0 {
+            return Err(Fatal(if store.data().limits.exhausted {
+                Error::MemoryLimit
+            } else {
+                backend("the guest could not allocate a request buffer")
+            }));
+        }
+        self.memory
+            .write(&mut *store, ptr as u32 as usize, bytes)
+            .map_err(|_| {
+                Fatal(backend(
+                    "the guest returned an out-of-bounds request buffer",
+                ))
+            })?;
+        let packed = match self.call.call(&mut *store, (ptr, len)) {
+            Ok(p) => p,
+            Err(e) => return Err(trap(e, store)),
+        };
+        let (rptr, rlen) = (
+            (packed as u64 >> 32) as usize,
+            (packed as u64 & 0xffff_ffff) as usize,
+        );
+        if rlen > MAX_MESSAGE {
+            return Err(Fatal(backend("the guest returned an oversized response")));
+        }
+        let response = self
+            .memory
+            .data(&*store)
+            .get(rptr..rptr.saturating_add(rlen))
+            .ok_or_else(|| Fatal(backend("the guest returned an out-of-bounds response")))
+            .map(abi::decode::<Response>)?;
+        if let Err(e) = self.free.call(&mut *store, (rptr as i32, rlen as i32)) {
+            return Err(trap(e, store));
+        }
+        response.ok_or_else(|| Fatal(backend("the guest returned a malformed response")))
     }
 }
 

@@ -2,6 +2,7 @@
 //! isolates and external copies by host id.
 
 use std::sync::Weak;
+use std::time::Duration;
 
 use engine_api::abi::{self, CallMode, HostRequest, HostResponse, WireValue};
 use engine_api::{
@@ -24,7 +25,10 @@ pub(crate) fn host_call(
     len: i32,
 ) -> wasmtime::Result<i64> {
     let state = caller.data();
-    let (Some(memory), Some(alloc)) = (state.memory, state.alloc.clone()) else {
+    let (Some(memory), Some(alloc)) = (
+        state.memory,
+        state.exports.as_ref().map(|e| e.alloc.clone()),
+    ) else {
         return Err(fault("host_call before the guest was started"));
     };
     let isolate = state
@@ -46,6 +50,10 @@ pub(crate) fn host_call(
     // The host's time is not the guest's CPU time.
     caller.data_mut().cpu.pause();
     let response = dispatch(&mut caller, &isolate, request);
+    // A call nested in this one (from a host callback) trapped: this one ends as well.
+    if let Some(e) = caller.data_mut().fatal.take() {
+        return Err(wasmtime::Error::new(HostTrap::Nested(e)));
+    }
     if caller.data().interrupted() {
         return Err(wasmtime::Error::new(HostTrap::Disposed));
     }
@@ -93,6 +101,11 @@ fn dispatch(
     .unwrap_or_else(|e| error_response(caller, e))
 }
 
+/// Runs `f` (host code that may call back into this isolate) with the store lent to it.
+fn lend<R>(caller: &mut Caller<'_, HostState>, isolate: &WasiIsolate, f: impl FnOnce() -> R) -> R {
+    crate::lent_store::lend(&isolate.inner, caller, f)
+}
+
 fn object(caller: &Caller<'_, HostState>, id: u32) -> Result<HostObject> {
     caller
         .data()
@@ -117,6 +130,7 @@ fn call(
     receiver: Value,
     args: Vec<Value>,
     result: TransferOptions,
+    timeout: Option<Duration>,
 ) -> Result<Value> {
     match obj {
         HostObject::Callback(c) => c.call(args),
@@ -125,6 +139,7 @@ fn call(
             args,
             &ApplyOptions {
                 result,
+                timeout,
                 ..Default::default()
             },
         ),
@@ -166,7 +181,9 @@ fn handle(
             args,
             mode,
             result,
+            timeout_ms,
         } => {
+            let timeout = timeout_ms.map(Duration::from_millis);
             let obj = object(caller, target)?;
             let receiver = from_guest(caller, isolate, receiver)?;
             let args = args
@@ -176,7 +193,10 @@ fn handle(
             let result = transfer_options(&result);
             match mode {
                 CallMode::Sync => {
-                    let v = call(&obj, receiver, args, result).map_err(|e| match obj {
+                    let v = lend(caller, isolate, || {
+                        call(&obj, receiver, args, result, timeout)
+                    })
+                    .map_err(|e| match obj {
                         HostObject::Callback(_) => Error::from_callback(e),
                         _ => e,
                     })?;
@@ -200,7 +220,7 @@ fn handle(
                     }
                     let job = move || {
                         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            call(&obj, receiver, args, result)
+                            call(&obj, receiver, args, result, timeout)
                         }))
                         .unwrap_or_else(|_| Err(Error::callback("host call panicked")));
                         owner.settle_later(promise, r);
@@ -218,7 +238,7 @@ fn handle(
                         return Ok(HostResponse::Ok);
                     }
                     let _ = engine_api::spawn_host_call(isolate.inner.id, move || {
-                        let _ = call(&obj, receiver, args, result);
+                        let _ = call(&obj, receiver, args, result, timeout);
                     });
                     HostResponse::Ok
                 }
@@ -257,12 +277,16 @@ fn handle(
         HostRequest::Delete { target, key } => {
             let obj = object(caller, target)?;
             let key = from_guest(caller, isolate, key)?;
-            HostResponse::Bool(as_handle(&obj)?.delete(key)?)
+            let handle = as_handle(&obj)?;
+            HostResponse::Bool(lend(caller, isolate, || handle.delete(key))?)
         }
         HostRequest::Copy { target } => {
             let v = match object(caller, target)? {
                 HostObject::Copy(c) => c.copy()?,
-                obj => as_handle(&obj)?.copy()?,
+                obj => {
+                    let handle = as_handle(&obj)?;
+                    lend(caller, isolate, || handle.copy())?
+                }
             };
             HostResponse::Value(to_guest(caller, isolate, v)?)
         }

@@ -11,11 +11,14 @@ use engine_api::{
 };
 
 use crate::guest::{Guest, GuestOptions};
+use crate::lent_store::{self, Borrowed, GateClosed, LendGate};
 use crate::promises::{Outcome, Promises};
 use crate::runtime::Runtime;
 use crate::session::Session;
+use crate::state::HostState;
 use crate::trap::backend;
 use crate::{WasiContext, WasiModule, WasiScript};
+use wasmtime::AsContextMut;
 
 /// An isolate of the Boa-WASI backend: a Boa guest in its own wasmtime instance.
 ///
@@ -69,15 +72,43 @@ pub(crate) struct IsolateInner {
     /// Guest handles dropped on the host, released with the next call.
     pub(crate) pending_release: Mutex<Vec<Handle>>,
     pub(crate) promises: Promises,
+    /// Whether a host callback of a running call holds the store (see [`LendGate`]).
+    pub(crate) lending: LendGate,
 }
 
 pub(crate) fn unexpected(r: &Response) -> Error {
     backend(format!("unexpected guest response {r:?}"))
 }
 
-fn reentrant() -> Error {
+/// Calls nested in one outermost call (host callback -> isolate -> host callback -> ..):
+/// deeper ones fail with `Error::ReentrancyRefused`. Each level takes native stack (host
+/// frames and the guest's wasm frames), within the runtime's `max_wasm_stack`.
+pub const MAX_NESTED_CALLS: u32 = 32;
+
+fn too_deep() -> Error {
     Error::ReentrancyRefused {
-        reason: "a host callback called into its own isolate, whose guest is not re-entrant on boa-wasi",
+        reason: "host callbacks calling back into their isolate nested deeper than 32 calls",
+    }
+}
+
+fn busy() -> Error {
+    Error::ReentrancyRefused {
+        reason: "the isolate's guest is busy in a call that made no host call since",
+    }
+}
+
+fn lender_late() -> Error {
+    Error::ReentrancyRefused {
+        reason: "called from another thread while the isolate's own call, past its deadline, \
+                 waits in a host callback (call back in from the callback's thread)",
+    }
+}
+
+/// The earlier of two deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -107,6 +138,7 @@ impl WasiIsolate {
             memory_limit,
             pending_release: Mutex::new(Vec::new()),
             promises: Promises::default(),
+            lending: LendGate::default(),
         });
         let guest = Guest::new(
             &prepared,
@@ -123,7 +155,8 @@ impl WasiIsolate {
         Ok(WasiIsolate { inner })
     }
 
-    /// Runs `f` with the guest, in this isolate's turn, under `timeout`.
+    /// Runs `f` with the guest, in this isolate's turn, under `timeout`; from a host
+    /// callback of this isolate's running call (on its thread), nested in that call.
     pub(crate) fn with_guest<R>(
         &self,
         timeout: Option<Duration>,
@@ -131,6 +164,19 @@ impl WasiIsolate {
     ) -> Result<R> {
         let inner = &*self.inner;
         let _counted = inner.promises.call_started();
+        match lent_store::borrow(inner) {
+            Borrowed::NotLent => {}
+            Borrowed::Busy => return Err(busy()),
+            Borrowed::Lent(mut lent) => return self.nested(lent.caller(), timeout, f),
+        }
+        // The store is lent to a host callback on another thread, which may be waiting for
+        // this very call: wait no longer than either call's deadline.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        match inner.lending.wait(deadline) {
+            Ok(()) => {}
+            Err(GateClosed::OwnDeadline) => return Err(Error::timeout()),
+            Err(GateClosed::LenderDeadline) => return Err(lender_late()),
+        }
         inner.queue.run(|| {
             if inner.disposed.load(Ordering::Acquire) {
                 return Err(Error::Disposed);
@@ -138,12 +184,13 @@ impl WasiIsolate {
             let mut slot = match inner.guest.try_lock() {
                 Ok(g) => g,
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                // Only the holder of the turn locks the store: this is a host callback
-                // calling back in (or `dispose` racing us).
+                // Only the holder of the turn locks the store, and it lends it while in a
+                // host callback: this is `dispose` racing us, or a call from a thread the
+                // turn's holder does not run on.
                 Err(TryLockError::WouldBlock) if inner.disposed.load(Ordering::Acquire) => {
                     return Err(Error::Disposed);
                 }
-                Err(TryLockError::WouldBlock) => return Err(reentrant()),
+                Err(TryLockError::WouldBlock) => return Err(busy()),
             };
             let Some(guest) = slot.as_mut() else {
                 return Err(Error::Disposed);
@@ -162,9 +209,16 @@ impl WasiIsolate {
             let _call = inner.runtime.enter_call();
             let started = Instant::now();
             guest.begin(timeout.and_then(|t| started.checked_add(t)), flag);
+            let Guest {
+                store,
+                exports,
+                buf,
+            } = &mut *guest;
             let mut session = Session {
                 isolate: self,
-                guest: &mut *guest,
+                store: store.as_context_mut(),
+                exports,
+                buf,
                 fatal: false,
             };
             let mut result = session.flush_releases().and_then(|()| f(&mut session));
@@ -188,6 +242,54 @@ impl WasiIsolate {
             }
             result
         })
+    }
+
+    /// A call made by a host callback of this isolate's running call, through the store
+    /// that call's `host_call` lent: it runs within the outer call's deadline, and a trap
+    /// ends the outer call too (the guest's state is unknown).
+    fn nested<R>(
+        &self,
+        caller: &mut wasmtime::Caller<'_, HostState>,
+        timeout: Option<Duration>,
+        f: impl FnOnce(&mut Session<'_>) -> Result<R>,
+    ) -> Result<R> {
+        if self.inner.disposed.load(Ordering::Acquire) || caller.data().fatal.is_some() {
+            return Err(Error::Disposed);
+        }
+        let Some(exports) = caller.data().exports.clone() else {
+            return Err(backend("a nested call before the guest was started"));
+        };
+        let state = caller.data_mut();
+        if state.nesting >= MAX_NESTED_CALLS {
+            return Err(too_deep());
+        }
+        state.nesting += 1;
+        let outer_deadline = state.deadline;
+        state.deadline = earliest(
+            outer_deadline,
+            timeout.and_then(|t| Instant::now().checked_add(t)),
+        );
+        let mut buf = Vec::new();
+        let mut session = Session {
+            isolate: self,
+            store: caller.as_context_mut(),
+            exports: &exports,
+            buf: &mut buf,
+            fatal: false,
+        };
+        let mut result = session.flush_releases().and_then(|()| f(&mut session));
+        let mut fatal = session.fatal;
+        let state = caller.data_mut();
+        state.nesting -= 1;
+        state.deadline = outer_deadline;
+        if state.limits.exhausted {
+            (result, fatal) = (Err(Error::MemoryLimit), true);
+        }
+        if fatal {
+            let error = result.as_ref().err().cloned().unwrap_or(Error::Disposed);
+            state.fatal.get_or_insert(error);
+        }
+        result
     }
 
     /// A call whose answer is a value: runs `req` in the turn, then (for a pending promise)
@@ -305,10 +407,10 @@ impl WasiIsolate {
                 other => return Err(unexpected(&other)),
             };
             Ok(HeapStatistics {
-                total_heap_size: s.guest.memory_size(),
+                total_heap_size: s.exports.memory.data_size(&s.store),
                 used_heap_size: used,
                 heap_size_limit: limit,
-                externally_allocated_size: s.guest.store.data().table.external_bytes(),
+                externally_allocated_size: s.store.data().table.external_bytes(),
             })
         })
     }

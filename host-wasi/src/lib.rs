@@ -28,9 +28,13 @@
 //!
 //! - Any trap (timeout, fuel exhausted, memory limit, uncatchable stack overflow, a guest
 //!   fault) disposes the isolate: its state may be inconsistent after one.
-//! - A host callback cannot call back into its own isolate synchronously (the guest is in
-//!   the middle of a call): that fails with `Error::ReentrancyRefused`. Other isolates are
-//!   fine.
+//! - A host callback may call back into its own isolate (on the thread it was called on),
+//!   and A -> B -> A chains run: the nested call runs inside the waiting one, within its
+//!   deadline, fuel and memory limit, and a trap in it ends the outer call too. At most
+//!   `MAX_NESTED_CALLS` (32) calls nest; deeper ones fail with `Error::ReentrancyRefused`.
+//!   A callback calling in from a thread of its own waits for the callback to end, but no
+//!   longer than its own deadline (`Error::Timeout`) or the waiting call's
+//!   (`Error::ReentrancyRefused`).
 //! - No snapshots, code cache, inspector or shared memory (`Error::Unsupported`).
 //! - The first use compiles the guest (seconds); the result is cached on disk (see
 //!   [`Runtime::new`]), so later processes start at once. [`Runtime::prepare_with`] lets a
@@ -65,6 +69,7 @@ mod guest_source;
 mod handle_cell;
 mod host_calls;
 mod isolate;
+mod lent_store;
 mod module;
 mod precompiled;
 mod preinit;

@@ -3,16 +3,22 @@
 use engine_api::abi::{Handle, Request, Response};
 use engine_api::{Result, TransferOptions, Value};
 
+use wasmtime::StoreContextMut;
+
 use crate::WasiIsolate;
-use crate::guest::{Fatal, Guest};
+use crate::guest::{Exports, Fatal};
 use crate::isolate::unexpected;
 use crate::promises::Outcome;
+use crate::state::HostState;
 use crate::trap::guest_error;
 
-/// Access to the guest during one call (the isolate's turn is held, the store locked).
+/// Access to the guest during one call: the isolate's turn is held and the store locked,
+/// or (a nested call) the store is the one a host callback's `host_call` lent.
 pub(crate) struct Session<'a> {
     pub(crate) isolate: &'a WasiIsolate,
-    pub(crate) guest: &'a mut Guest,
+    pub(crate) store: StoreContextMut<'a, HostState>,
+    pub(crate) exports: &'a Exports,
+    pub(crate) buf: &'a mut Vec<u8>,
     /// A request trapped: the guest's state is unknown, the isolate must be disposed.
     pub(crate) fatal: bool,
 }
@@ -20,8 +26,8 @@ pub(crate) struct Session<'a> {
 impl Session<'_> {
     /// Sends a request; a guest-reported failure becomes its error, a trap is fatal.
     pub(crate) fn request(&mut self, req: &Request) -> Result<Response> {
-        match self.guest.request(req) {
-            Ok(Response::Error(e)) => Err(guest_error(e, &self.guest.store.data().callback_errors)),
+        match self.exports.request(&mut self.store, self.buf, req) {
+            Ok(Response::Error(e)) => Err(guest_error(e, &self.store.data().callback_errors)),
             Ok(r) => Ok(r),
             Err(Fatal(e)) => {
                 self.fatal = true;
@@ -50,7 +56,7 @@ impl Session<'_> {
     pub(crate) fn value(&mut self, req: &Request, transfer: &TransferOptions) -> Result<Outcome> {
         match self.request(req)? {
             Response::Value(w) => {
-                let table = &self.guest.store.data().table;
+                let table = &self.store.data().table;
                 crate::convert::leave(w, table, self.isolate, transfer).map(Outcome::Ready)
             }
             Response::Pending { watch } => {
@@ -67,7 +73,7 @@ impl Session<'_> {
         value: Value,
         args: &TransferOptions,
     ) -> Result<engine_api::abi::WireValue> {
-        let table = &mut self.guest.store.data_mut().table;
+        let table = &mut self.store.data_mut().table;
         crate::convert::enter(value, table, self.isolate.inner.id, args)
     }
 

@@ -38,6 +38,8 @@ pub(crate) enum HostTrap {
     Exit(i32),
     /// The guest broke the ABI (malformed message, out-of-bounds pointer, ..).
     Fault(String),
+    /// A call nested in this one (made by a host callback) trapped with this error.
+    Nested(Error),
 }
 
 impl fmt::Display for HostTrap {
@@ -48,6 +50,7 @@ impl fmt::Display for HostTrap {
             HostTrap::Disposed => f.write_str("isolate disposed"),
             HostTrap::Exit(code) => write!(f, "guest exited with code {code}"),
             HostTrap::Fault(m) => write!(f, "guest broke the ABI: {m}"),
+            HostTrap::Nested(e) => write!(f, "a nested call failed: {e}"),
         }
     }
 }
@@ -76,6 +79,7 @@ pub(crate) fn classify(
             HostTrap::Timeout => Error::timeout(),
             HostTrap::Cancelled => Error::Cancelled,
             HostTrap::Disposed => Error::Disposed,
+            HostTrap::Nested(e) => e.clone(),
             HostTrap::Exit(_) | HostTrap::Fault(_) => with_stderr(t.to_string(), state),
         };
     }

@@ -41,7 +41,8 @@ pub fn request(req: &HostRequest) -> Result<HostResponse, HostFailure> {
         return Err(("Error".into(), "host request too large".into(), None));
     };
     // SAFETY: `bytes` stays alive and unmodified for the whole call; the host only reads
-    // it and may call `isovm_alloc`, which never touches existing allocations.
+    // it, and what it may call meanwhile (`isovm_alloc`, and `isovm_call` for a callback
+    // calling back in) allocates and frees only its own buffers, never this one.
     let packed = unsafe { host_call(ptr, len) };
     let (rptr, rlen) = ((packed >> 32) as u32 as i32, packed as u32 as i32);
     let response = exports::read_bytes(rptr, rlen);
@@ -59,9 +60,15 @@ pub fn request(req: &HostRequest) -> Result<HostResponse, HostFailure> {
     }
 }
 
-/// Sends a request; a host error is thrown into JS.
+/// [`request`] with `ctx` lent to the host meanwhile: a host callback may call back into
+/// this isolate (see [`super::runtime::lend`]).
+pub fn request_lending(req: &HostRequest, ctx: &mut Context) -> Result<HostResponse, HostFailure> {
+    super::runtime::lend(ctx, || request(req))
+}
+
+/// Sends a request (lending `ctx`); a host error is thrown into JS.
 pub fn call(req: &HostRequest, ctx: &mut Context) -> JsResult<HostResponse> {
-    request(req)
+    request_lending(req, ctx)
         .map_err(|(name, message, callback)| errors::host_to_js(&name, &message, callback, ctx))
 }
 
@@ -168,16 +175,18 @@ fn call_function(
         }
     }
     let receiver = convert::copy_out(this, ctx).unwrap_or(WireValue::Undefined);
-    apply(id, receiver, wire, mode, Transfer::default(), ctx)
+    apply(id, receiver, wire, mode, Transfer::default(), None, ctx)
 }
 
-/// `HostRequest::Apply` in mode 0 (sync), 1 (async: returns a promise) or 2 (ignored).
+/// `HostRequest::Apply` in mode 0 (sync), 1 (async: returns a promise) or 2 (ignored),
+/// with the call's own timeout (references into isolates honour it).
 pub fn apply(
     target: u32,
     receiver: WireValue,
     args: Vec<WireValue>,
     mode: u8,
     result: Transfer,
+    timeout_ms: Option<u64>,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
     match mode {
@@ -189,6 +198,7 @@ pub fn apply(
                     args,
                     mode: CallMode::Sync,
                     result,
+                    timeout_ms,
                 },
                 ctx,
             )?;
@@ -202,8 +212,9 @@ pub fn apply(
                 args,
                 mode: CallMode::Async { promise: id },
                 result,
+                timeout_ms,
             };
-            if let Err((name, message, _)) = request(&req) {
+            if let Err((name, message, _)) = request_lending(&req, ctx) {
                 let err = errors::to_js(&name, &message, ctx);
                 let reason = err.into_opaque(ctx).unwrap_or_default();
                 settle_now(id, false, reason, ctx);
@@ -217,8 +228,9 @@ pub fn apply(
                 args,
                 mode: CallMode::Ignored,
                 result,
+                timeout_ms,
             };
-            let _ = request(&req);
+            let _ = request_lending(&req, ctx);
             Ok(JsValue::undefined())
         }
     }
@@ -238,18 +250,21 @@ pub fn watch(promise: &JsPromise, t: Transfer, ctx: &mut Context) -> u32 {
             Ok(_) => (true, WireValue::Undefined),
             Err(e) => (false, error_wire(e)),
         };
-        let _ = request(&HostRequest::PromiseSettled { watch, ok, value });
+        let _ = request_lending(&HostRequest::PromiseSettled { watch, ok, value }, ctx);
         Ok(JsValue::undefined())
     })
     .to_js_function(ctx.realm());
     let on_err = NativeFunction::from_copy_closure(move |_, args, ctx| {
         let v = args.first().cloned().unwrap_or_default();
         let value = error_wire(errors::from_value(&v, None, ctx));
-        let _ = request(&HostRequest::PromiseSettled {
-            watch,
-            ok: false,
-            value,
-        });
+        let _ = request_lending(
+            &HostRequest::PromiseSettled {
+                watch,
+                ok: false,
+                value,
+            },
+            ctx,
+        );
         Ok(JsValue::undefined())
     })
     .to_js_function(ctx.realm());

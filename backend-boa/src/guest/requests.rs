@@ -5,27 +5,27 @@ use boa_engine::{Context, JsValue, Script, realm::Realm};
 use engine_api::abi::{GuestError, Handle, Origin, Request, Response, Transfer, WireValue};
 
 use super::handles::{self, Entry};
-use super::runtime::{self, GuestState};
+use super::runtime::{self, Shared};
 use super::script_entry::ScriptEntry;
 use super::source::{check_nesting, pad, source};
 use super::{alloc, convert, errors, host, modules, properties};
 
 /// Handles one request.
-pub fn handle(engine: &mut GuestState, request: Request) -> Response {
+pub fn handle(ctx: &mut Context, shared: &Shared, request: Request) -> Response {
     let _request = super::rejections::request();
-    match dispatch(engine, request) {
+    match dispatch(ctx, shared, request) {
         Ok(r) => r,
         Err(e) => Response::Error(e),
     }
 }
 
-fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, GuestError> {
-    let ctx = &mut engine.context;
+fn dispatch(ctx: &mut Context, shared: &Shared, request: Request) -> Result<Response, GuestError> {
     match request {
         Request::CreateContext => {
-            let realm = match engine.spare_realm.take() {
+            let spare = shared.spare_realm.borrow_mut().take();
+            let realm = match spare {
                 Some(r) => r,
-                None => super::realm::create(ctx, &engine.uri_functions)
+                None => super::realm::create(ctx, &shared.uri_functions)
                     .map_err(|e| errors::from_js(e, None, ctx))?,
             };
             Ok(Response::Handle(handles::insert(Entry::Context(realm))))
@@ -96,7 +96,7 @@ fn dispatch(engine: &mut GuestState, request: Request) -> Result<Response, Guest
             resolutions,
         } => {
             let realm = handles::context(context)?;
-            let loader = engine.loader.clone();
+            let loader = shared.loader.clone();
             runtime::in_realm(ctx, &realm, |ctx| {
                 modules::instantiate(module, &realm, resolutions, &loader, ctx)
             })

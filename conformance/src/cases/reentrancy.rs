@@ -1,11 +1,16 @@
 //! Re-entrant synchronous calls: a host callback calling back into the isolate that called
 //! it, and A -> B -> A chains between isolates.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
 
-use engine_api::{Backend, Callback, Context, EvalOptions, TransferOptions, Value};
+use engine_api::{
+    ApplyOptions, Backend, Callback, Context, Error, EvalOptions, Isolate, IsolateOptions,
+    Reference, RunOptions, Script, ScriptOptions, TransferOptions, Value,
+};
 
-use crate::support::{R, eval, setup};
+use crate::support::{Failure, R, eval, expect_err, setup, setup_with};
 use crate::{Case, ensure, ensure_eq};
 
 /// The re-entrancy cases.
@@ -24,7 +29,525 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "reentrancy/opposite_calls_from_two_threads_do_not_deadlock",
             opposite_calls::<E>,
         ),
+        Case::new("reentrancy/recursion_through_host_depth_10", depth_10::<E>),
+        Case::new("reentrancy/nested_script_run", nested_run::<E>),
+        Case::new(
+            "reentrancy/inner_exception_reaches_outer_caller",
+            inner_exception_propagates::<E>,
+        ),
+        Case::new(
+            "reentrancy/inner_exception_caught_by_callback",
+            inner_exception_caught::<E>,
+        ),
+        Case::new("reentrancy/nesting_past_the_cap_is_typed", nesting_cap::<E>),
+        Case::new(
+            "reentrancy/outer_timeout_ends_spinning_nested_call",
+            outer_timeout::<E>,
+        ),
+        Case::new(
+            "reentrancy/dispose_from_another_thread_mid_nesting",
+            dispose_mid_nesting::<E>,
+        ),
+        Case::new(
+            "reentrancy/memory_limit_holds_in_nested_call",
+            memory_limit_nested::<E>,
+        ),
+        Case::new("reentrancy/fuel_holds_in_nested_call", fuel_nested::<E>),
+        Case::new(
+            "reentrancy/callback_calls_in_from_another_thread",
+            other_thread::<E>,
+        ),
+        Case::new(
+            "reentrancy/guest_apply_sync_timeout_is_honoured",
+            apply_sync_timeout::<E>,
+        ),
+        Case::new(
+            "reentrancy/hostile_unbounded_recursion_through_callbacks",
+            hostile_recursion::<E>,
+        ),
+        Case::new(
+            "reentrancy/hostile_callback_disposes_own_isolate_mid_nesting",
+            hostile_self_dispose::<E>,
+        ),
+        Case::new(
+            "reentrancy/hostile_release_of_handles_mid_nesting",
+            hostile_release::<E>,
+        ),
     ]
+}
+
+/// Disposes the isolate when the case ends: callbacks that hold a context of their own
+/// isolate keep it alive until then.
+struct Disposing<'a, I: Isolate>(&'a I);
+
+impl<I: Isolate> Drop for Disposing<'_, I> {
+    fn drop(&mut self) {
+        let _ = self.0.dispose();
+    }
+}
+
+/// A callback `host(n)` that evaluates `f(n)` back in `c`'s isolate, counting its depth.
+fn reentering<C: Context + 'static>(c: &C, max_depth: Arc<AtomicU32>) -> Callback {
+    let c = c.clone();
+    let depth = Arc::new(AtomicU32::new(0));
+    Callback::new(move |args| {
+        let n = match args.first() {
+            Some(Value::Number(n)) => *n,
+            _ => return Err(Error::callback("host(n) needs a number")),
+        };
+        let d = depth.fetch_add(1, Ordering::SeqCst) + 1;
+        max_depth.fetch_max(d, Ordering::SeqCst);
+        let r = c.eval(&format!("f({n})"), &EvalOptions::copy());
+        depth.fetch_sub(1, Ordering::SeqCst);
+        r
+    })
+}
+
+/// Makes `host` the global `host` of `c`.
+fn install<C: Context>(c: &C, host: Callback) -> R {
+    c.eval_closure(
+        "globalThis.host = $0",
+        vec![host.into()],
+        &EvalOptions::default(),
+    )?;
+    Ok(())
+}
+
+/// An error, or the error a callback failed with, as text.
+fn text_of(e: &Error) -> String {
+    match e.callback_error() {
+        Some(inner) => format!("{e} ({inner})"),
+        None => e.to_string(),
+    }
+}
+
+/// The error itself or the callback error it carries matches `pred`.
+fn is_or_carries(e: &Error, pred: impl Fn(&Error) -> bool) -> bool {
+    pred(e) || e.callback_error().is_some_and(pred)
+}
+
+/// Host -> isolate -> host -> .. ten levels deep, each level adding one.
+fn depth_10<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let max = Arc::new(AtomicU32::new(0));
+    let host = reentering(&c, max.clone());
+    install(&c, host)?;
+    eval(&c, "globalThis.f = (n) => n === 0 ? 0 : 1 + host(n - 1); 0")?;
+    ensure_eq!(eval(&c, "f(10)")?, Value::from(10));
+    ensure_eq!(max.load(Ordering::SeqCst), 10);
+    ensure_eq!(eval(&c, "f(3) + 1")?, Value::from(4));
+    Ok(())
+}
+
+/// A callback runs a compiled script of the same isolate while the outer call waits.
+fn nested_run<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let script = i.compile_script(
+        "globalThis.counter += 1; counter * 10",
+        &ScriptOptions::default(),
+    )?;
+    let c2 = c.clone();
+    let cb = Callback::new(move |_| {
+        script.run(
+            &c2,
+            &RunOptions {
+                result: TransferOptions::copy(),
+                ..Default::default()
+            },
+        )
+    });
+    let v = c.eval_closure(
+        "globalThis.counter = 1; const r = $0(); return [r, counter, $0()]",
+        vec![cb.into()],
+        &EvalOptions::copy(),
+    )?;
+    ensure_eq!(
+        v,
+        Value::Array(vec![Value::from(20), Value::from(2), Value::from(30)])
+    );
+    Ok(())
+}
+
+fn throwing_inside<C: Context + 'static>(c: &C) -> Callback {
+    let c = c.clone();
+    Callback::new(move |_| c.eval("throw new TypeError('inner boom')", &EvalOptions::copy()))
+}
+
+/// An exception of the inner call goes through the callback to the outer caller.
+fn inner_exception_propagates<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let r = c.eval_closure(
+        "$0(); return 'not reached'",
+        vec![throwing_inside(&c).into()],
+        &EvalOptions::copy(),
+    );
+    let e = expect_err(r, "the inner TypeError", |e| {
+        text_of(e).contains("inner boom")
+    })?;
+    ensure!(
+        !matches!(e, Error::Disposed | Error::Backend { .. }),
+        "not the script's error: {e:?}"
+    );
+    ensure_eq!(eval(&c, "'usable'")?, Value::from("usable"));
+    Ok(())
+}
+
+/// The outer guest code catches the inner exception and goes on.
+fn inner_exception_caught<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let v = c.eval_closure(
+        "let m; try { $0() } catch (e) { m = e.message } return m + ' / after'",
+        vec![throwing_inside(&c).into()],
+        &EvalOptions::copy(),
+    )?;
+    let Value::String(s) = &v else {
+        return Err(format!("not a string: {v:?}").into());
+    };
+    ensure!(
+        s.contains("inner boom") && s.ends_with(" / after"),
+        "got {s:?}"
+    );
+    Ok(())
+}
+
+/// Recursion through host callbacks far past any nesting cap: it either completes (V8
+/// moves deep calls to fresh stacks) or fails with a typed error; the isolate stays usable.
+fn nesting_cap<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let max = Arc::new(AtomicU32::new(0));
+    let host = reentering(&c, max.clone());
+    install(&c, host)?;
+    eval(&c, "globalThis.f = (n) => n === 0 ? 0 : 1 + host(n - 1); 0")?;
+    match eval(&c, "f(200)") {
+        Ok(v) => ensure_eq!(v, Value::from(200)),
+        Err(Failure(m)) => {
+            let r = c.eval("f(200)", &EvalOptions::copy());
+            let e = expect_err(r, "a typed nesting error", |e| {
+                is_or_carries(e, |e| {
+                    matches!(
+                        e,
+                        Error::ReentrancyRefused { .. } | Error::StackOverflow | Error::Js(_)
+                    )
+                })
+            })
+            .map_err(|f| Failure(format!("{m}; again: {}", f.0)))?;
+            ensure!(
+                max.load(Ordering::SeqCst) < 200,
+                "failed at full depth: {e:?}"
+            );
+        }
+    }
+    ensure!(!i.is_disposed(), "the isolate was disposed");
+    ensure_eq!(eval(&c, "f(5)")?, Value::from(5));
+    Ok(())
+}
+
+/// The outer call's timeout stops a nested call that spins forever.
+fn outer_timeout<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    eval(&c, "globalThis.kept = 7")?;
+    let c2 = c.clone();
+    let cb = Callback::new(move |_| c2.eval("for (;;) {}", &EvalOptions::copy()));
+    let r = c.eval_closure(
+        "return $0()",
+        vec![cb.into()],
+        &EvalOptions::copy().with_timeout(Duration::from_millis(200)),
+    );
+    expect_err(r, "Timeout", |e| {
+        is_or_carries(e, |e| matches!(e, Error::Timeout { .. }))
+    })?;
+    if i.is_disposed() {
+        expect_err(c.eval("kept", &EvalOptions::copy()), "Disposed", |e| {
+            matches!(e, Error::Disposed)
+        })?;
+    } else {
+        ensure_eq!(eval(&c, "kept")?, Value::from(7));
+    }
+    Ok(())
+}
+
+/// `dispose` from another thread while a nested call spins ends both calls.
+fn dispose_mid_nesting<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let started = Arc::new(AtomicBool::new(false));
+    let (c2, s2) = (c.clone(), started.clone());
+    let cb = Callback::new(move |_| {
+        s2.store(true, Ordering::SeqCst);
+        c2.eval("for (;;) {}", &EvalOptions::copy())
+    });
+    let (i2, s3) = (i.clone(), started.clone());
+    let disposer = std::thread::spawn(move || {
+        while !s3.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Give the nested call time to be inside the guest.
+        std::thread::sleep(Duration::from_millis(20));
+        i2.dispose()
+    });
+    // A long safety timeout: the case fails (not hangs) if dispose does not stop the call.
+    let r = c.eval_closure(
+        "try { return $0() } catch (e) { for (;;) {} }",
+        vec![cb.into()],
+        &EvalOptions::copy().with_timeout(Duration::from_secs(60)),
+    );
+    disposer.join().map_err(|_| "disposer panicked")??;
+    expect_err(r, "Disposed", |e| {
+        is_or_carries(e, |e| matches!(e, Error::Disposed))
+    })?;
+    ensure!(i.is_disposed());
+    expect_err(c.eval("1", &EvalOptions::copy()), "Disposed", |e| {
+        matches!(e, Error::Disposed)
+    })?;
+    Ok(())
+}
+
+/// A nested call cannot allocate past the isolate's memory limit.
+fn memory_limit_nested<E: Backend>() -> R {
+    let (i, c) = setup_with::<E>(IsolateOptions {
+        memory_limit_mb: 32,
+        ..Default::default()
+    })?;
+    let _d = Disposing(&i);
+    let c2 = c.clone();
+    let cb = Callback::new(move |_| {
+        c2.eval(
+            "const a = []; for (;;) a.push(new Array(100000).fill(1.5))",
+            &EvalOptions::copy(),
+        )
+    });
+    let r = c.eval_closure(
+        "try { return $0() } catch (e) { return 'caught ' + e }",
+        vec![cb.into()],
+        &EvalOptions::copy().with_timeout(Duration::from_secs(120)),
+    );
+    expect_err(r, "MemoryLimit", |e| {
+        is_or_carries(e, |e| matches!(e, Error::MemoryLimit))
+    })?;
+    ensure!(i.is_disposed(), "isolate not disposed after MemoryLimit");
+    Ok(())
+}
+
+/// A nested call draws on the same fuel as the outer one.
+fn fuel_nested<E: Backend>() -> R {
+    if !E::capabilities().fuel {
+        return Ok(());
+    }
+    let (i, c) = setup_with::<E>(IsolateOptions {
+        fuel: Some(50_000_000),
+        ..Default::default()
+    })?;
+    let _d = Disposing(&i);
+    let c2 = c.clone();
+    let cb = Callback::new(move |_| c2.eval("for (;;) {}", &EvalOptions::copy()));
+    let r = c.eval_closure(
+        "try { return $0() } catch (e) { for (;;) {} }",
+        vec![cb.into()],
+        &EvalOptions::copy(),
+    );
+    expect_err(r, "OutOfFuel", |e| {
+        is_or_carries(e, |e| matches!(e, Error::OutOfFuel))
+    })?;
+    ensure_eq!(i.fuel_remaining(), Some(0));
+    Ok(())
+}
+
+/// A callback that calls into its own isolate from a thread it spawns (and joins): the
+/// call either runs or fails with a typed error by the outer call's deadline; nothing
+/// waits forever.
+fn other_thread<E: Backend>() -> R {
+    if E::NAME == "v8" {
+        // Not run: it would hang the suite (see expected.rs).
+        return Err("the other thread's call waits for the isolate forever".into());
+    }
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let seen: Arc<Mutex<Option<engine_api::Result<Value>>>> = Arc::default();
+    let (c2, seen2) = (c.clone(), seen.clone());
+    let cb = Callback::new(move |_| {
+        let c3 = c2.clone();
+        let r = std::thread::spawn(move || c3.eval("40 + 2", &EvalOptions::copy()))
+            .join()
+            .map_err(|_| Error::callback("the helper thread panicked"))?;
+        *seen2.lock().unwrap() = Some(r.clone());
+        r
+    });
+    let outer = c.eval_closure(
+        "try { return $0() } catch (e) { return 'caught' }",
+        vec![cb.into()],
+        &EvalOptions::copy().with_timeout(Duration::from_millis(300)),
+    );
+    let inner = seen
+        .lock()
+        .unwrap()
+        .take()
+        .ok_or("the callback did not finish")?;
+    match &inner {
+        Ok(v) => ensure_eq!(v, &Value::from(42)),
+        Err(e) => ensure!(
+            matches!(
+                e,
+                Error::ReentrancyRefused { .. } | Error::Timeout { .. } | Error::Deadlock
+            ),
+            "untyped failure of the other thread's call: {e:?}"
+        ),
+    }
+    match &outer {
+        Ok(_) => {}
+        Err(e) => ensure!(
+            is_or_carries(e, |e| matches!(
+                e,
+                Error::Timeout { .. } | Error::ReentrancyRefused { .. }
+            )),
+            "outer call: {e:?}"
+        ),
+    }
+    if !i.is_disposed() {
+        ensure_eq!(eval(&c, "1 + 1")?, Value::from(2));
+    }
+    Ok(())
+}
+
+/// Guest code's `ref.applySync(.., { timeout })` into another isolate stops the callee.
+fn apply_sync_timeout<E: Backend>() -> R {
+    let (a, ca) = setup::<E>()?;
+    let (b, cb) = setup::<E>()?;
+    let _d = (Disposing(&a), Disposing(&b));
+    let reference = EvalOptions {
+        result: TransferOptions::reference(),
+        ..Default::default()
+    };
+    let slow = cb.eval(
+        "() => { const end = Date.now() + 5000; while (Date.now() < end) {} return 'finished' }",
+        &reference,
+    )?;
+    let v = ca.eval_closure(
+        "try { return $0.applySync(undefined, [], { timeout: 20 }) } \
+         catch (e) { return 'caught: ' + e.message }",
+        vec![slow],
+        &EvalOptions::copy().with_timeout(Duration::from_secs(30)),
+    )?;
+    let Value::String(s) = &v else {
+        return Err(format!("not a string: {v:?}").into());
+    };
+    ensure!(
+        s.starts_with("caught: "),
+        "the callee ran its course: {s:?}"
+    );
+    ensure_eq!(eval(&ca, "'a goes on'")?, Value::from("a goes on"));
+    Ok(())
+}
+
+/// Hostile: guest code recursing through a host callback without end, catching every
+/// failure on the way up. It ends with a typed error or a result; the isolate is usable.
+fn hostile_recursion<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let max = Arc::new(AtomicU32::new(0));
+    let c2 = c.clone();
+    let m2 = max.clone();
+    let host = Callback::new(move |args| {
+        let d = m2.fetch_add(1, Ordering::SeqCst) + 1;
+        // Bounds the case on a backend without a cap (each level is a real stack).
+        if d > 2_000 {
+            return Err(Error::callback("host depth bound of the case"));
+        }
+        let n = args.first().cloned().unwrap_or(Value::Undefined);
+        c2.eval_closure("return f($0)", vec![n], &EvalOptions::copy())
+    });
+    install(&c, host)?;
+    eval(
+        &c,
+        "globalThis.f = (n) => { try { return host(n + 1) } catch (e) { return 'stopped at ' + n } }; 0",
+    )?;
+    let v = c.eval("f(0)", &EvalOptions::copy());
+    match v {
+        Ok(Value::String(s)) => ensure!(s.starts_with("stopped at "), "got {s:?}"),
+        Ok(other) => return Err(format!("unexpected result {other:?}").into()),
+        Err(e) => ensure!(
+            !matches!(e, Error::Backend { .. }),
+            "untyped failure: {e:?}"
+        ),
+    }
+    if !i.is_disposed() {
+        ensure_eq!(eval(&c, "typeof f")?, Value::from("function"));
+    }
+    Ok(())
+}
+
+/// Hostile: three levels deep, a callback disposes its own isolate and returns. Every
+/// level ends; the isolate stays disposed.
+fn hostile_self_dispose<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let (c2, i2) = (c.clone(), i.clone());
+    let host = Callback::new(move |args| {
+        let n = match args.first() {
+            Some(Value::Number(n)) => *n,
+            _ => 0.0,
+        };
+        if n >= 3.0 {
+            i2.dispose()?;
+            return Ok(Value::from("disposed"));
+        }
+        c2.eval(&format!("f({})", n + 1.0), &EvalOptions::copy())
+    });
+    install(&c, host)?;
+    eval(
+        &c,
+        "globalThis.f = (n) => { const r = host(n); for (let k = 0; k < 1e6; k++) {} return r }; 0",
+    )?;
+    let r = c.eval(
+        "f(0)",
+        &EvalOptions::copy().with_timeout(Duration::from_secs(60)),
+    );
+    expect_err(r, "Disposed", |e| {
+        is_or_carries(e, |e| matches!(e, Error::Disposed))
+    })?;
+    ensure!(i.is_disposed());
+    expect_err(c.eval("1", &EvalOptions::copy()), "Disposed", |e| {
+        matches!(e, Error::Disposed)
+    })?;
+    Ok(())
+}
+
+/// Hostile: a callback releases the reference the outer call runs through, and a context
+/// handle, mid-nesting. The outer call finishes; later use is a typed `Released`.
+fn hostile_release<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let target = crate::support::reference_to::<E>(&c, "(cb) => cb() + ' and back'")?;
+    let extra = i.create_context()?;
+    let slot: Arc<Mutex<Option<(E::Reference, E::Context)>>> =
+        Arc::new(Mutex::new(Some((target.clone(), extra.clone()))));
+    let (c2, s2) = (c.clone(), slot.clone());
+    let cb = Callback::new(move |_| {
+        if let Some((r, x)) = s2.lock().unwrap().take() {
+            r.release();
+            x.release();
+            let gone = x.eval("1", &EvalOptions::copy());
+            if !matches!(gone, Err(Error::Released(_))) {
+                return Err(Error::callback(format!(
+                    "released context answered {gone:?}"
+                )));
+            }
+        }
+        c2.eval("'nested'", &EvalOptions::copy())
+    });
+    let v = target.apply(Value::Undefined, vec![cb.into()], &ApplyOptions::copy())?;
+    ensure_eq!(v, Value::from("nested and back"));
+    expect_err(
+        target.apply(Value::Undefined, vec![], &ApplyOptions::copy()),
+        "Released",
+        |e| matches!(e, Error::Released(_)),
+    )?;
+    ensure_eq!(eval(&c, "'still usable'")?, Value::from("still usable"));
+    Ok(())
 }
 
 fn callback_reenters<E: Backend>() -> R {

@@ -35,6 +35,9 @@ pub enum HostRequest {
         mode: CallMode,
         /// Result transfer, for references into other isolates.
         result: Transfer,
+        /// The call's own timeout (`applySync(.., { timeout })`), in milliseconds, for
+        /// references into isolates.
+        timeout_ms: Option<u64>,
     },
     /// `target[key]` (see `engine_api::PropertyOptions`; whether it inherits is the host
     /// reference's own). Answers `Value`.

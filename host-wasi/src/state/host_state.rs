@@ -4,12 +4,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use engine_api::DeterministicSeed;
-use wasmtime::{Global, Memory, TypedFunc};
+use engine_api::{DeterministicSeed, Error};
+use wasmtime::{Global, Memory};
 
 use super::{Clock, HostTable, MemoryLimiter, Random};
 use crate::callback_errors::CallbackErrors;
 use crate::cpu_meter::CpuMeter;
+use crate::guest::Exports;
 use crate::isolate::IsolateInner;
 
 /// Bytes of guest stderr kept for error messages (panic text).
@@ -32,9 +33,14 @@ pub(crate) struct HostState {
     pub(crate) cancel: Option<Arc<AtomicBool>>,
     /// CPU time of the guest's own code.
     pub(crate) cpu: CpuMeter,
-    /// Exports the `host_call` import needs, filled in after instantiation.
+    /// Exports the `host_call` import and nested calls need, filled in after instantiation.
     pub(crate) memory: Option<Memory>,
-    pub(crate) alloc: Option<TypedFunc<i32, i32>>,
+    pub(crate) exports: Option<Exports>,
+    /// How many calls run nested in the outermost one (host callbacks calling back in).
+    pub(crate) nesting: u32,
+    /// A nested call trapped: the guest's state is unknown, so the calls it is nested in
+    /// end too, with this error, as soon as their host calls return.
+    pub(crate) fatal: Option<Error>,
     /// The guest's shadow stack: its `__stack_pointer` and where the stack starts (it
     /// grows down towards address 0), to tell a shadow-stack overflow from other traps.
     pub(crate) shadow_stack: Option<(Global, u32)>,
@@ -66,7 +72,9 @@ impl HostState {
             cancel: None,
             cpu: CpuMeter::new(cpu),
             memory: None,
-            alloc: None,
+            exports: None,
+            nesting: 0,
+            fatal: None,
             shadow_stack: None,
             stderr: Vec::new(),
             callback_errors: Default::default(),

@@ -42,17 +42,25 @@ fn transfer_flags(obj: &JsValue, ctx: &mut Context) -> JsResult<Transfer> {
     Ok(t)
 }
 
-/// `(arguments.copy, result transfer)` from apply's options (`{ arguments, result }`).
-fn apply_options(options: &JsValue, ctx: &mut Context) -> JsResult<(bool, Transfer)> {
+/// `(arguments.copy, result transfer, timeout in ms)` from apply's options
+/// (`{ arguments, result, timeout }`).
+fn apply_options(options: &JsValue, ctx: &mut Context) -> JsResult<(bool, Transfer, Option<u64>)> {
     let Some(o) = options.as_object() else {
-        return transfer_flags(&JsValue::undefined(), ctx).map(|t| (false, t));
+        return transfer_flags(&JsValue::undefined(), ctx).map(|t| (false, t, None));
     };
     let args = o.get(js_string!("arguments"), ctx)?;
     let result = o.get(js_string!("result"), ctx)?;
+    let timeout = o.get(js_string!("timeout"), ctx)?;
     let args = transfer_flags(&args, ctx)?;
+    // As isolated-vm: a positive number of milliseconds; anything else means none.
+    let timeout = match timeout.as_number() {
+        Some(ms) if ms >= 1.0 => Some(ms.min(u64::MAX as f64) as u64),
+        _ => None,
+    };
     Ok((
         args.copy || args.external_copy,
         transfer_flags(&result, ctx)?,
+        timeout,
     ))
 }
 
@@ -65,7 +73,7 @@ fn apply_mode(this: &JsValue, args: &[JsValue], ctx: &mut Context, mode: u8) -> 
     let target = this_target(this)?;
     let receiver = arg(args, 0);
     let values = list(&arg(args, 1), ctx)?;
-    let (copy, mut result) = apply_options(&arg(args, 2), ctx)?;
+    let (copy, mut result, timeout) = apply_options(&arg(args, 2), ctx)?;
     let mode = if mode == 3 {
         result.promise = true;
         0
@@ -79,7 +87,7 @@ fn apply_mode(this: &JsValue, args: &[JsValue], ctx: &mut Context, mode: u8) -> 
                 .iter()
                 .map(|v| wire_arg(v, copy, ctx))
                 .collect::<JsResult<Vec<_>>>()?;
-            host::apply(*id, receiver, wires, mode, result, ctx)
+            host::apply(*id, receiver, wires, mode, result, timeout, ctx)
         }
         Target::Local(f) => {
             let f = f
