@@ -144,7 +144,13 @@ fn has_error_shape<'s>(scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<'s, v8::
 pub(crate) fn throw(scope: &mut v8::PinScope, err: &Error) {
     let shown = err.callback_error().unwrap_or(err);
     let exc = match shown {
-        Error::Js(e) => error_object(scope, &e.name, &e.message, e.stack.as_deref()),
+        Error::Js(e) => {
+            let stack = e
+                .stack
+                .as_deref()
+                .map(|remote| across_boundary(scope, remote));
+            error_object(scope, &e.name, &e.message, stack.as_deref())
+        }
         other => {
             let name = match other {
                 Error::NotTransferable(_)
@@ -165,6 +171,50 @@ pub(crate) fn throw(scope: &mut v8::PinScope, err: &Error) {
         }
         scope.throw_exception(exc);
     }
+}
+
+/// How many frames of this isolate a stack that crossed into it gains, at most.
+const BOUNDARY_FRAMES: usize = 10;
+
+/// The marker between the frames of the isolate an error came from and the frames of the
+/// isolate it was thrown into (isolated-vm writes the same line).
+pub(crate) const BOUNDARY: &str = "    at (<isolated-vm boundary>)";
+
+/// A stack thrown in from another isolate (or the host), continued with the frames of this
+/// isolate that called out: the remote stack, the boundary line, then where this isolate
+/// was. The frames come from V8's stack walk, so no guest code (`Error.prepareStackTrace`,
+/// a `stack` getter) runs.
+fn across_boundary(scope: &mut v8::PinScope, remote: &str) -> String {
+    let mut out = String::with_capacity(remote.len() + 64 * BOUNDARY_FRAMES);
+    out.push_str(remote.trim_end_matches('\n'));
+    let Some(trace) = v8::StackTrace::current_stack_trace(scope, BOUNDARY_FRAMES) else {
+        return out;
+    };
+    let frames = trace.get_frame_count();
+    if frames == 0 {
+        return out;
+    }
+    out.push('\n');
+    out.push_str(BOUNDARY);
+    for i in 0..frames {
+        let Some(frame) = trace.get_frame(scope, i) else {
+            continue;
+        };
+        let file = frame
+            .get_script_name_or_source_url(scope)
+            .map(|s| s.to_rust_string_lossy(scope))
+            .unwrap_or_else(|| "<anonymous>".into());
+        let place = format!("{file}:{}:{}", frame.get_line_number(), frame.get_column());
+        match frame
+            .get_function_name(scope)
+            .map(|s| s.to_rust_string_lossy(scope))
+            .filter(|n| !n.is_empty())
+        {
+            Some(name) => out.push_str(&format!("\n    at {name} ({place})")),
+            None => out.push_str(&format!("\n    at {place}")),
+        }
+    }
+    out
 }
 
 /// The error a failed call left behind (termination reads as a timeout; `enter`

@@ -21,5 +21,6 @@ pub mod references;
 pub mod rejections;
 pub mod scripts;
 pub mod seed;
+pub mod stacks;
 pub mod transfers;
 pub mod typed;
