@@ -102,6 +102,12 @@ impl Drop for LentCaller {
     }
 }
 
+/// Whether `isolate` has lent its store on this thread: the thread is inside one of the
+/// isolate's host callbacks, so the isolate's own call is suspended beneath it.
+pub(crate) fn lent_here(isolate: &IsolateInner) -> bool {
+    LENT.with_borrow(|l| l.iter().any(|e| std::ptr::eq(e.isolate, isolate)))
+}
+
 /// Borrows the innermost store `isolate` lent on this thread, if any.
 pub(crate) fn borrow(isolate: &IsolateInner) -> Borrowed {
     LENT.with_borrow_mut(|l| {

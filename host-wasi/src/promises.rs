@@ -155,6 +155,15 @@ impl WasiIsolate {
         let promises = &self.inner.promises;
         let in_turn = self.inner.queue.held_by_current_thread();
         let mut st = promises.lock();
+        if crate::lent_store::lent_here(&self.inner) {
+            // Inside a host callback of this isolate: its own call is suspended beneath
+            // us, and a guest promise settles only while the guest runs, so waiting here
+            // would never end (V8 refuses the same wait).
+            st.watches.remove(&watch);
+            return Err(Error::ReentrancyRefused {
+                reason: "cannot wait for a pending promise from inside its own isolate's turn; use the async form",
+            });
+        }
         promises.waiters.fetch_add(1, Ordering::SeqCst);
         let _waiter = Waiter(&promises.waiters);
         loop {

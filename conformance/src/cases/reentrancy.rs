@@ -523,8 +523,8 @@ fn hostile_release<E: Backend>() -> R {
     let _d = Disposing(&i);
     let target = crate::support::reference_to::<E>(&c, "(cb) => cb() + ' and back'")?;
     let extra = i.create_context()?;
-    let slot: Arc<Mutex<Option<(E::Reference, E::Context)>>> =
-        Arc::new(Mutex::new(Some((target.clone(), extra.clone()))));
+    type Handles<E> = Option<(<E as Backend>::Reference, <E as Backend>::Context)>;
+    let slot: Arc<Mutex<Handles<E>>> = Arc::new(Mutex::new(Some((target.clone(), extra.clone()))));
     let (c2, s2) = (c.clone(), slot.clone());
     let cb = Callback::new(move |_| {
         if let Some((r, x)) = s2.lock().unwrap().take() {
