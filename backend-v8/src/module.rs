@@ -67,20 +67,8 @@ impl V8Module {
             let origin = origin(tc, &options.origin, true);
             // As for scripts: a cache of other code or another V8 is rejected before V8 sees it.
             let payload = options.cached_data.as_ref().map(|d| unwrap_cache(d, code));
-            let (mut source, compile_options) = match payload.flatten() {
-                Some(data) => (
-                    v8::script_compiler::Source::new_with_cached_data(
-                        text,
-                        Some(&origin),
-                        v8::CachedData::new(data),
-                    ),
-                    v8::script_compiler::CompileOptions::ConsumeCodeCache,
-                ),
-                None => (
-                    v8::script_compiler::Source::new(text, Some(&origin)),
-                    v8::script_compiler::CompileOptions::NoCompileOptions,
-                ),
-            };
+            let (mut source, compile_options) =
+                crate::script::cached_source(text, &origin, payload.flatten());
             let Some(module) = v8::script_compiler::compile_module2(
                 tc,
                 &mut source,

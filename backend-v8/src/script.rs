@@ -116,20 +116,7 @@ impl V8Script {
             // A cache for other code or another V8 is rejected here: V8 itself would not look
             // at it when its in-isolate compilation cache already has the script.
             let payload = options.cached_data.as_ref().map(|d| unwrap_cache(d, code));
-            let (mut source, compile_options) = match payload.flatten() {
-                Some(data) => (
-                    v8::script_compiler::Source::new_with_cached_data(
-                        text,
-                        Some(&origin),
-                        v8::CachedData::new(data),
-                    ),
-                    v8::script_compiler::CompileOptions::ConsumeCodeCache,
-                ),
-                None => (
-                    v8::script_compiler::Source::new(text, Some(&origin)),
-                    v8::script_compiler::CompileOptions::NoCompileOptions,
-                ),
-            };
+            let (mut source, compile_options) = cached_source(text, &origin, payload.flatten());
             let Some(unbound) = v8::script_compiler::compile_unbound_script(
                 tc,
                 &mut source,
@@ -226,5 +213,31 @@ impl engine_api::Script for V8Script {
             pending::complete(this.inner.isolate.core(), outcome, completer);
         });
         task
+    }
+}
+
+/// A source to compile, consuming `cache` (a payload [`unwrap_cache`] accepted) when there
+/// is one; shared by scripts and modules.
+pub(crate) fn cached_source<'s>(
+    text: v8::Local<'s, v8::String>,
+    origin: &v8::ScriptOrigin<'s>,
+    cache: Option<&[u8]>,
+) -> (
+    v8::script_compiler::Source,
+    v8::script_compiler::CompileOptions,
+) {
+    match cache {
+        Some(data) => (
+            v8::script_compiler::Source::new_with_cached_data(
+                text,
+                Some(origin),
+                v8::CachedData::new(data),
+            ),
+            v8::script_compiler::CompileOptions::ConsumeCodeCache,
+        ),
+        None => (
+            v8::script_compiler::Source::new(text, Some(origin)),
+            v8::script_compiler::CompileOptions::NoCompileOptions,
+        ),
     }
 }

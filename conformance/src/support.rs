@@ -136,3 +136,17 @@ pub fn reference_to<E: Backend>(c: &E::Context, code: &str) -> R<E::Reference> {
         .ok_or("reference of another backend")?;
     Ok(r)
 }
+
+/// Generous bound for a call that must end (it never ends when the behaviour under test
+/// is broken: guest code ran, cancellation failed).
+pub const ENDS_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs `f` on its own thread; fails if it has not returned within [`ENDS_WITHIN`].
+pub fn ends<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> R<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(ENDS_WITHIN)
+        .map_err(|_| format!("{what} did not end within {ENDS_WITHIN:?}").into())
+}

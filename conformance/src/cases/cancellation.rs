@@ -5,14 +5,13 @@
 
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use engine_api::{
     Backend, Callback, CancelToken, Context, Error, EvalOptions, Isolate, Task, TransferOptions,
     Value,
 };
 
-use crate::support::{R, eval, expect_err, setup};
+use crate::support::{ENDS_WITHIN, R, ends, eval, expect_err, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The cancellation cases.
@@ -47,19 +46,6 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             detached_runs::<E>,
         ),
     ]
-}
-
-/// Generous bound for work that must end (it never ends when cancellation is broken).
-const ENDS_WITHIN: Duration = Duration::from_secs(120);
-
-/// Runs `f` on its own thread; fails if it has not returned within [`ENDS_WITHIN`].
-fn ends<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> R<T> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(ENDS_WITHIN)
-        .map_err(|_| format!("{what} did not end within {ENDS_WITHIN:?}").into())
 }
 
 /// A callback that reports each call on the returned channel.

@@ -12,7 +12,7 @@ use engine_api::{
     Reference, Result as ApiResult, TransferOptions, Value,
 };
 
-use crate::support::{R, eval, expect_err, reference_to, setup};
+use crate::support::{ENDS_WITHIN, R, ends, eval, expect_err, reference_to, setup};
 use crate::{Case, ensure, ensure_eq};
 
 /// The property cases.
@@ -74,19 +74,6 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             guest_hostile::<E>,
         ),
     ]
-}
-
-/// Generous bound for a call that must end (it never ends when guest code ran).
-const ENDS_WITHIN: Duration = Duration::from_secs(120);
-
-/// Runs `f` on its own thread; fails if it has not returned within [`ENDS_WITHIN`].
-fn ends<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> R<T> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(ENDS_WITHIN)
-        .map_err(|_| format!("{what} did not end within {ENDS_WITHIN:?}").into())
 }
 
 /// Expects the `TypeError` of `refusal` (the same on every backend).
