@@ -24,6 +24,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "ordering/isolates_share_the_worker_pool",
             share_the_pool::<E>,
         ),
+        Case::new(
+            "ordering/slow_host_calls_of_one_isolate_do_not_delay_another",
+            share_the_host_pool::<E>,
+        ),
     ]
 }
 
@@ -76,6 +80,49 @@ fn share_the_pool<E: Backend>() -> R {
         "the ninth isolate's call ran only after {at_other} of {} backlog jobs",
         BUSY * JOBS
     );
+    Ok(())
+}
+
+/// One tenant's flood of 200 slow async host calls (25 ms each, blocking a host thread)
+/// does not make another tenant's async host call wait for the flood: the host pool serves
+/// isolates round-robin. (Counted in calls done, not in time: served first in, first out,
+/// the other call would come after all 200.)
+fn share_the_host_pool<E: Backend>() -> R {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const FLOOD: usize = 200;
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = done.clone();
+    let slow = engine_api::Callback::new_async(move |_| {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        d.fetch_add(1, Ordering::SeqCst);
+        Ok(Value::Undefined)
+    });
+    let (_flooder, flooder) = setup::<E>()?;
+    flooder.eval_closure(
+        &format!("for (let i = 0; i < {FLOOD}; i++) $0()"),
+        vec![slow.into()],
+        &EvalOptions::default(),
+    )?;
+    let (_other, other) = setup::<E>()?;
+    let quick = engine_api::Callback::new_async(|_| Ok(Value::from(7)));
+    let opts = EvalOptions {
+        result: engine_api::TransferOptions::copy().with_promise(),
+        ..Default::default()
+    };
+    let v = other.eval_closure("return $0()", vec![quick.into()], &opts)?;
+    let at_other = done.load(Ordering::SeqCst);
+    ensure_eq!(v, Value::from(7));
+    crate::ensure!(
+        at_other < FLOOD / 2,
+        "the other isolate's host call was served only after {at_other} of {FLOOD} flood calls"
+    );
+    // The flood itself completes (bounded generously: 200 x 25 ms on a few host threads).
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while done.load(Ordering::SeqCst) < FLOOD && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    ensure_eq!(done.load(Ordering::SeqCst), FLOOD);
     Ok(())
 }
 
