@@ -97,6 +97,8 @@ pub(crate) fn describe(value: &Value) -> &'static str {
         Value::ExternalCopy(_) | Value::CopyInto(_) => "an external copy",
         Value::DerefInto(_) => "a dereferenced reference",
         Value::Callback(_) => "a function",
+        Value::Backref(_) => "a shared reference",
+        Value::TypedArrayView { .. } => "a typed array",
     }
 }
 

@@ -34,6 +34,8 @@ struct CopyData {
     size: usize,
     /// How deeply the data nests, counting copies nested inside it (see [`measure`]).
     depth: usize,
+    /// Whether the data (or a copy inside) has back-references or views.
+    shared: bool,
 }
 
 impl Drop for CopyData {
@@ -51,8 +53,12 @@ impl ExternalCopy {
     /// [`MAX_TRANSFER_DEPTH`] (copies nested inside count with their own depth), so that
     /// everything that later walks the data (copies into isolates, serde, `clone`) stays
     /// within the native stack. The check itself does not recurse.
+    ///
+    /// Identity is kept: shared objects and cycles inside `value` (as
+    /// [`Value::Backref`]s) stay shared in every copy made from it. A back-reference that
+    /// does not point at an earlier object fails with [`Error::InvalidArgument`].
     pub fn new(value: Value) -> Result<Self> {
-        let (size, depth) = match measure(&value) {
+        let (size, depth) = match value.check_backrefs().and_then(|()| measure(&value)) {
             Ok(measured) => measured,
             Err(e) => {
                 // Too deep to drop recursively, too.
@@ -61,8 +67,14 @@ impl ExternalCopy {
             }
         };
         TOTAL_EXTERNAL_SIZE.fetch_add(size, Ordering::Relaxed);
+        let shared = crate::value_identity::has_shared(&value);
         Ok(ExternalCopy {
-            data: Arc::new(CopyData { value, size, depth }),
+            data: Arc::new(CopyData {
+                value,
+                size,
+                depth,
+                shared,
+            }),
             released: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -120,6 +132,11 @@ impl ExternalCopy {
     /// Whether two handles share the same data.
     pub fn ptr_eq(&self, other: &ExternalCopy) -> bool {
         Arc::ptr_eq(&self.data, &other.data)
+    }
+
+    /// Whether the data has back-references or views (is a graph, not a tree).
+    pub(crate) fn has_shared(&self) -> bool {
+        self.data.shared
     }
 
     /// Bytes held by all live external copies in this process.

@@ -17,8 +17,35 @@ pub const MAX_TRANSFER_DEPTH: usize = 500;
 /// (`Reference`, `ExternalCopy`, `CopyInto`, `DerefInto`, `Callback`) carry something that
 /// is not plain data; each says how the receiving isolate sees it.
 ///
-/// Cycles are not representable: copying a cyclic object gives
-/// [`Error::NotTransferable`](crate::Error::NotTransferable).
+/// # Identity
+///
+/// One copy keeps identity as the structured clone algorithm (V8's `ValueSerializer`)
+/// does: the objects of a copy (`Array`, `Object`, `Map`, `Set`, `Date`, `RegExp`,
+/// `Error`, `ArrayBuffer`, `SharedArrayBuffer`, `TypedArray`, `TypedArrayView`) are
+/// numbered from 0 in the order a depth-first walk first meets them (a container before
+/// its children; array and set items, object values, and map keys then values, in
+/// order). A `TypedArray` takes two numbers: the view, then its buffer. A later meeting
+/// of an object already numbered is [`Value::Backref`] with its number; a typed array over
+/// a buffer already numbered is [`Value::TypedArrayView`]. So `const a = {}; ({x: a, y: a})`
+/// copies as `Object([("x", Object([])), ("y", Backref(1))])`, and `o.self = o` as
+/// `Object([("self", Backref(0))])`; copying either into an isolate rebuilds the shared
+/// object and the cycle. Primitives, handles and back-references take no number; the data
+/// of an external copy (`ExternalCopy`, `CopyInto`) is numbered on its own.
+///
+/// A back-reference must point at an earlier object ([`Value::check_backrefs`]); one that
+/// points forward or past the end is refused with a typed error by everything that reads
+/// it. Consumers that need a tree (serde, JSON) read through [`Value::expand_backrefs`],
+/// which copies shared objects once per place within [`MAX_EXPANSION_BYTES`](crate::MAX_EXPANSION_BYTES)
+/// and refuses cycles. Equality (`==`) compares the numbered form as it is.
+///
+/// ```
+/// use engine_api::Value;
+/// let a = Value::object([("n", 1.into())]);
+/// let shared = Value::object([("x", a.clone()), ("y", Value::Backref(1))]);
+/// assert_eq!(shared.to_serde::<serde_json::Value>().unwrap()["y"]["n"], 1);
+/// let cyclic = Value::object([("self", Value::Backref(0))]);
+/// assert!(cyclic.to_serde::<serde_json::Value>().is_err());
+/// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub enum Value {
@@ -77,6 +104,22 @@ pub enum Value {
     DerefInto(AnyReference),
     /// The guest sees a plain function that calls the host closure.
     Callback(Callback),
+    /// A later visit of an object this copy already holds (a shared reference or a
+    /// cycle): the object numbered `n` (see [Identity](Value#identity)).
+    Backref(u32),
+    /// A typed array or `DataView` over a buffer this copy already holds: the object
+    /// numbered `buffer` (an `ArrayBuffer`, a `SharedArrayBuffer`, or the buffer of an
+    /// earlier `TypedArray`), viewed from `byte_offset` for `byte_length` bytes.
+    TypedArrayView {
+        /// Which view.
+        kind: TypedArrayKind,
+        /// The number of the viewed buffer.
+        buffer: u32,
+        /// Where the view starts in the buffer (a multiple of the element size).
+        byte_offset: usize,
+        /// How many bytes it views (a multiple of the element size).
+        byte_length: usize,
+    },
 }
 
 /// Drops values without recursion, so a value nested deeper than the native stack allows
@@ -220,6 +263,21 @@ impl PartialEq for Value {
             (Reference(a), Reference(b)) | (DerefInto(a), DerefInto(b)) => a.ptr_eq(b),
             (ExternalCopy(a), ExternalCopy(b)) | (CopyInto(a), CopyInto(b)) => a.ptr_eq(b),
             (Callback(a), Callback(b)) => a.ptr_eq(b),
+            (Backref(a), Backref(b)) => a == b,
+            (
+                TypedArrayView {
+                    kind: k1,
+                    buffer: b1,
+                    byte_offset: o1,
+                    byte_length: l1,
+                },
+                TypedArrayView {
+                    kind: k2,
+                    buffer: b2,
+                    byte_offset: o2,
+                    byte_length: l2,
+                },
+            ) => k1 == k2 && b1 == b2 && o1 == o2 && l1 == l2,
             _ => false,
         }
     }

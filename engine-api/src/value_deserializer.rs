@@ -56,6 +56,10 @@ impl Value {
     /// | `ExternalCopy`, `CopyInto` | its data |
     /// | `Reference`, `DerefInto`, `Callback` | an error: a handle is not data |
     ///
+    /// Shared objects ([`Value::Backref`]) read as a copy at each place they appear
+    /// (through [`Value::expand_backrefs`]); a cycle fails with [`Error::Deserialize`], and
+    /// so does an expansion past [`MAX_EXPANSION_BYTES`](crate::MAX_EXPANSION_BYTES).
+    ///
     /// Fails with [`Error::Deserialize`] when the value does not have the shape `T`
     /// asks for, [`Error::Released`] for a released external copy inside, and
     /// [`Error::NotTransferable`] for a handle or data nested deeper than
@@ -73,6 +77,10 @@ impl Value {
     /// assert!(Value::from(1.5).to_serde::<u32>().is_err());
     /// ```
     pub fn to_serde<T: DeserializeOwned>(&self) -> Result<T> {
+        if self.has_backrefs() {
+            // Shared objects are read once per place they appear, within a bound.
+            return self.expand_backrefs()?.to_serde();
+        }
         T::deserialize(ValueDeserializer::new(self)).map_err(|e| {
             let m = e.0;
             if m.starts_with(HANDLE) || m.starts_with(TOO_DEEP) {
@@ -225,6 +233,10 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
             Value::Reference(_) | Value::DerefInto(_) | Value::Callback(_) => {
                 Err(FromValueError(HANDLE.into()))
             }
+            // `to_serde` expands these first; a deserializer built by hand meets them here.
+            Value::Backref(_) | Value::TypedArrayView { .. } => Err(FromValueError(
+                "a shared reference: read it with Value::to_serde or expand_backrefs".into(),
+            )),
         }
     }
 

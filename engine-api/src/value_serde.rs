@@ -68,6 +68,14 @@ impl Drop for Level {
 
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if SERIALIZING.get() == 0 && self.has_backrefs() {
+            // A graph is written as a tree: shared objects once per place (bounded),
+            // cycles refused.
+            return self
+                .expand_backrefs()
+                .map_err(ser::Error::custom)?
+                .serialize(s);
+        }
         let _level = match self {
             // Containers only: a copy's data counts its own (as ExternalCopy::new measures).
             Value::Array(_) | Value::Set(_) | Value::Object(_) | Value::Map(_) => {
@@ -133,6 +141,10 @@ impl Serialize for Value {
             Value::Reference(_) | Value::DerefInto(_) | Value::Callback(_) => Err(
                 ser::Error::custom("a reference or callback is not serializable data"),
             ),
+            // Only reached inside a graph that was not expanded (see the check above).
+            Value::Backref(_) | Value::TypedArrayView { .. } => {
+                Err(ser::Error::custom("a shared reference outside its copy"))
+            }
         }
     }
 }

@@ -297,5 +297,8 @@ pub(crate) fn from_wire(
             Some(HostObject::Copy(c)) => Value::ExternalCopy(c.clone()),
             _ => return Err(Error::Released("external copy")),
         },
+        WireValue::Backref(_) | WireValue::TypedArrayView { .. } => {
+            return Err(backend("guest sent a shared reference"));
+        }
     })
 }

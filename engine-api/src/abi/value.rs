@@ -87,6 +87,20 @@ pub enum WireValue {
         /// The host's id for it.
         id: u32,
     },
+    /// The object numbered `n` in this message (as [`Value::Backref`](crate::Value::Backref)).
+    Backref(u32),
+    /// A view over buffer number `buffer` of this message (as
+    /// [`Value::TypedArrayView`](crate::Value::TypedArrayView)); `kind` as in `TypedArray`.
+    TypedArrayView {
+        /// Constructor name.
+        kind: String,
+        /// The number of the viewed buffer.
+        buffer: u32,
+        /// Where the view starts, in bytes.
+        byte_offset: u64,
+        /// How many bytes it views.
+        byte_length: u64,
+    },
 }
 
 /// How deeply a [`WireValue`] may nest (arrays, objects, maps, sets inside each other):
@@ -171,6 +185,13 @@ enum WireValueDef {
     },
     ExternalCopy {
         id: u32,
+    },
+    Backref(u32),
+    TypedArrayView {
+        kind: String,
+        buffer: u32,
+        byte_offset: u64,
+        byte_length: u64,
     },
 }
 

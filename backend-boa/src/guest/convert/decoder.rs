@@ -116,6 +116,9 @@ impl Decoder {
             WireValue::HostFunction { id, mode } => host::function(id, mode, ctx)?,
             WireValue::ExternalCopy { id } => ivm::external_copy(id, ctx),
         })
+            WireValue::Backref(_) | WireValue::TypedArrayView { .. } => {
+                return Err(errors::invalid("a shared reference"));
+            }
     }
 }
 
