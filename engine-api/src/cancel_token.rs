@@ -31,6 +31,9 @@ type Hook = Box<dyn FnOnce() + Send>;
 thread_local! {
     /// The token of the job this thread runs for the queue, if it runs one.
     static CURRENT: RefCell<Option<CancelToken>> = const { RefCell::new(None) };
+    /// The token whose hooks this thread is running (in [`CancelToken::cancel`]), by
+    /// address: a hook may drop a [`CancelHook`] of that same token.
+    static RUNNING_HOOKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Whether a piece of queued work was cancelled, and what stops it when it is. Cheap to
@@ -99,9 +102,13 @@ impl CancelToken {
         }
         // Run under the lock: a guard dropped meanwhile waits, so once it is gone its hook
         // cannot run late (into the next call). Hooks are short (set a flag, wake a thread).
+        // A hook may itself drop a guard of this token (what it cleans up held one): that
+        // drop, on this thread, does not wait for the lock held here (see CancelHook's drop).
+        let previous = RUNNING_HOOKS.with(|r| r.replace(Arc::as_ptr(&self.inner) as usize));
         for (_, hook) in hooks.live.drain(..) {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook));
         }
+        RUNNING_HOOKS.with(|r| r.set(previous));
     }
 
     /// Registers `hook` to run when the token is cancelled, until the returned guard
@@ -134,6 +141,12 @@ pub struct CancelHook {
 impl Drop for CancelHook {
     fn drop(&mut self) {
         if let Some(token) = self.token.take() {
+            if RUNNING_HOOKS.with(|r| r.get()) == Arc::as_ptr(&token.inner) as usize {
+                // Dropped by a hook of this token, which this thread is running: the hooks
+                // were taken out of the list already, so there is nothing to unregister,
+                // and the lock is held by this very thread.
+                return;
+            }
             token.inner.hooks().live.retain(|(id, _)| *id != self.id);
         }
     }
@@ -189,6 +202,37 @@ mod tests {
             c.fetch_add(10, Ordering::SeqCst);
         });
         assert_eq!(n.load(Ordering::SeqCst), 11);
+    }
+
+    #[test]
+    fn a_hook_may_drop_a_guard_of_its_own_token() {
+        let t = CancelToken::new();
+        let held: Arc<Mutex<Option<CancelHook>>> = Arc::default();
+        let n = Arc::new(AtomicUsize::new(0));
+        let (h, a, b) = (held.clone(), n.clone(), n.clone());
+        let _first = t.on_cancel(move || {
+            a.fetch_add(1, Ordering::SeqCst);
+            // Would deadlock on the hooks' lock if the drop waited for it.
+            drop(h.lock().unwrap_or_else(|e| e.into_inner()).take());
+        });
+        *held.lock().unwrap() = Some(t.on_cancel(move || {
+            b.fetch_add(10, Ordering::SeqCst);
+        }));
+        t.cancel();
+        assert!(held.lock().unwrap().is_none());
+        // Both ran: the second was taken out before the first dropped its guard.
+        assert_eq!(n.load(Ordering::SeqCst), 11);
+        // Another token's guards still unregister normally inside a hook.
+        let (outer, inner) = (CancelToken::new(), CancelToken::new());
+        let m = Arc::new(AtomicUsize::new(0));
+        let c = m.clone();
+        let inner_guard = inner.on_cancel(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        let _o = outer.on_cancel(move || drop(inner_guard));
+        outer.cancel();
+        inner.cancel();
+        assert_eq!(m.load(Ordering::SeqCst), 0);
     }
 
     #[test]
