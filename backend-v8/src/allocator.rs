@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use crate::limits::Limits;
 
 unsafe extern "C" fn allocate(limits: &Limits, len: usize) -> *mut c_void {
-    if !limits.reserve(len) {
+    if !limits.reserve_buffer(len) {
         return std::ptr::null_mut();
     }
     // SAFETY: plain C allocation; a zero length still gets a unique pointer.
@@ -20,7 +20,7 @@ unsafe extern "C" fn allocate(limits: &Limits, len: usize) -> *mut c_void {
 }
 
 unsafe extern "C" fn allocate_uninitialized(limits: &Limits, len: usize) -> *mut c_void {
-    if !limits.reserve(len) {
+    if !limits.reserve_buffer(len) {
         return std::ptr::null_mut();
     }
     // SAFETY: plain C allocation; a zero length still gets a unique pointer.

@@ -15,6 +15,12 @@ pub(crate) struct Limits {
     pub exceeded: AtomicBool,
     /// For terminating the running code from V8's callbacks.
     pub handle: OnceLock<v8::IsolateHandle>,
+    /// The array buffer allocator refused a buffer, and none was allocated since: V8
+    /// collects and retries it (see [`Limits::reserve_buffer`]).
+    refused: AtomicBool,
+    /// V8 began its last-resort collection for the refused buffer: the next refusal is
+    /// final.
+    collected_for_buffer: AtomicBool,
 }
 
 impl Limits {
@@ -24,6 +30,8 @@ impl Limits {
             external: AtomicUsize::new(0),
             exceeded: AtomicBool::new(false),
             handle: OnceLock::new(),
+            refused: AtomicBool::new(false),
+            collected_for_buffer: AtomicBool::new(false),
         })
     }
 
@@ -46,6 +54,25 @@ impl Limits {
             self.exceed();
             false
         }
+    }
+
+    /// [`Limits::reserve`] for the array buffer allocator. V8 retries a buffer the
+    /// allocator refused after collecting garbage, last after collecting all it can (which
+    /// gives back the bytes of dropped buffers): only a refusal after that one ends the
+    /// isolate, so that garbage never does.
+    pub(crate) fn reserve_buffer(&self, len: usize) -> bool {
+        if self.try_reserve(len) {
+            self.refused.store(false, Ordering::Release);
+            self.collected_for_buffer.store(false, Ordering::Release);
+            return true;
+        }
+        if self.collected_for_buffer.swap(false, Ordering::AcqRel) {
+            self.refused.store(false, Ordering::Release);
+            self.exceed();
+        } else {
+            self.refused.store(true, Ordering::Release);
+        }
+        false
     }
 
     /// [`Limits::reserve`] that leaves the isolate alone when `len` does not fit.
@@ -89,10 +116,19 @@ pub(crate) unsafe extern "C" fn near_heap_limit(
     // SAFETY: `data` is `Arc::as_ptr` of the isolate's `Limits`, which the isolate's
     // allocator keeps alive for as long as the isolate exists.
     let limits = unsafe { &*(data as *const Limits) };
-    limits.exceed();
     // V8 aborts the process unless the new limit exceeds what the heap already holds,
     // which can be far above the limit (V8 lets a first large young object through).
-    let held = crate::lock_stack::running_heap_size(limits).unwrap_or(0);
+    let running = crate::lock_stack::running_heap_size(limits);
+    let held = running.unwrap_or(0);
+    // A buffer was refused and the heap is far from its limit: V8 calls this as it begins
+    // its last-resort collection for that buffer, not for the heap (a heap at its limit,
+    // or one whose collections are ineffective, holds more than half of it). The buffer's
+    // retry decides after the collection; the heap limit stays as it is.
+    if limits.refused.load(Ordering::Acquire) && running.is_some_and(|h| h < limits.limit / 2) {
+        limits.collected_for_buffer.store(true, Ordering::Release);
+        return current_heap_limit;
+    }
+    limits.exceed();
     current_heap_limit
         .saturating_mul(2)
         .max(held.saturating_add(limits.limit))
