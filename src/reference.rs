@@ -122,6 +122,21 @@ impl Reference {
         traits::Reference::apply_as(self, receiver, args, options)
     }
 
+    /// [`get_as`](Reference::get_as) on the worker pool: a future of `T`.
+    pub fn get_as_async<T: DeserializeOwned + Send + 'static>(&self, key: Value) -> Task<T> {
+        traits::Reference::get_as_async(self, key)
+    }
+
+    /// [`apply_as`](Reference::apply_as) on the worker pool: a future of `T`.
+    pub fn apply_as_async<T: DeserializeOwned + Send + 'static>(
+        &self,
+        receiver: Value,
+        args: Vec<Value>,
+        options: ApplyOptions,
+    ) -> Task<T> {
+        traits::Reference::apply_as_async(self, receiver, args, options)
+    }
+
     /// `apply` on the worker pool.
     pub fn apply_async(
         &self,

@@ -65,7 +65,7 @@ fn call_host<'s>(
         Err(e) => return convert::throw(scope, &e),
     };
     match cb.mode() {
-        CallbackMode::Sync => match crate::cpu::host(|| cb.call(values)) {
+        CallbackMode::Sync => match core.lend(|| crate::cpu::host(|| cb.call(values))) {
             Ok(v) => {
                 match convert::from_value(scope, &v) {
                     Ok(local) => rv.set(local),

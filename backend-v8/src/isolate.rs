@@ -22,6 +22,8 @@ pub(crate) struct IsolateInner {
     v8: Mutex<Option<Arc<OwnedIsolate>>>,
     /// A context for compiling scripts and modules (created on first use).
     pub utility_context: Mutex<Option<v8::Global<v8::Context>>>,
+    /// The utility context's `Reflect.set`, taken before any code ran there.
+    pub reflect_set: Mutex<Option<v8::Global<v8::Function>>>,
 }
 
 impl Drop for IsolateInner {
@@ -147,6 +149,7 @@ impl V8Isolate {
             core,
             v8: Mutex::new(Some(Arc::new(OwnedIsolate(Some(shared))))),
             utility_context: Mutex::new(None),
+            reflect_set: Mutex::new(None),
         });
         let _ = inner.core.owner.set(Arc::downgrade(&inner));
         Ok(V8Isolate { inner })
@@ -198,7 +201,10 @@ impl V8Isolate {
             Some(_) => return hop(|| self.enter(timeout, f))?,
             None => None,
         };
-        self.inner.core.queue.run(|| {
+        // While the turn's holder is in a host callback, wait for it no longer than either
+        // call's deadline (the callback may be waiting for this very thread).
+        let deadline = timeout.and_then(crate::deadline);
+        self.inner.core.queue.run_by(deadline, || {
             let shared = self
                 .inner
                 .v8
@@ -326,6 +332,8 @@ impl V8Isolate {
             return false;
         }
         core.handle.terminate_execution();
+        // Calls from other threads waiting for the turn end now.
+        core.queue.close();
         let shared = self
             .inner
             .v8
@@ -344,6 +352,11 @@ impl V8Isolate {
         *self
             .inner
             .utility_context
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+        *self
+            .inner
+            .reflect_set
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = None;
         // The isolate goes with the last clone: now, or when a running call ends.
@@ -366,7 +379,26 @@ impl V8Isolate {
         }
         let ctx = v8::Context::new(scope, Default::default());
         *slot = Some(v8::Global::new(scope, ctx));
+        let set = crate::properties::fresh_reflect_set(&mut v8::ContextScope::new(scope, ctx));
+        *self
+            .inner
+            .reflect_set
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = set;
         ctx
+    }
+
+    /// The utility context's own `Reflect.set` (once that context exists).
+    pub(crate) fn reflect_set<'s>(
+        &self,
+        scope: &mut v8::PinScope<'s, '_>,
+    ) -> Option<v8::Local<'s, v8::Function>> {
+        let slot = self
+            .inner
+            .reflect_set
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        slot.as_ref().map(|g| v8::Local::new(scope, g))
     }
 }
 

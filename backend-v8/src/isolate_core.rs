@@ -68,6 +68,13 @@ impl Core {
                 .is_ok()
     }
 
+    /// Runs `f`, host code called from inside a call of this isolate (a host callback),
+    /// with the isolate's turn lent: a call from another thread waits for it no longer
+    /// than either call's deadline (see [`TaskQueue::run_by`]).
+    pub fn lend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.queue.lend(crate::call_deadline::call_deadline(), f)
+    }
+
     pub fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
         self.tables.lock().unwrap_or_else(|e| e.into_inner())
     }

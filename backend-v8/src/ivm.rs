@@ -524,7 +524,7 @@ fn ref_apply<'s>(
     match mode {
         0 => {
             let host_callback = r.downcast_ref::<engine_api::Callback>().is_some();
-            crate::cpu::host(|| r.apply(receiver, values, &opts))
+            core.lend(|| crate::cpu::host(|| r.apply(receiver, values, &opts)))
                 .map(Some)
                 // A reference to a host callback fails as the callback (as on boa-wasi).
                 .map_err(|e| {

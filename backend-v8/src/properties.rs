@@ -7,6 +7,8 @@
 
 use engine_api::{PropertyRefusal, Result};
 
+use crate::isolate_core::Core;
+
 /// `key` as a property name. An object key is refused: its `toString` is guest code.
 pub(crate) fn name<'s>(
     scope: &mut v8::PinScope<'s, '_>,
@@ -133,6 +135,42 @@ pub(crate) fn set<'s>(
             .create_data_property(scope, key, value)
             .ok_or_else(crate::empty),
     }
+}
+
+/// `obj[key] = value` with accessors: the ordinary `[[Set]]` (setters and Proxy traps
+/// run) and its answer, `false` where strict code would throw (a read-only property, a
+/// getter without setter, a non-extensible object, a trap answering `false`), as
+/// `Reflect.set` answers; V8's `Object::Set` answers `true` for those.
+pub(crate) fn set_with_accessors<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    obj: v8::Local<'s, v8::Object>,
+    key: v8::Local<'s, v8::Name>,
+    value: v8::Local<'s, v8::Value>,
+) -> Result<bool> {
+    let set = Core::of(scope)
+        .isolate()?
+        .reflect_set(scope)
+        .ok_or_else(|| crate::backend_error("the utility context has no Reflect.set"))?;
+    let undefined = v8::undefined(scope).into();
+    let done = set
+        .call(scope, undefined, &[obj.into(), key.into(), value])
+        .ok_or_else(crate::empty)?;
+    Ok(done.is_true())
+}
+
+/// `Reflect.set` of a fresh context (its global is untouched: no code ran there yet).
+pub(crate) fn fresh_reflect_set(
+    scope: &mut v8::PinScope<'_, '_>,
+) -> Option<v8::Global<v8::Function>> {
+    let context = scope.get_current_context();
+    let global = context.global(scope);
+    let reflect = v8::String::new(scope, "Reflect")?;
+    let reflect = global.get(scope, reflect.into())?;
+    let reflect = v8::Local::<v8::Object>::try_from(reflect).ok()?;
+    let set = v8::String::new(scope, "set")?;
+    let set = reflect.get(scope, set.into())?;
+    let set = v8::Local::<v8::Function>::try_from(set).ok()?;
+    Some(v8::Global::new(scope, set))
 }
 
 /// `delete obj[key]`; a Proxy is refused (its `deleteProperty` trap is code).

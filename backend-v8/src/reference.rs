@@ -209,7 +209,7 @@ impl engine_api::Reference for V8Reference {
             let key = or_caught!(tc, properties::name(tc, key))?;
             let value = convert::from_value(tc, v)?;
             let ok = if accessors {
-                obj.set(tc, key.into(), value).ok_or_else(crate::empty)
+                properties::set_with_accessors(tc, obj, key, value)
             } else {
                 properties::set(tc, obj, key, value)
             };

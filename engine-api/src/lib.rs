@@ -99,7 +99,7 @@ pub use js_error::{JsError, Location};
 pub use module::{Module, Resolver};
 pub use property_options::PropertyOptions;
 pub use property_refusal::PropertyRefusal;
-pub use queue::{TaskQueue, spawn_detached};
+pub use queue::{TaskQueue, UNBOUNDED_LEND_WAIT, spawn_detached};
 pub use reference::Reference;
 pub use script::Script;
 pub use script_options::ScriptOptions;

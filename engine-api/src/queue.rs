@@ -10,6 +10,19 @@
 //! (two opposite cross-isolate calls, also through longer chains), the call that closes
 //! the cycle is refused, so its thread unwinds and the other one goes on.
 //!
+//! # Waiting on a host callback
+//!
+//! The turn's holder may [lend](TaskQueue::lend) it to host code (a host callback the
+//! guest called). A blocking call from another thread then waits for the callback to end,
+//! but the callback may be waiting for that very thread (joining it), so the wait is
+//! bounded ([`TaskQueue::run_by`]): by the waiting call's own deadline
+//! ([`Error::Timeout`]), by the lending call's deadline ([`Error::ReentrancyRefused`]: it
+//! is past it and still in its callback), and when neither call has one, by
+//! [`UNBOUNDED_LEND_WAIT`] after the callback began ([`Error::ReentrancyRefused`]). A
+//! call that must wait longer for a slow callback gives itself a timeout.
+//! [`TaskQueue::close`] (the isolate is gone) ends every such wait with
+//! [`Error::Disposed`].
+//!
 //! # Cancellation
 //!
 //! Every [`Task`] carries a [`CancelToken`]. [`Task::cancel`], or dropping a task that has
@@ -26,8 +39,13 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::ThreadId;
+use std::time::{Duration, Instant};
 
 use crate::{CancelToken, Completer, Error, Result, Task};
+
+/// How long a blocking call without a deadline waits for a host callback of a call
+/// without a deadline either (see [the module docs](self)).
+pub const UNBOUNDED_LEND_WAIT: Duration = Duration::from_secs(1);
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -76,6 +94,13 @@ struct QueueState {
     granted: Option<u64>,
     /// The thread that holds the turn, if one does (for deadlock detection).
     holder: Option<ThreadId>,
+    /// The deadlines of the holder's calls that lent the turn to a host callback
+    /// (innermost last), while they do.
+    lends: Vec<Option<Instant>>,
+    /// When the outermost of those callbacks began.
+    lent_since: Option<Instant>,
+    /// The isolate is gone: blocking calls no longer wait for a turn.
+    closed: bool,
 }
 
 enum Entry {
@@ -112,6 +137,37 @@ fn closes_cycle(
         }
     }
     false
+}
+
+/// When a call due by `own` stops waiting for a turn that is lent to a host callback, and
+/// with what error; `None` while the turn is not lent (the call waits its turn).
+fn wait_limit(st: &QueueState, own: Option<Instant>) -> Option<(Instant, Error)> {
+    let lender = *st.lends.last()?;
+    Some(match (own, lender) {
+        (Some(own), Some(lender)) if lender < own => (lender, lender_late()),
+        (Some(own), _) => (own, Error::timeout()),
+        (None, Some(lender)) => (lender, lender_late()),
+        (None, None) => {
+            let since = st.lent_since.unwrap_or_else(Instant::now);
+            let limit = since.checked_add(UNBOUNDED_LEND_WAIT).unwrap_or(since);
+            (limit, lender_slow())
+        }
+    })
+}
+
+fn lender_late() -> Error {
+    Error::ReentrancyRefused {
+        reason: "called from another thread while the isolate's own call, past its deadline, \
+                 waits in a host callback (call back in from the callback's thread)",
+    }
+}
+
+fn lender_slow() -> Error {
+    Error::ReentrancyRefused {
+        reason: "called from another thread while the isolate's own call waits in a host \
+                 callback, and neither call has a timeout to bound the wait (call back in \
+                 from the callback's thread, or give the call a timeout to wait longer)",
+    }
 }
 
 /// Releases the turn when a blocking call ends, even by panic.
@@ -152,8 +208,18 @@ impl TaskQueue {
     ///
     /// Fails with [`Error::Deadlock`] (without running `f`) when waiting for the turn
     /// would never end: the turn's holder waits, directly or through other threads, for
-    /// a queue this thread holds.
+    /// a queue this thread holds. A call without a deadline: see [`TaskQueue::run_by`].
     pub fn run<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        self.run_by(None, f)
+    }
+
+    /// Like [`TaskQueue::run`], for a call due by `deadline`: while the turn's holder
+    /// [lends](TaskQueue::lend) it to host code, waiting ends (without running `f`) at
+    /// `deadline` with [`Error::Timeout`], at the lending call's deadline with
+    /// [`Error::ReentrancyRefused`], or, when neither has one, [`UNBOUNDED_LEND_WAIT`]
+    /// after the callback began, also with [`Error::ReentrancyRefused`]. A closed queue
+    /// fails waiting calls with [`Error::Disposed`].
+    pub fn run_by<R>(&self, deadline: Option<Instant>, f: impl FnOnce() -> Result<R>) -> Result<R> {
         if self.held_by_current_thread() {
             return f();
         }
@@ -172,15 +238,55 @@ impl TaskQueue {
             }
         };
         if let Some(ticket) = ticket {
-            self.wait_for_turn(me, ticket)?;
+            self.wait_for_turn(me, ticket, deadline)?;
         }
         HELD.with(|h| h.borrow_mut().push(self.key()));
         let _turn = Turn { queue: self };
         f()
     }
 
-    /// Blocks until `ticket` is granted, unless that would deadlock.
-    fn wait_for_turn(&self, me: ThreadId, ticket: u64) -> Result<()> {
+    /// Runs `f`, host code the holder of this queue's turn runs inside a call due by
+    /// `deadline`, with the turn lent: calls from other threads wait for it only so long
+    /// (see [`TaskQueue::run_by`]). On a thread that does not hold the turn it just runs `f`.
+    pub fn lend<R>(&self, deadline: Option<Instant>, f: impl FnOnce() -> R) -> R {
+        struct Lent<'a>(&'a QueueInner);
+        impl Drop for Lent<'_> {
+            fn drop(&mut self) {
+                let mut st = self.0.state();
+                st.lends.pop();
+                if st.lends.is_empty() {
+                    st.lent_since = None;
+                }
+                self.0.granted.notify_all();
+            }
+        }
+        if !self.held_by_current_thread() {
+            return f();
+        }
+        {
+            let mut st = self.inner.state();
+            if st.lends.is_empty() {
+                st.lent_since = Some(Instant::now());
+            }
+            st.lends.push(deadline);
+            // Waiters re-time their wait against this callback.
+            self.inner.granted.notify_all();
+        }
+        let _lent = Lent(&self.inner);
+        f()
+    }
+
+    /// Ends every wait for this queue's turn, now and later, with [`Error::Disposed`]
+    /// (its isolate is gone). Work that holds the turn, and queued async work, still run.
+    pub fn close(&self) {
+        let mut st = self.inner.state();
+        st.closed = true;
+        self.inner.granted.notify_all();
+    }
+
+    /// Blocks until `ticket` is granted, unless that would deadlock or the wait is
+    /// refused (see [`TaskQueue::run_by`]).
+    fn wait_for_turn(&self, me: ThreadId, ticket: u64, deadline: Option<Instant>) -> Result<()> {
         {
             let mut waiting = waiting();
             let map = waiting.get_or_insert_with(HashMap::new);
@@ -197,21 +303,45 @@ impl TaskQueue {
             }
             map.insert(me, self.inner.clone());
         }
-        {
-            let mut st = self.inner.state();
-            while st.granted != Some(ticket) {
-                st = self
-                    .inner
-                    .granted
-                    .wait(st)
-                    .unwrap_or_else(|e| e.into_inner());
-            }
-            st.granted = None;
-        }
+        let r = self.await_grant(ticket, deadline);
         if let Some(map) = waiting().as_mut() {
             map.remove(&me);
         }
-        Ok(())
+        r
+    }
+
+    fn await_grant(&self, ticket: u64, own: Option<Instant>) -> Result<()> {
+        let mut st = self.inner.state();
+        loop {
+            if st.granted == Some(ticket) {
+                st.granted = None;
+                return Ok(());
+            }
+            let now = Instant::now();
+            let (limit, refusal) = match wait_limit(&st, own) {
+                _ if st.closed => (now, Error::Disposed),
+                Some(limit) => limit,
+                None => {
+                    st = self
+                        .inner
+                        .granted
+                        .wait(st)
+                        .unwrap_or_else(|e| e.into_inner());
+                    continue;
+                }
+            };
+            if now >= limit {
+                st.entries
+                    .retain(|e| !matches!(e, Entry::Sync(t, _) if *t == ticket));
+                return Err(refusal);
+            }
+            st = self
+                .inner
+                .granted
+                .wait_timeout(st, limit - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     /// Queues `f` to run on the worker pool; the task resolves to its result. Cancelling
@@ -529,5 +659,102 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         q.spawn_ignored(move || tx.send(CancelToken::current().is_none()).unwrap());
         assert!(rx.recv().unwrap());
+    }
+
+    /// Holds `q`'s turn and lends it (due by `lender`) while another thread calls `q.run_by(own, ..)`,
+    /// until that call ends; returns its result.
+    fn call_in_while_lent(
+        q: &TaskQueue,
+        lender: Option<Instant>,
+        own: Option<Instant>,
+    ) -> Result<u32> {
+        q.run(|| {
+            q.lend(lender, || {
+                let q2 = q.clone();
+                std::thread::spawn(move || q2.run_by(own, || Ok(7)))
+                    .join()
+                    .map_err(|_| Error::Cancelled)
+            })
+        })
+        .expect("the holder's call")
+    }
+
+    fn far() -> Option<Instant> {
+        Instant::now().checked_add(Duration::from_secs(600))
+    }
+
+    fn soon() -> Option<Instant> {
+        Instant::now().checked_add(Duration::from_millis(30))
+    }
+
+    #[test]
+    fn waiting_on_a_lent_turn_ends_at_either_deadline() {
+        let q = TaskQueue::new();
+        let own = call_in_while_lent(&q, far(), soon());
+        assert!(matches!(own, Err(Error::Timeout { .. })), "{own:?}");
+        let lender = call_in_while_lent(&q, soon(), far());
+        assert!(
+            matches!(lender, Err(Error::ReentrancyRefused { .. })),
+            "{lender:?}"
+        );
+        let lender = call_in_while_lent(&q, soon(), None);
+        assert!(
+            matches!(lender, Err(Error::ReentrancyRefused { .. })),
+            "{lender:?}"
+        );
+        // Neither has a deadline: refused once the callback has lasted the grace.
+        let neither = call_in_while_lent(&q, None, None);
+        assert!(
+            matches!(neither, Err(Error::ReentrancyRefused { .. })),
+            "{neither:?}"
+        );
+        // The queue goes on, and nothing is left queued.
+        assert_eq!(q.run(|| Ok(1)).unwrap(), 1);
+        assert!(q.is_idle());
+    }
+
+    #[test]
+    fn a_waiter_gets_the_turn_when_the_lend_ends_in_time() {
+        let q = TaskQueue::new();
+        let waiter = q.run(|| {
+            q.lend(None, || {
+                let q2 = q.clone();
+                let t = std::thread::spawn(move || q2.run_by(far(), || Ok(8)));
+                while q.inner.state().entries.is_empty() {
+                    std::thread::yield_now();
+                }
+                Ok(t)
+            })
+        });
+        assert_eq!(waiter.unwrap().join().unwrap().unwrap(), 8);
+        assert!(q.is_idle());
+    }
+
+    #[test]
+    fn closing_ends_waits_with_disposed() {
+        let q = TaskQueue::new();
+        let r = q.run(|| {
+            q.lend(far(), || {
+                let waiters: Vec<_> = (0..4)
+                    .map(|_| {
+                        let q2 = q.clone();
+                        std::thread::spawn(move || q2.run_by(far(), || Ok(9)))
+                    })
+                    .collect();
+                while q.inner.state().entries.len() < 4 {
+                    std::thread::yield_now();
+                }
+                q.close();
+                Ok(waiters
+                    .into_iter()
+                    .map(|t| t.join().unwrap())
+                    .collect::<Vec<_>>())
+            })
+        });
+        for w in r.unwrap() {
+            assert!(matches!(w, Err(Error::Disposed)), "{w:?}");
+        }
+        // Async work still runs on a closed queue.
+        assert_eq!(q.spawn(|| Ok(3)).wait().unwrap(), 3);
     }
 }

@@ -99,6 +99,35 @@ pub trait Reference: Clone + Send + Sync + 'static {
         crate::context::read_as(self.apply(receiver, args, &options)?)
     }
 
+    /// [`get_as`](Reference::get_as) on the worker pool: a future of `T`, failing with
+    /// the same [`Error::Deserialize`](crate::Error::Deserialize) on a wrong shape.
+    ///
+    /// ```ignore
+    /// let port: u16 = config.get_as_async("port".into()).await?;
+    /// ```
+    fn get_as_async<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        key: Value,
+    ) -> crate::Task<T> {
+        let this = self.clone();
+        crate::Isolate::queue(&self.isolate())
+            .clone()
+            .spawn(move || this.get_as(key))
+    }
+
+    /// [`apply_as`](Reference::apply_as) on the worker pool: a future of `T`.
+    fn apply_as_async<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        receiver: Value,
+        args: Vec<Value>,
+        options: ApplyOptions,
+    ) -> crate::Task<T> {
+        let this = self.clone();
+        crate::Isolate::queue(&self.isolate())
+            .clone()
+            .spawn(move || this.apply_as(receiver, args, &options))
+    }
+
     /// The reference of this backend inside a [`Value::Reference`] or [`Value::DerefInto`]
     /// (what [`to_any`](Reference::to_any) made), if it is one.
     fn from_any(any: &AnyReference) -> Option<Self> {

@@ -37,6 +37,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "properties/set_read_only_or_frozen_is_false",
             set_read_only::<E>,
         ),
+        Case::new(
+            "properties/set_with_accessors_answers_like_reflect_set",
+            set_with_accessors_answers_like_reflect_set::<E>,
+        ),
         Case::new("properties/set_accessor_or_proxy_refused", set_refused::<E>),
         Case::new("properties/delete_refuses_proxy", delete_proxy::<E>),
         Case::new(
@@ -319,9 +323,60 @@ fn set_read_only<E: Backend>() -> R {
             3.into()
         ])
     );
-    // A frozen write with accessors fails silently (V8 may answer true, as Object::Set).
-    frozen.set("a".into(), 2.into(), PropertyOptions::accessors())?;
-    ensure_eq!(frozen.get("a".into(), D)?, Value::from(1));
+    // With accessors, the ordinary [[Set]] answers as `Reflect.set` does: `false` where
+    // strict code would throw, the same as without accessors.
+    let a = PropertyOptions::accessors();
+    ensure_eq!(frozen.set("a".into(), 2.into(), a)?, false);
+    ensure_eq!(frozen.set("b".into(), 2.into(), a)?, false);
+    ensure_eq!(ro.set("k".into(), 2.into(), a)?, false);
+    ensure_eq!(sealed.set("new".into(), 2.into(), a)?, false);
+    ensure!(sealed.set("w".into(), 4.into(), a)?);
+    ensure_eq!(
+        eval(&c, "[f.a, 'b' in f, ro.k, 'new' in s, s.w]")?,
+        Value::Array(vec![
+            1.into(),
+            false.into(),
+            1.into(),
+            false.into(),
+            4.into()
+        ])
+    );
+    Ok(())
+}
+
+/// With accessors, `set` answers what the setter, the getter-only accessor or the Proxy
+/// trap made of the write (isolated-vm's `accessors: true`), on every backend alike.
+fn set_with_accessors_answers_like_reflect_set<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let a = PropertyOptions::accessors();
+    let o = reference_to::<E>(
+        &c,
+        "globalThis.runs = 0; \
+         globalThis.o = { set s(v) { runs += v }, get g() { return 1 } }; o",
+    )?;
+    ensure!(o.set("s".into(), 5.into(), a)?, "a setter's write");
+    ensure_eq!(o.set("g".into(), 5.into(), a)?, false);
+    let no = reference_to::<E>(&c, "new Proxy({}, { set() { runs += 10; return false } })")?;
+    ensure_eq!(no.set("x".into(), 1.into(), a)?, false);
+    let yes = reference_to::<E>(&c, "new Proxy({}, { set() { runs += 100; return 1 } })")?;
+    ensure!(yes.set("x".into(), 1.into(), a)?, "a trap answering truthy");
+    // Inherited read-only: the write is refused, nothing is shadowed.
+    let child = reference_to::<E>(
+        &c,
+        "globalThis.child = Object.create(Object.freeze({ p: 1 })); child",
+    )?;
+    ensure_eq!(child.set("p".into(), 2.into(), a)?, false);
+    // A setter that throws: its exception, not an answer.
+    let throws = reference_to::<E>(&c, "({ set t(v) { throw new RangeError('no t') } })")?;
+    expect_err(
+        throws.set("t".into(), 1.into(), a),
+        "the setter's RangeError",
+        |e| matches!(e, Error::Js(j) if j.message.contains("no t")),
+    )?;
+    ensure_eq!(
+        eval(&c, "[runs, Object.hasOwn(child, 'p'), o.g]")?,
+        Value::Array(vec![115.into(), false.into(), 1.into()])
+    );
     Ok(())
 }
 

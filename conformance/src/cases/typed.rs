@@ -304,6 +304,38 @@ fn wrong_shape_is_deserialize_error<B: Backend>() -> R {
             .wait(),
         "fraction as u32 (closure, async)",
     )?;
+    // References: the typed forms, sync and on the worker pool, fail alike.
+    let global = ctx.global()?;
+    ctx.eval(
+        "globalThis.seven = 'seven'; globalThis.half = (x) => x / 2",
+        &d,
+    )?;
+    shape(global.get_as("seven".into()), "string property as u32")?;
+    shape(
+        global.get_as_async("seven".into()).wait(),
+        "string property as u32 (async)",
+    )?;
+    let half = crate::support::reference_to::<B>(&ctx, "half")?;
+    let a = engine_api::ApplyOptions::default();
+    shape(
+        half.apply_as(Value::Undefined, vec![Value::from(3)], &a),
+        "fraction result as u32",
+    )?;
+    shape(
+        half.apply_as_async(Value::Undefined, vec![Value::from(3)], a.clone())
+            .wait(),
+        "fraction result as u32 (async)",
+    )?;
+    // The right shape comes through, sync and async.
+    ensure_eq!(
+        half.apply_as_async::<u32>(Value::Undefined, vec![Value::from(84)], a)
+            .wait()?,
+        42
+    );
+    ensure_eq!(
+        global.get_as_async::<String>("seven".into()).wait()?,
+        "seven".to_owned()
+    );
     let user: engine_api::Result<User> = ctx.eval_as("({ name: 'ann' })", &d);
     ensure!(
         matches!(&user, Err(engine_api::Error::Deserialize(m)) if m.contains("id") || m.contains("missing")),
