@@ -6,9 +6,9 @@
 //! waiter installing its sink) completes it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use engine_api::{Completer, Error, Result, TransferOptions, Value};
@@ -149,14 +149,30 @@ pub(crate) fn wait(core: &Core, outcome: Outcome, deadline: Option<Instant>) -> 
     r?
 }
 
-/// Completes `completer` with `outcome`, now or when the promise settles.
-pub(crate) fn complete(core: &Core, outcome: Result<Outcome>, completer: Completer<Value>) {
+/// Completes `completer` with `outcome`, now or when the promise settles. A task cancelled
+/// while it waits gives its slot up at once (else the slot, and the completer in it, would
+/// stay until the promise settled, which may be never).
+pub(crate) fn complete(core: &Arc<Core>, outcome: Result<Outcome>, completer: Completer<Value>) {
     match outcome {
         Err(e) => completer.complete(Err(e)),
         Ok(Outcome::Ready(v)) => completer.complete(Ok(v)),
-        Ok(Outcome::Pending(id)) => core
-            .pending
-            .install(id, Box::new(move |r| completer.complete(r))),
+        Ok(Outcome::Pending(id)) => {
+            let weak = Arc::downgrade(core);
+            let on_cancel = completer.token().map(|token| {
+                token.on_cancel(move || {
+                    if let Some(core) = weak.upgrade() {
+                        core.pending.cancel(id);
+                    }
+                })
+            });
+            core.pending.install(
+                id,
+                Box::new(move |r| {
+                    drop(on_cancel);
+                    completer.complete(r)
+                }),
+            )
+        }
     }
 }
 

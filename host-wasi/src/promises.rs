@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use engine_api::abi::{Request, Response, WireValue};
@@ -154,6 +154,21 @@ impl WasiIsolate {
     pub(crate) fn wait_watch(&self, watch: u32, deadline: Option<Instant>) -> Result<Value> {
         let promises = &self.inner.promises;
         let in_turn = self.inner.queue.held_by_current_thread();
+        // A cancelled task stops waiting at once and gives its worker thread back (else a
+        // few cancelled waits on promises that settle late would hold the whole pool).
+        // Declared before the lock below, so that it is dropped after it: the hook takes
+        // that lock while the token holds its own, so the guard is never dropped under it.
+        let token = engine_api::CancelToken::current();
+        let _on_cancel = token.as_ref().map(|t| {
+            let inner = Arc::downgrade(&self.inner);
+            t.on_cancel(move || {
+                if let Some(inner) = inner.upgrade() {
+                    // Taking the lock orders this after the waiter's check.
+                    drop(inner.promises.lock());
+                    inner.promises.changed.notify_all();
+                }
+            })
+        });
         let mut st = promises.lock();
         if crate::lent_store::lent_here(&self.inner) {
             // Inside a host callback of this isolate: its own call is suspended beneath
@@ -174,6 +189,10 @@ impl WasiIsolate {
             if self.is_disposed() {
                 st.watches.remove(&watch);
                 return Err(Error::Disposed);
+            }
+            if token.as_ref().is_some_and(|t| t.is_cancelled()) {
+                st.watches.remove(&watch);
+                return Err(Error::Cancelled);
             }
             if in_turn && !st.inbox.is_empty() {
                 drop(st);

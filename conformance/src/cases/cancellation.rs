@@ -38,6 +38,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             cancel_promise_wait::<E>,
         ),
         Case::new(
+            "cancellation/cancelled_promise_waits_leave_workers_to_others",
+            cancelled_waits::<E>,
+        ),
+        Case::new(
             "cancellation/stopped_call_ends_in_cancelled",
             stopped_call_error::<E>,
         ),
@@ -207,6 +211,62 @@ fn cancel_promise_wait<E: Backend>() -> R {
     expect_err(r, "Cancelled", is_cancelled)?;
     let _ = release_tx.send(());
     ensure_eq!(eval(&c, "1 + 1")?, Value::from(2));
+    Ok(())
+}
+
+/// Four async calls (the worker pool's smallest size) each waiting for a promise that only
+/// a held host future can settle, all cancelled: a fifth isolate's `eval_async` runs before
+/// the futures are released. (A backend whose worker thread kept waiting for a cancelled
+/// call's promise would freeze all async work until then.)
+fn cancelled_waits<E: Backend>() -> R {
+    const WAITS: usize = 4;
+    let held: Arc<Mutex<Vec<engine_api::Completer<()>>>> = Arc::default();
+    let (called, called_rx) = mpsc::channel();
+    let called = Mutex::new(called);
+    let h = held.clone();
+    let future = Callback::new_future(move |_| {
+        let (task, completer) = Task::<()>::pending();
+        h.lock().unwrap_or_else(|e| e.into_inner()).push(completer);
+        let _ = called.lock().unwrap_or_else(|e| e.into_inner()).send(());
+        async move {
+            let _ = task.await;
+            Ok(Value::from(1))
+        }
+    });
+    let options = EvalOptions {
+        result: TransferOptions::copy().with_promise(),
+        ..Default::default()
+    };
+    let mut waits = Vec::new();
+    for _ in 0..WAITS {
+        let (i, c) = setup::<E>()?;
+        let task =
+            c.eval_closure_async("return $0()", vec![future.clone().into()], options.clone());
+        waits.push((i, c, task));
+    }
+    for _ in 0..WAITS {
+        called_rx
+            .recv_timeout(ENDS_WITHIN)
+            .map_err(|_| "an async host call never started".to_string())?;
+    }
+    let mut kept = Vec::new();
+    for (i, c, task) in waits {
+        task.cancel();
+        expect_err(task.wait(), "Cancelled", is_cancelled)?;
+        kept.push((i, c));
+    }
+    let (_j, other) = setup::<E>()?;
+    let r = ends("a fifth isolate's eval_async", move || {
+        other.eval_async("1 + 1", EvalOptions::copy()).wait()
+    });
+    // Release the futures whatever happened, so that nothing waits past the case.
+    for completer in held.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        completer.complete(Ok(()));
+    }
+    ensure_eq!(r??, Value::from(2));
+    for (_, c) in &kept {
+        ensure_eq!(eval(c, "2 + 2")?, Value::from(4));
+    }
     Ok(())
 }
 
