@@ -185,6 +185,9 @@ pub(crate) const BOUNDARY: &str = "    at (<isolated-vm boundary>)";
 /// was. The frames come from V8's stack walk, so no guest code (`Error.prepareStackTrace`,
 /// a `stack` getter) runs.
 fn across_boundary(scope: &mut v8::PinScope, remote: &str) -> String {
+    // Bounded as on boa-wasi's wire: a hostile isolate's stack (or one grown across many
+    // crossings) keeps its first lines.
+    let remote = engine_api::abi::HostResponse::bounded_stack(remote.to_owned());
     let mut out = String::with_capacity(remote.len() + 64 * BOUNDARY_FRAMES);
     out.push_str(remote.trim_end_matches('\n'));
     let Some(trace) = v8::StackTrace::current_stack_trace(scope, BOUNDARY_FRAMES) else {

@@ -40,18 +40,6 @@ pub const DECLARED_FAILURES: &[(&str, &str, &str)] = &[
          so a 32 MB guest runs out of memory (MemoryLimit, the isolate disposed; the host is \
          unaffected)",
     ),
-    (
-        "boa-wasi",
-        "stacks/error_stack_spans_three_isolates",
-        "a host call's failure reaches the Boa guest as HostResponse::Error { name, message }: \
-         the ABI carries no stack, so the guest cannot continue the remote stack with its own \
-         frames (V8 does, with isolated-vm's boundary line); needs a stack field in the ABI",
-    ),
-    (
-        "boa-wasi",
-        "stacks/host_error_keeps_guest_stack",
-        "as error_stack_spans_three_isolates",
-    ),
 ];
 
 /// The reason a case is declared to fail on `backend`, if it is.

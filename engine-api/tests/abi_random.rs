@@ -318,6 +318,7 @@ fn host_response(rng: &mut Rng) -> HostResponse {
         _ => HostResponse::Error {
             name: rng.string(),
             message: rng.string(),
+            stack: rng.chance(2).then(|| rng.string()),
             callback: rng.chance(2).then(|| rng.next() as u32),
         },
     }

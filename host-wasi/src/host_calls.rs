@@ -72,19 +72,17 @@ pub(crate) fn host_call(
 }
 
 /// The guest throws a failed host callback's error as the callback's own error (V8 does
-/// the same); the store keeps the failure, to answer `Error::Callback` if that ends the call.
+/// the same), with the stack it had; the store keeps the failure, to answer
+/// `Error::Callback` if that ends the call.
 fn error_response(caller: &mut Caller<'_, HostState>, e: Error) -> HostResponse {
     let callback = matches!(e, Error::Callback { .. })
         .then(|| caller.data_mut().callback_errors.remember(e.clone()));
-    let (name, message) = match e.callback_error().unwrap_or(&e) {
-        Error::Js(j) => (j.name.clone(), j.message.clone()),
-        other => ("Error".into(), other.to_string()),
+    let (name, message, stack) = match e.callback_error().unwrap_or(&e) {
+        Error::Js(j) => (j.name.clone(), j.message.clone(), j.stack.clone()),
+        other => ("Error".into(), other.to_string(), None),
     };
-    HostResponse::Error {
-        name,
-        message,
-        callback,
-    }
+    // The guest continues the stack of the isolate the error came from with its own frames.
+    HostResponse::error(name, message, stack, callback)
 }
 
 fn dispatch(

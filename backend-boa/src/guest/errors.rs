@@ -4,7 +4,9 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use boa_engine::{
-    Context, JsError, JsNativeError, JsObject, JsValue, error::EngineError, js_string,
+    Context, Finalize, JsData, JsError, JsNativeError, JsObject, JsResult, JsString, JsValue,
+    NativeFunction, Trace, error::EngineError, js_str, js_string, object::FunctionObjectBuilder,
+    property::PropertyDescriptor,
 };
 
 use engine_api::abi::{ErrorKind, GuestError};
@@ -18,17 +20,48 @@ thread_local! {
     static CALLBACK_ERRORS: RefCell<VecDeque<(JsObject, u32)>> = RefCell::default();
 }
 
-/// The error a failed host call is thrown as; a failed host callback's (`callback` is the
-/// host's id of its failure) is remembered, to report it as such if it ends the call.
-pub fn host_to_js(name: &str, message: &str, callback: Option<u32>, ctx: &mut Context) -> JsError {
+/// How many frames of this isolate a stack that crossed into it gains, at most (as on V8).
+const BOUNDARY_FRAMES: usize = 10;
+
+/// The marker between the frames of the isolate an error came from and the frames of the
+/// isolate it was thrown into (isolated-vm and the V8 backend write the same line).
+const BOUNDARY: &str = "    at (<isolated-vm boundary>)";
+
+/// The error a failed host call is thrown as: with `stack` (the stack of the isolate it
+/// came from) its stack continues that one with this guest's frames. A failed host
+/// callback's (`callback` is the host's id of its failure) is remembered, to report it as
+/// such if it ends the call.
+pub fn host_to_js(
+    name: &str,
+    message: &str,
+    stack: Option<&str>,
+    callback: Option<u32>,
+    ctx: &mut Context,
+) -> JsError {
     let err = to_js(name, message, ctx);
-    let Some(id) = callback else {
+    if stack.is_none() && callback.is_none() {
         return err;
-    };
+    }
     let Ok(value) = err.into_opaque(ctx) else {
         return to_js(name, message, ctx);
     };
-    if let Some(obj) = value.as_object() {
+    let Some(obj) = value.as_object() else {
+        return JsError::from_opaque(value);
+    };
+    if let Some(remote) = stack {
+        let stack = across_boundary(remote, ctx);
+        let _ = obj.define_property_or_throw(
+            js_string!("stack"),
+            PropertyDescriptor::builder()
+                .value(JsString::from(stack.as_str()))
+                .writable(true)
+                .enumerable(false)
+                .configurable(true)
+                .build(),
+            ctx,
+        );
+    }
+    if let Some(id) = callback {
         CALLBACK_ERRORS.with_borrow_mut(|l| {
             if l.len() == REMEMBERED {
                 l.pop_front();
@@ -37,6 +70,127 @@ pub fn host_to_js(name: &str, message: &str, callback: Option<u32>, ctx: &mut Co
         });
     }
     JsError::from_opaque(value)
+}
+
+/// A stack thrown in from another isolate (or the host), continued with the frames of this
+/// guest that called out: the remote stack, the boundary line, then where this guest was.
+fn across_boundary(remote: &str, ctx: &mut Context) -> String {
+    let mut out = remote.trim_end_matches('\n').to_string();
+    let frames = own_frames(ctx).unwrap_or_default();
+    let mut lines = frames
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(BOUNDARY_FRAMES)
+        .peekable();
+    if lines.peek().is_none() {
+        return out;
+    }
+    out.push('\n');
+    out.push_str(BOUNDARY);
+    for line in lines {
+        out.push('\n');
+        out.push_str(line);
+    }
+    out
+}
+
+/// The frames of the running code, innermost first (`    at f (file:1:2)` lines): Boa's
+/// own getter on a new error made here, so no guest code runs.
+fn own_frames(ctx: &mut Context) -> Option<String> {
+    let frames = frames_getter(ctx)?;
+    // An error constructed from native code records the frames of its callers.
+    let constructor = ctx.intrinsics().constructors().error().constructor();
+    let probe = constructor.construct(&[], None, ctx).ok()?;
+    let v = frames.call(&probe.into(), &[], ctx).ok()?;
+    v.as_string().map(|s| s.to_std_string_lossy())
+}
+
+/// Boa's `Error.prototype.stack` getter of a realm (frames only, no header line).
+#[derive(Trace, Finalize, JsData)]
+struct FramesGetter(JsObject);
+
+fn frames_getter(ctx: &Context) -> Option<JsObject> {
+    ctx.realm()
+        .host_defined()
+        .get::<FramesGetter>()
+        .map(|g| g.0.clone())
+}
+
+/// Makes this realm's error stacks start with V8's `Name: message` line: replaces the
+/// getter of `Error.prototype.stack` with one that puts that line before Boa's frames
+/// (called with the realm entered, before any guest code ran).
+pub fn install_stack_header(ctx: &mut Context) -> JsResult<()> {
+    let proto = ctx.intrinsics().constructors().error().prototype();
+    let object = ctx.intrinsics().constructors().object().constructor();
+    let describe = object.get(js_string!("getOwnPropertyDescriptor"), ctx)?;
+    let Some(describe) = describe.as_callable() else {
+        return Ok(());
+    };
+    let desc = describe.call(
+        &object.clone().into(),
+        &[proto.clone().into(), js_string!("stack").into()],
+        ctx,
+    )?;
+    let Some(desc) = desc.as_object() else {
+        return Ok(());
+    };
+    let (getter, setter) = (
+        desc.get(js_string!("get"), ctx)?,
+        desc.get(js_string!("set"), ctx)?,
+    );
+    let Some(getter) = getter.as_object().filter(|g| g.is_callable()) else {
+        return Ok(());
+    };
+    let native = NativeFunction::from_copy_closure_with_captures(
+        |this, _, frames: &JsObject, ctx| stack_with_header(this, frames, ctx),
+        getter.clone(),
+    );
+    let with_header = FunctionObjectBuilder::new(ctx.realm(), native)
+        .name(js_string!("get stack"))
+        .length(0)
+        .build();
+    let mut accessor = PropertyDescriptor::builder()
+        .get(with_header)
+        .enumerable(false)
+        .configurable(true);
+    if let Some(setter) = setter.as_object() {
+        accessor = accessor.set(setter.clone());
+    }
+    proto.define_property_or_throw(js_string!("stack"), accessor.build(), ctx)?;
+    ctx.realm()
+        .host_defined_mut()
+        .insert(FramesGetter(getter.clone()));
+    Ok(())
+}
+
+/// `error.stack`: `Name: message` (as `Error.prototype.toString` writes it), then Boa's
+/// frames; `undefined` where Boa has no stack.
+fn stack_with_header(this: &JsValue, frames: &JsObject, ctx: &mut Context) -> JsResult<JsValue> {
+    let stack = frames.call(this, &[], ctx)?;
+    let (Some(frames), Some(obj)) = (stack.as_string(), this.as_object()) else {
+        return Ok(stack);
+    };
+    let part = |key: JsString, default: JsString, ctx: &mut Context| -> JsResult<JsString> {
+        let v = obj.get(key, ctx)?;
+        if v.is_undefined() {
+            Ok(default)
+        } else {
+            v.to_string(ctx)
+        }
+    };
+    let name = part(js_string!("name"), js_string!("Error"), ctx)?;
+    let message = part(js_string!("message"), js_string!(), ctx)?;
+    let header = match (name.is_empty(), message.is_empty()) {
+        (_, true) => name,
+        (true, false) => message,
+        (false, false) => JsString::concat_array(&[name.as_str(), js_str!(": "), message.as_str()]),
+    };
+    // Boa ends every frame with a newline; V8's stack has none at its end.
+    let frames = frames.trim_end();
+    if frames.is_empty() {
+        return Ok(header.into());
+    }
+    Ok(JsString::concat_array(&[header.as_str(), js_str!("\n"), frames.as_str()]).into())
 }
 
 /// The host's id of the failure `obj` was thrown for, if it is a failed callback's error.

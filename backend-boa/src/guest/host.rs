@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use boa_engine::{
-    Context, JsResult, JsValue, NativeFunction, builtins::promise::ResolvingFunctions,
+    Context, JsError, JsResult, JsValue, NativeFunction, builtins::promise::ResolvingFunctions,
     object::builtins::JsPromise, realm::Realm,
 };
 
@@ -27,9 +27,40 @@ thread_local! {
     static NEXT_WATCH: Cell<u32> = const { Cell::new(1) };
 }
 
-/// A request the host failed: the error's name and message, and the host's id of the
-/// failure when a host callback failed.
-pub type HostFailure = (String, String, Option<u32>);
+/// A request the host failed: the error's name, message and remote stack, and the host's
+/// id of the failure when a host callback failed.
+pub struct HostFailure {
+    /// Error name.
+    pub name: String,
+    /// Message.
+    pub message: String,
+    /// The stack of the isolate the failure came from, if it has one.
+    pub stack: Option<String>,
+    /// The host's id of a failed host callback's failure.
+    pub callback: Option<u32>,
+}
+
+impl HostFailure {
+    fn local(message: &str) -> Self {
+        HostFailure {
+            name: "Error".into(),
+            message: message.into(),
+            stack: None,
+            callback: None,
+        }
+    }
+
+    /// The error this failure is thrown as.
+    pub fn into_js(self, ctx: &mut Context) -> JsError {
+        errors::host_to_js(
+            &self.name,
+            &self.message,
+            self.stack.as_deref(),
+            self.callback,
+            ctx,
+        )
+    }
+}
 
 /// Sends one request to the host. `Err` when the host failed it.
 pub fn request(req: &HostRequest) -> Result<HostResponse, HostFailure> {
@@ -38,7 +69,7 @@ pub fn request(req: &HostRequest) -> Result<HostResponse, HostFailure> {
         i32::try_from(bytes.as_ptr() as usize),
         i32::try_from(bytes.len()),
     ) else {
-        return Err(("Error".into(), "host request too large".into(), None));
+        return Err(HostFailure::local("host request too large"));
     };
     // SAFETY: `bytes` stays alive and unmodified for the whole call; the host only reads
     // it, and what it may call meanwhile (`isovm_alloc`, and `isovm_call` for a callback
@@ -53,10 +84,16 @@ pub fn request(req: &HostRequest) -> Result<HostResponse, HostFailure> {
         Some(HostResponse::Error {
             name,
             message,
+            stack,
             callback,
-        }) => Err((name, message, callback)),
+        }) => Err(HostFailure {
+            name,
+            message,
+            stack,
+            callback,
+        }),
         Some(r) => Ok(r),
-        None => Err(("Error".into(), "malformed host response".into(), None)),
+        None => Err(HostFailure::local("malformed host response")),
     }
 }
 
@@ -68,8 +105,7 @@ pub fn request_lending(req: &HostRequest, ctx: &mut Context) -> Result<HostRespo
 
 /// Sends a request (lending `ctx`); a host error is thrown into JS.
 pub fn call(req: &HostRequest, ctx: &mut Context) -> JsResult<HostResponse> {
-    request_lending(req, ctx)
-        .map_err(|(name, message, callback)| errors::host_to_js(&name, &message, callback, ctx))
+    request_lending(req, ctx).map_err(|f| f.into_js(ctx))
 }
 
 /// A host response's value, as JS.
@@ -82,8 +118,15 @@ pub fn value_of(resp: HostResponse, ctx: &mut Context) -> JsResult<JsValue> {
         HostResponse::Error {
             name,
             message,
+            stack,
             callback,
-        } => Err(errors::host_to_js(&name, &message, callback, ctx)),
+        } => Err(errors::host_to_js(
+            &name,
+            &message,
+            stack.as_deref(),
+            callback,
+            ctx,
+        )),
     }
 }
 
@@ -214,8 +257,8 @@ pub fn apply(
                 result,
                 timeout_ms,
             };
-            if let Err((name, message, _)) = request_lending(&req, ctx) {
-                let err = errors::to_js(&name, &message, ctx);
+            if let Err(f) = request_lending(&req, ctx) {
+                let err = errors::host_to_js(&f.name, &f.message, f.stack.as_deref(), None, ctx);
                 let reason = err.into_opaque(ctx).unwrap_or_default();
                 settle_now(id, false, reason, ctx);
             }

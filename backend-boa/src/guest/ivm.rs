@@ -13,7 +13,7 @@ use boa_engine::{
 use engine_api::abi::{HostRequest, HostResponse, WireValue};
 
 use super::convert::{self, CopyError};
-use super::host;
+use super::{errors, host};
 
 mod external_copy;
 mod options;
@@ -154,7 +154,7 @@ pub fn outgoing(obj: &JsObject, ctx: &mut Context) -> Option<Result<WireValue, C
         Ivm::CopyInto(id) => match host::request(&HostRequest::ReadExternalCopy { id: *id }) {
             Ok(HostResponse::Value(w)) => Ok(w),
             Ok(_) => Err(CopyError::NotTransferable("bad external copy".into())),
-            Err((_, m, _)) => Err(CopyError::NotTransferable(m)),
+            Err(f) => Err(CopyError::NotTransferable(f.message)),
         },
     })
 }
@@ -180,8 +180,9 @@ pub(super) fn list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
 
 type Method = fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>;
 
-/// Installs `ivm` in the current realm.
+/// Installs `ivm` in the current realm (and the `Name: message` line of its error stacks).
 pub fn install(ctx: &mut Context) -> JsResult<()> {
+    errors::install_stack_header(ctx)?;
     let methods: [(&str, Method, usize); 12] = [
         ("applySync", apply_sync, 3),
         ("applyIgnored", apply_ignored, 3),

@@ -111,14 +111,89 @@ pub enum HostResponse {
     Bool(bool),
     /// A new host id.
     Id(u32),
-    /// The call failed; the guest throws an error with this name and message.
+    /// The call failed; the guest throws an error with this name and message. Build it
+    /// with [`HostResponse::error`], which bounds `stack`.
     Error {
         /// Error name.
         name: String,
         /// Message.
         message: String,
+        /// The stack of the failure in the isolate it came from (its `Name: message` line,
+        /// then its frames), at most [`HostResponse::MAX_STACK`] bytes: the guest continues
+        /// it with the boundary line and its own frames, as isolated-vm does.
+        stack: Option<String>,
         /// Set when a host callback failed: the id the host keeps its failure under. If the
         /// thrown error ends the guest call, the guest reports `ErrorKind::Callback { id }`.
         callback: Option<u32>,
     },
+}
+
+impl HostResponse {
+    /// The longest `stack` a [`HostResponse::Error`] carries, in bytes: a longer one (a
+    /// hostile isolate's, or one grown across many crossings) keeps its first lines.
+    pub const MAX_STACK: usize = 16 * 1024;
+
+    /// A [`HostResponse::Error`], its `stack` cut to [`HostResponse::MAX_STACK`] bytes.
+    pub fn error(
+        name: String,
+        message: String,
+        stack: Option<String>,
+        callback: Option<u32>,
+    ) -> Self {
+        HostResponse::Error {
+            name,
+            message,
+            stack: stack.map(Self::bounded_stack),
+            callback,
+        }
+    }
+
+    /// `stack` cut to at most [`HostResponse::MAX_STACK`] bytes, at the end of a line (or
+    /// of a character, when its first line alone is longer). Backends without this wire
+    /// bound the stacks they carry across isolates the same way.
+    pub fn bounded_stack(stack: String) -> String {
+        bounded_stack(stack, Self::MAX_STACK)
+    }
+}
+
+/// `stack` cut to at most `max` bytes, at the end of a line (or of a character, when its
+/// first line alone is longer).
+fn bounded_stack(mut stack: String, max: usize) -> String {
+    if stack.len() <= max {
+        return stack;
+    }
+    let mut end = max;
+    while !stack.is_char_boundary(end) {
+        end -= 1;
+    }
+    if let Some(line_end) = stack[..end].rfind('\n') {
+        end = line_end;
+    }
+    stack.truncate(end);
+    stack
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_stack_is_cut_at_a_line_end() {
+        let stack = format!("Error: x\n{}", "    at f (a.js:1:1)\n".repeat(10_000));
+        let HostResponse::Error { stack: Some(s), .. } =
+            HostResponse::error("Error".into(), "x".into(), Some(stack), None)
+        else {
+            panic!("not an error response");
+        };
+        assert!(s.len() <= HostResponse::MAX_STACK);
+        assert!(s.starts_with("Error: x\n    at f"));
+        assert!(s.ends_with("(a.js:1:1)"));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_at_a_character() {
+        let s = bounded_stack("é".repeat(100), 51);
+        assert_eq!(s, "é".repeat(25));
+        assert_eq!(bounded_stack("short".into(), 51), "short");
+    }
 }
