@@ -61,7 +61,7 @@ const BOOTSTRAP: &str = r#"(function (native) {
       if (options && options.release) this.release();
       return v;
     }
-    derefInto() { const m = {}; native.tag(m, 1, this.#id); return Object.freeze(m); }
+    derefInto() { const m = {}; native.tag(m, 1, this.#id); native.freeze(m); return m; }
     release() { native.refRelease(this.#id); }
   }
   class ExternalCopy {
@@ -81,14 +81,22 @@ const BOOTSTRAP: &str = r#"(function (native) {
       native.options(options, 5);
       const m = {};
       native.tag(m, 3, this.#id);
-      return Object.freeze(m);
+      native.freeze(m);
+      return m;
     }
     release() { native.copyRelease(this.#id); }
   }
-  Object.freeze(Reference.prototype);
-  Object.freeze(ExternalCopy.prototype);
+  const lib = {
+    hrtime(previous) { return native.hrtime(previous); },
+  };
+  // As isolated-vm's, the API is frozen (by a native: the guest may have replaced
+  // `Object.freeze` before this lazy bootstrap ran).
+  const ivm = { Reference, ExternalCopy, lib };
+  for (const o of [Reference, Reference.prototype, ExternalCopy, ExternalCopy.prototype, lib, ivm]) {
+    native.freeze(o);
+  }
   return {
-    ivm: Object.freeze({ Reference, ExternalCopy }),
+    ivm,
     makeReference: (id) => new Reference(undefined, secret, id),
     makeExternalCopy: (id) => new ExternalCopy(undefined, secret, id),
   };
@@ -197,7 +205,7 @@ pub(crate) fn make_external_copy<'s>(
     call_internal(scope, "makeExternalCopy", id)
 }
 
-const NAMES: [&str; 14] = [
+const NAMES: [&str; 16] = [
     "tag",
     "newReference",
     "refTypeof",
@@ -212,6 +220,8 @@ const NAMES: [&str; 14] = [
     "copyCopy",
     "copyRelease",
     "options",
+    "hrtime",
+    "freeze",
 ];
 
 type Native = for<'s, 'i> fn(
@@ -336,7 +346,9 @@ fn boot<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object
             10 => v8::Function::builder(native_call::<10>),
             11 => v8::Function::builder(native_call::<11>),
             12 => v8::Function::builder(native_call::<12>),
-            _ => v8::Function::builder(native_call::<13>),
+            13 => v8::Function::builder(native_call::<13>),
+            14 => v8::Function::builder(native_call::<14>),
+            _ => v8::Function::builder(native_call::<15>),
         };
         let func = builder
             .build(tc)
@@ -365,7 +377,7 @@ fn native_call<'s, const N: usize>(
     args: v8::FunctionCallbackArguments<'s>,
     mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-    const TABLE: [Native; 14] = [
+    const TABLE: [Native; 16] = [
         tag,
         new_reference,
         ref_typeof,
@@ -380,6 +392,8 @@ fn native_call<'s, const N: usize>(
         copy_copy,
         copy_release,
         crate::ivm_options::native,
+        hrtime,
+        freeze,
     ];
     match TABLE[N](scope, &args) {
         Ok(Some(v)) => {
@@ -697,4 +711,62 @@ fn copy_release<'s>(
     }
     drop(c);
     Ok(None)
+}
+
+/// The arbitrary past instant `ivm.lib.hrtime` counts from (its first use in the process).
+static HRTIME_EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+const NANOS: u64 = 1_000_000_000;
+
+/// `ivm.lib.hrtime([previous])`: `[seconds, nanoseconds]` of a monotonic clock, or the time
+/// since `previous` (an earlier result), as Node's `process.hrtime`.
+fn hrtime<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
+    let elapsed = HRTIME_EPOCH.get_or_init(std::time::Instant::now).elapsed();
+    let mut ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+    let previous = args.get(0);
+    if !previous.is_undefined() {
+        ns = ns.saturating_sub(previous_ns(scope, previous)?);
+    }
+    Ok(Some(Value::Array(vec![
+        Value::Number((ns / NANOS) as f64),
+        Value::Number((ns % NANOS) as f64),
+    ])))
+}
+
+/// An earlier `hrtime` result: an array of two whole numbers (seconds, nanoseconds).
+fn previous_ns<'s>(scope: &mut v8::PinScope<'s, '_>, v: v8::Local<'s, v8::Value>) -> Result<u64> {
+    let bad = |m: &str| Error::js("TypeError", m);
+    let array = v8::Local::<v8::Array>::try_from(v)
+        .ok()
+        .filter(|a| a.length() == 2)
+        .ok_or_else(|| bad("hrtime diff must be 2-length array"))?;
+    let mut parts = [0u64; 2];
+    for (i, part) in parts.iter_mut().enumerate() {
+        let n = array
+            .get_index(scope, i as u32)
+            .filter(|n| n.is_number())
+            .and_then(|n| n.number_value(scope))
+            .filter(|n| (0.0..=f64::from(u32::MAX)).contains(n) && n.fract() == 0.0)
+            .ok_or_else(|| bad("hrtime diff must hold two whole numbers"))?;
+        *part = n as u64;
+    }
+    Ok(parts[0].saturating_mul(NANOS).saturating_add(parts[1]))
+}
+
+/// Freezes its argument (an object of the bootstrap).
+fn freeze<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
+    let obj = v8::Local::<v8::Object>::try_from(args.get(0))
+        .map_err(|_| Error::InvalidArgument("not an object".into()))?;
+    match obj.set_integrity_level(scope, v8::IntegrityLevel::Frozen) {
+        Some(true) => Ok(None),
+        // An exception is pending (or execution is terminating).
+        None => Err(crate::empty()),
+        Some(false) => Err(crate::backend_error("freezing the ivm API")),
+    }
 }

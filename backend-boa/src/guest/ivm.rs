@@ -1,12 +1,12 @@
-//! The seed's JS-side API inside the guest: the global `ivm` with `ivm.Reference` and
-//! `ivm.ExternalCopy`.
+//! The seed's JS-side API inside the guest: the global `ivm` with `ivm.Reference`,
+//! `ivm.ExternalCopy` and `ivm.lib`, frozen as isolated-vm's.
 
 use std::cell::Cell;
 
 use boa_engine::{
     Context, Finalize, JsData, JsNativeError, JsObject, JsResult, JsValue, NativeFunction, Trace,
     js_string,
-    object::{ConstructorBuilder, ObjectInitializer},
+    object::{ConstructorBuilder, IntegrityLevel, ObjectInitializer},
     property::Attribute,
 };
 
@@ -16,6 +16,7 @@ use super::convert::{self, CopyError};
 use super::{errors, host};
 
 mod external_copy;
+mod lib;
 mod options;
 mod reference;
 
@@ -78,13 +79,19 @@ fn protos<R>(ctx: &Context, f: impl FnOnce(&Protos) -> R) -> Option<R> {
 }
 
 fn make(data: Ivm, ctx: &mut Context, external: bool) -> JsObject {
-    let proto = protos(ctx, |p| {
-        if external {
-            p.external_copy.clone()
-        } else {
-            p.reference.clone()
-        }
-    });
+    // What `derefInto()` and `copyInto()` return is a frozen plain object, as on V8.
+    let marker = matches!(data, Ivm::Deref { .. } | Ivm::CopyInto(_));
+    let proto = if marker {
+        Some(ctx.intrinsics().constructors().object().prototype())
+    } else {
+        protos(ctx, |p| {
+            if external {
+                p.external_copy.clone()
+            } else {
+                p.reference.clone()
+            }
+        })
+    };
     let type_of = match &data {
         Ivm::Reference { type_of, .. } => Some(type_of.clone()),
         _ => None,
@@ -92,6 +99,9 @@ fn make(data: Ivm, ctx: &mut Context, external: bool) -> JsObject {
     let obj = JsObject::from_proto_and_data(proto, data);
     if let Some(t) = type_of {
         let _ = obj.create_data_property(js_string!("typeof"), js_string!(t.as_str()), ctx);
+    }
+    if marker {
+        let _ = obj.set_integrity_level(IntegrityLevel::Frozen, ctx);
     }
     obj
 }
@@ -239,6 +249,13 @@ pub fn install(ctx: &mut Context) -> JsResult<()> {
     }
     let external = builder.build();
 
+    let lib = ObjectInitializer::new(ctx)
+        .function(
+            NativeFunction::from_fn_ptr(lib::hrtime),
+            js_string!("hrtime"),
+            1,
+        )
+        .build();
     let ivm = ObjectInitializer::new(ctx)
         .property(
             js_string!("Reference"),
@@ -250,7 +267,20 @@ pub fn install(ctx: &mut Context) -> JsResult<()> {
             external.constructor(),
             Attribute::all(),
         )
+        .property(js_string!("lib"), lib.clone(), Attribute::all())
         .build();
+    // As isolated-vm's: guest code cannot change the API (or what other code of its own
+    // sees of it).
+    for obj in [
+        reference.constructor(),
+        reference.prototype(),
+        external.constructor(),
+        external.prototype(),
+        lib,
+        ivm.clone(),
+    ] {
+        obj.set_integrity_level(IntegrityLevel::Frozen, ctx)?;
+    }
     ctx.realm().host_defined_mut().insert(Protos {
         reference: reference.prototype(),
         external_copy: external.prototype(),

@@ -41,6 +41,20 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "guest_api/tampered_builtins_cannot_forge_references",
             no_forgery::<E>,
         ),
+        Case::new("guest_api/ivm_is_frozen", ivm_frozen::<E>),
+        Case::new(
+            "guest_api/ivm_is_frozen_after_object_freeze_is_replaced",
+            ivm_frozen_despite_tampering::<E>,
+        ),
+        Case::new(
+            "guest_api/constructors_need_new",
+            constructors_need_new::<E>,
+        ),
+        Case::new("guest_api/lib_hrtime", lib_hrtime::<E>),
+        Case::new(
+            "guest_api/lib_hrtime_refuses_bad_previous",
+            lib_hrtime_refuses::<E>,
+        ),
     ]
 }
 
@@ -247,5 +261,101 @@ fn no_forgery<E: Backend>() -> R {
                            catch (e) { return 'threw' } })",
     )?;
     ensure_eq!(v, Value::from(vec![42; 9]));
+    Ok(())
+}
+
+/// What the frozen cases check: `ivm`, its classes, their prototypes, `ivm.lib`, and what
+/// `derefInto()` / `copyInto()` return are frozen, and writes to them change nothing.
+const FROZEN: &str = "[Object.isFrozen(ivm), Object.isFrozen(ivm.Reference), \
+    Object.isFrozen(ivm.Reference.prototype), Object.isFrozen(ivm.ExternalCopy), \
+    Object.isFrozen(ivm.ExternalCopy.prototype), Object.isFrozen(ivm.lib), \
+    Object.isFrozen(new ivm.Reference(1).derefInto()), \
+    Object.isFrozen(new ivm.ExternalCopy(1).copyInto()), \
+    (() => { const r = ivm.Reference; ivm.Reference = null; ivm.lib.hrtime = null; \
+      ivm.Reference.prototype.deref = null; \
+      return ivm.Reference === r && typeof ivm.lib.hrtime === 'function' \
+        && typeof r.prototype.deref === 'function' })()]";
+
+fn ivm_frozen<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    ensure_eq!(eval(&c, FROZEN)?, Value::from(vec![true; 9]));
+    Ok(())
+}
+
+/// `ivm` boots lazily on V8: guest code that ran first and replaced `Object.freeze` still
+/// gets a frozen API.
+fn ivm_frozen_despite_tampering<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let code = format!("Object.freeze = (o) => o; Object.seal = (o) => o;\n{FROZEN}");
+    ensure_eq!(eval(&c, &code)?, Value::from(vec![true; 9]));
+    Ok(())
+}
+
+/// `ivm.Reference(1)` and `ivm.ExternalCopy(1)` without `new` are a `TypeError`, as calling
+/// any class is.
+fn constructors_need_new<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let v = eval(
+        &c,
+        "const t = (f) => { try { f(); return 'no throw' } \
+                            catch (e) { return e instanceof TypeError } };\n\
+         [t(() => ivm.Reference(1)), t(() => ivm.ExternalCopy(1)), \
+          t(() => ivm.Reference.call(ivm, 1)), \
+          new ivm.Reference(1) instanceof ivm.Reference, \
+          new ivm.ExternalCopy(1) instanceof ivm.ExternalCopy]",
+    )?;
+    ensure_eq!(v, Value::from(vec![true; 5]));
+    Ok(())
+}
+
+/// `ivm.lib.hrtime()` is `[seconds, nanoseconds]` of a clock that does not go back;
+/// `hrtime(previous)` the time since `previous`, never negative.
+fn lib_hrtime<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let v = eval(
+        &c,
+        "const pair = (p) => Array.isArray(p) && p.length === 2 \
+           && Number.isInteger(p[0]) && p[0] >= 0 \
+           && Number.isInteger(p[1]) && p[1] >= 0 && p[1] < 1e9;\n\
+         const ns = (p) => BigInt(p[0]) * 1000000000n + BigInt(p[1]);\n\
+         const a = ivm.lib.hrtime();\n\
+         let x = 0; for (let i = 0; i < 1000; i++) x += i;\n\
+         const d = ivm.lib.hrtime(a);\n\
+         const b = ivm.lib.hrtime();\n\
+         [typeof ivm.lib, typeof ivm.lib.hrtime, ivm.lib.hrtime.length, pair(a), pair(d), \
+          pair(b), ns(b) >= ns(a), ns(d) <= ns(b) - ns(a), \
+          ivm.lib.hrtime([4294967295, 999999999]).join()]",
+    )?;
+    ensure_eq!(
+        v,
+        Value::from(vec![
+            Value::from("object"),
+            Value::from("function"),
+            Value::from(1),
+            Value::from(true),
+            Value::from(true),
+            Value::from(true),
+            Value::from(true),
+            Value::from(true),
+            // A `previous` later than now: no time since, rather than a negative one.
+            Value::from("0,0"),
+        ])
+    );
+    Ok(())
+}
+
+/// `previous` must be an array of two whole numbers: anything else is a `TypeError` (and
+/// the isolate stays usable).
+fn lib_hrtime_refuses<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let v = eval(
+        &c,
+        "const t = (p) => { try { ivm.lib.hrtime(p); return 'no throw' } \
+                            catch (e) { return e instanceof TypeError } };\n\
+         [t(null), t('1,2'), t([1]), t([1, 2, 3]), t([1, -1]), t([1.5, 0]), t(['1', 0]), \
+          t({ length: 2, 0: 0, 1: 0 }), t([NaN, 0]), t([2 ** 53, 0])]",
+    )?;
+    ensure_eq!(v, Value::from(vec![true; 10]));
+    ensure_eq!(eval(&c, "ivm.lib.hrtime().length")?, Value::from(2));
     Ok(())
 }

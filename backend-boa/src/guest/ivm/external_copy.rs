@@ -23,10 +23,16 @@ fn this_copy_id(this: &JsValue) -> JsResult<u32> {
 }
 
 pub(super) fn new_external_copy(
-    _: &JsValue,
+    new_target: &JsValue,
     args: &[JsValue],
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
+    // Boa passes `new.target` as `this` to a constructor, and `undefined` to a plain call.
+    if new_target.is_undefined() {
+        return Err(type_error(
+            "Class constructor ExternalCopy cannot be invoked without 'new'",
+        ));
+    }
     options::check(&arg(args, 1), &guest_options::NEW_EXTERNAL_COPY, ctx)?;
     let value = convert::copy_out(&arg(args, 0), ctx).map_err(CopyError::into_js)?;
     match host::call(&HostRequest::NewExternalCopy { value }, ctx)? {

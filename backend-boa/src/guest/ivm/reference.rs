@@ -310,7 +310,17 @@ pub(super) fn release(this: &JsValue, _: &[JsValue], _: &mut Context) -> JsResul
     Ok(JsValue::undefined())
 }
 
-pub(super) fn new_reference(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn new_reference(
+    new_target: &JsValue,
+    args: &[JsValue],
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    // Boa passes `new.target` as `this` to a constructor, and `undefined` to a plain call.
+    if new_target.is_undefined() {
+        return Err(type_error(
+            "Class constructor Reference cannot be invoked without 'new'",
+        ));
+    }
     options::check(&arg(args, 1), &guest_options::NEW_REFERENCE, ctx)?;
     let value = arg(args, 0);
     // `new ivm.Reference(value, { unsafeInherit: true })`: `get` follows the prototype chain.
