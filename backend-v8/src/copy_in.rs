@@ -8,7 +8,8 @@ use crate::isolate_core::Core;
 use crate::shared_memory::shared_array_buffer;
 use crate::{V8Reference, callbacks, ivm};
 
-/// Builds `value` inside the isolate.
+/// Builds `value` inside the isolate, with its shared objects and cycles
+/// ([`Value::Backref`]) rebuilt as shared objects and cycles.
 pub(crate) fn from_value<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     value: &Value,
@@ -16,15 +17,40 @@ pub(crate) fn from_value<'s>(
     let mut cx = CopyIn {
         keys: Keys::default(),
         budget: Budget::new(scope),
+        made: value.has_backrefs().then(Vec::new),
     };
     from_value_rec(scope, value, 0, &mut cx)
 }
 
-/// The state of one copy in: the property names made so far and the budget (whose
-/// memory side V8's own heap limit keeps; the copy checks the deadline and the isolate).
+/// The state of one copy in: the property names made so far, the budget (whose memory
+/// side V8's own heap limit keeps; the copy checks the deadline and the isolate), and,
+/// when the value has back-references, the objects made so far by number.
 struct CopyIn<'v, 's> {
     keys: Keys<'v, 's>,
     budget: Budget,
+    /// The objects made, in visit order (`None`: a tree, nothing refers back).
+    made: Option<Vec<v8::Local<'s, v8::Value>>>,
+}
+
+impl<'s> CopyIn<'_, 's> {
+    /// Numbers `v`, the next object of this copy.
+    fn made(&mut self, v: v8::Local<'s, v8::Value>) -> v8::Local<'s, v8::Value> {
+        if let Some(made) = &mut self.made {
+            made.push(v);
+        }
+        v
+    }
+
+    /// Object number `n`, which must have been made already.
+    fn made_before(&self, n: u32) -> Result<v8::Local<'s, v8::Value>> {
+        let made = self.made.as_deref().unwrap_or_default();
+        made.get(n as usize).copied().ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "a back-reference to object {n} where only {} came before it",
+                made.len()
+            ))
+        })
+    }
 }
 
 /// The property names one copy made so far: objects of one shape (10,000 records) look
@@ -85,7 +111,62 @@ fn from_value_rec<'v, 's>(
             }
             from_composite(scope, value, depth + 1, cx)
         }
+        Value::Backref(n) => cx.made_before(*n),
+        Value::TypedArray { .. } | Value::TypedArrayView { .. } => from_view(scope, value, cx),
+        Value::Date(_)
+        | Value::RegExp { .. }
+        | Value::Error(_)
+        | Value::ArrayBuffer(_)
+        | Value::SharedArrayBuffer(_) => {
+            let v = from_leaf(scope, value)?;
+            Ok(cx.made(v))
+        }
         _ => from_leaf(scope, value),
+    }
+}
+
+/// A typed array: over a new buffer of its bytes (numbered after it), or over a buffer
+/// this copy made already.
+#[inline(never)]
+fn from_view<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    value: &Value,
+    cx: &mut CopyIn<'_, 's>,
+) -> Result<v8::Local<'s, v8::Value>> {
+    match value {
+        Value::TypedArray { kind, bytes } => {
+            check_elements(*kind, bytes.len())?;
+            let ab = array_buffer(scope, bytes)?;
+            let view = typed_array(scope, *kind, ab, 0, bytes.len())?;
+            cx.made(view);
+            cx.made(ab.into());
+            Ok(view)
+        }
+        Value::TypedArrayView {
+            kind,
+            buffer,
+            byte_offset,
+            byte_length,
+        } => {
+            let buf = cx.made_before(*buffer)?;
+            let view = if let Ok(ab) = v8::Local::<v8::ArrayBuffer>::try_from(buf) {
+                engine_api::check_view(*kind, ab.byte_length(), *byte_offset, *byte_length)?;
+                typed_array(scope, *kind, ab, *byte_offset, *byte_length)?
+            } else if let Ok(sab) = v8::Local::<v8::SharedArrayBuffer>::try_from(buf) {
+                // The v8 crate makes views over ArrayBuffers only: this one views a copy.
+                engine_api::check_view(*kind, sab.byte_length(), *byte_offset, *byte_length)?;
+                let store = sab.get_backing_store();
+                let bytes = crate::copy_out::store_bytes(&store, *byte_offset, *byte_length);
+                let ab = array_buffer(scope, &bytes)?;
+                typed_array(scope, *kind, ab, 0, bytes.len())?
+            } else {
+                return Err(Error::InvalidArgument(format!(
+                    "a typed array view over object {buffer}, which is not a buffer"
+                )));
+            };
+            Ok(cx.made(view))
+        }
+        other => from_leaf(scope, other),
     }
 }
 
@@ -97,6 +178,20 @@ fn from_composite<'v, 's>(
     cx: &mut CopyIn<'v, 's>,
 ) -> Result<v8::Local<'s, v8::Value>> {
     Ok(match value {
+        Value::Array(items) if cx.made.is_some() => {
+            // Made before its items, which may refer back to it: as many `undefined`s,
+            // then each replaced (own data properties: no setter of a prototype runs).
+            let holes = vec![v8::undefined(scope).into(); items.len()];
+            let arr = v8::Array::new_with_elements(scope, &holes);
+            cx.made(arr.into());
+            for (i, item) in items.iter().enumerate() {
+                let v = from_value_rec(scope, item, d, cx)?;
+                let i = u32::try_from(i)
+                    .map_err(|_| Error::NotTransferable("an array too long".into()))?;
+                arr.set_index(scope, i, v).ok_or_else(crate::empty)?;
+            }
+            arr.into()
+        }
         Value::Array(items) => {
             let mut locals = Vec::with_capacity(items.len());
             for item in items {
@@ -106,6 +201,7 @@ fn from_composite<'v, 's>(
         }
         Value::Object(props) => {
             let obj = v8::Object::new(scope);
+            cx.made(obj.into());
             for (k, v) in props {
                 // Internalized keys let objects of one shape share their hidden class.
                 let key = cx.keys.get(scope, k)?;
@@ -117,6 +213,7 @@ fn from_composite<'v, 's>(
         }
         Value::Map(entries) => {
             let m = v8::Map::new(scope);
+            cx.made(m.into());
             for (k, v) in entries {
                 let key = from_value_rec(scope, k, d, cx)?;
                 let val = from_value_rec(scope, v, d, cx)?;
@@ -126,13 +223,21 @@ fn from_composite<'v, 's>(
         }
         Value::Set(items) => {
             let s = v8::Set::new(scope);
+            cx.made(s.into());
             for item in items {
                 let v = from_value_rec(scope, item, d, cx)?;
                 s.add(scope, v).ok_or_else(crate::empty)?;
             }
             s.into()
         }
-        Value::CopyInto(c) => from_value_rec(scope, c.value()?, d, cx)?,
+        Value::CopyInto(c) => {
+            // An external copy's data is numbered on its own.
+            let data = c.value()?;
+            let outer = std::mem::replace(&mut cx.made, data.has_backrefs().then(Vec::new));
+            let v = from_value_rec(scope, data, d, cx);
+            cx.made = outer;
+            v?
+        }
         other => from_leaf(scope, other)?,
     })
 }
@@ -172,7 +277,6 @@ fn from_leaf<'s>(
         }
         Value::Error(e) => error_object(scope, &e.name, &e.message, e.stack.as_deref())?,
         Value::ArrayBuffer(bytes) => array_buffer(scope, bytes)?.into(),
-        Value::TypedArray { kind, bytes } => typed_array(scope, *kind, bytes)?,
         Value::SharedArrayBuffer(buf) => shared_array_buffer(scope, buf),
         Value::Reference(r) => ivm::make_reference(scope, r.clone())?,
         Value::ExternalCopy(c) => {
@@ -234,35 +338,40 @@ fn array_buffer<'s>(
     Ok(ab)
 }
 
+/// Fails unless `len` bytes are whole elements of `kind`.
+fn check_elements(kind: TypedArrayKind, len: usize) -> Result<()> {
+    if !len.is_multiple_of(kind.element_size()) {
+        return Err(Error::InvalidArgument(format!(
+            "{} of {len} bytes",
+            kind.name()
+        )));
+    }
+    Ok(())
+}
+
+/// A `kind` view of `byte_length` bytes of `ab` from `byte_offset` (checked by the caller).
 fn typed_array<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     kind: TypedArrayKind,
-    bytes: &[u8],
+    ab: v8::Local<'s, v8::ArrayBuffer>,
+    off: usize,
+    byte_length: usize,
 ) -> Result<v8::Local<'s, v8::Value>> {
     use TypedArrayKind::*;
-    let size = kind.element_size();
-    if !bytes.len().is_multiple_of(size) {
-        return Err(Error::InvalidArgument(format!(
-            "{} of {} bytes",
-            kind.name(),
-            bytes.len()
-        )));
-    }
-    let ab = array_buffer(scope, bytes)?;
-    let n = bytes.len() / size;
+    let n = byte_length / kind.element_size();
     let v: Option<v8::Local<v8::Value>> = match kind {
-        Int8 => v8::Int8Array::new(scope, ab, 0, n).map(Into::into),
-        Uint8 => v8::Uint8Array::new(scope, ab, 0, n).map(Into::into),
-        Uint8Clamped => v8::Uint8ClampedArray::new(scope, ab, 0, n).map(Into::into),
-        Int16 => v8::Int16Array::new(scope, ab, 0, n).map(Into::into),
-        Uint16 => v8::Uint16Array::new(scope, ab, 0, n).map(Into::into),
-        Int32 => v8::Int32Array::new(scope, ab, 0, n).map(Into::into),
-        Uint32 => v8::Uint32Array::new(scope, ab, 0, n).map(Into::into),
-        Float32 => v8::Float32Array::new(scope, ab, 0, n).map(Into::into),
-        Float64 => v8::Float64Array::new(scope, ab, 0, n).map(Into::into),
-        BigInt64 => v8::BigInt64Array::new(scope, ab, 0, n).map(Into::into),
-        BigUint64 => v8::BigUint64Array::new(scope, ab, 0, n).map(Into::into),
-        DataView => Some(v8::DataView::new(scope, ab, 0, n).into()),
+        Int8 => v8::Int8Array::new(scope, ab, off, n).map(Into::into),
+        Uint8 => v8::Uint8Array::new(scope, ab, off, n).map(Into::into),
+        Uint8Clamped => v8::Uint8ClampedArray::new(scope, ab, off, n).map(Into::into),
+        Int16 => v8::Int16Array::new(scope, ab, off, n).map(Into::into),
+        Uint16 => v8::Uint16Array::new(scope, ab, off, n).map(Into::into),
+        Int32 => v8::Int32Array::new(scope, ab, off, n).map(Into::into),
+        Uint32 => v8::Uint32Array::new(scope, ab, off, n).map(Into::into),
+        Float32 => v8::Float32Array::new(scope, ab, off, n).map(Into::into),
+        Float64 => v8::Float64Array::new(scope, ab, off, n).map(Into::into),
+        BigInt64 => v8::BigInt64Array::new(scope, ab, off, n).map(Into::into),
+        BigUint64 => v8::BigUint64Array::new(scope, ab, off, n).map(Into::into),
+        DataView => Some(v8::DataView::new(scope, ab, off, n).into()),
     };
     v.ok_or_else(|| Error::NotTransferable(format!("a {} too large", kind.name())))
 }

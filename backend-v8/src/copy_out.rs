@@ -1,5 +1,7 @@
 //! Structured clone out of an isolate: a V8 value as a [`Value`].
 
+use std::collections::HashMap;
+
 use engine_api::{Error, ErrorValue, Result, TypedArrayKind, Value};
 
 use crate::convert::{MAX_DEPTH, STACK_MARGIN, get, handle_value, str_of};
@@ -7,21 +9,84 @@ use crate::copy_budget::Budget;
 use crate::shared_memory::shared_buffer_of;
 
 /// Structured clone of `v`, within the isolate's memory limit and the call's deadline.
+/// Identity is kept: an object met again is a [`Value::Backref`] to its number, a typed
+/// array over a buffer already copied a [`Value::TypedArrayView`] (see `Value`'s docs).
 pub(crate) fn copy<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     v: v8::Local<'s, v8::Value>,
 ) -> Result<Value> {
     let mut cx = CopyOut {
-        stack: Vec::new(),
+        depth: 0,
+        seen: Seen::default(),
         budget: Budget::new(scope),
     };
     copy_rec(scope, v, &mut cx)
 }
 
-/// The state of one copy out: the objects being copied (for cycles) and the budget.
+/// The state of one copy out: how deep it is, the objects it numbered, and the budget.
 struct CopyOut<'s> {
-    stack: Vec<v8::Local<'s, v8::Object>>,
+    depth: usize,
+    seen: Seen<'s>,
     budget: Budget,
+}
+
+/// The objects one copy numbered, by identity hash.
+#[derive(Default)]
+struct Seen<'s> {
+    next: u32,
+    by_hash: HashMap<i32, Vec<(v8::Local<'s, v8::Object>, Numbered)>>,
+}
+
+/// What an object got: its number and, for a buffer, which of its bytes that number
+/// holds (a typed array copies only the bytes it views).
+#[derive(Clone, Copy)]
+struct Numbered {
+    number: u32,
+    start: usize,
+    len: usize,
+}
+
+impl<'s> Seen<'s> {
+    fn get(&self, obj: v8::Local<'s, v8::Object>) -> Option<Numbered> {
+        let list = self.by_hash.get(&obj.get_identity_hash().get())?;
+        list.iter()
+            .find(|(o, _)| o.strict_equals(obj.into()))
+            .map(|(_, n)| *n)
+    }
+
+    fn set(&mut self, obj: v8::Local<'s, v8::Object>, n: Numbered) {
+        let list = self
+            .by_hash
+            .entry(obj.get_identity_hash().get())
+            .or_default();
+        match list.iter_mut().find(|(o, _)| o.strict_equals(obj.into())) {
+            Some(entry) => entry.1 = n,
+            None => list.push((obj, n)),
+        }
+    }
+
+    /// The next `count` numbers (the first returned).
+    fn take(&mut self, count: u32) -> Result<u32> {
+        let n = self.next;
+        self.next = n
+            .checked_add(count)
+            .ok_or_else(|| Error::NotTransferable("a value of too many objects".into()))?;
+        Ok(n)
+    }
+
+    /// Numbers `obj`, an object that is not a buffer.
+    fn number(&mut self, obj: v8::Local<'s, v8::Object>) -> Result<()> {
+        let number = self.take(1)?;
+        self.set(
+            obj,
+            Numbered {
+                number,
+                start: 0,
+                len: 0,
+            },
+        );
+        Ok(())
+    }
 }
 
 /// Host bytes of one element slot of each container kind.
@@ -66,30 +131,112 @@ fn copy_rec<'s>(
     if v.is_promise() || v.is_proxy() || v.is_weak_map() || v.is_weak_set() {
         return Err(not_transferable(scope, obj));
     }
-    if cx.stack.len() >= MAX_DEPTH || crate::thread_stack::stack_low_on(STACK_MARGIN) {
+    if v.is_array_buffer() || v.is_array_buffer_view() {
+        // Numbered with the bytes they hold (see `Numbered`).
+        return copy_buffer(scope, v, obj, cx);
+    }
+    if let Some(n) = cx.seen.get(obj) {
+        return Ok(Value::Backref(n.number));
+    }
+    if cx.depth >= MAX_DEPTH || crate::thread_stack::stack_low_on(STACK_MARGIN) {
         return Err(Error::NotTransferable("a value nested too deeply".into()));
     }
-    if cx.stack.iter().any(|o| o.strict_equals(v)) {
-        return Err(Error::NotTransferable("a cyclic value".into()));
-    }
-    cx.stack.push(obj);
+    cx.seen.number(obj)?;
+    cx.depth += 1;
     let r = if v.is_array() {
         copy_array(scope, v, cx)
     } else if v.is_map() || v.is_set() {
         copy_collection(scope, v, cx)
-    } else if v.is_date()
-        || v.is_reg_exp()
-        || v.is_native_error()
-        || v.is_array_buffer()
-        || v.is_shared_array_buffer()
-        || v.is_array_buffer_view()
-    {
+    } else if v.is_date() || v.is_reg_exp() || v.is_native_error() || v.is_shared_array_buffer() {
         copy_leaf(scope, v, obj, &mut cx.budget)
     } else {
         copy_plain(scope, obj, cx)
     };
-    cx.stack.pop();
+    cx.depth -= 1;
     r
+}
+
+/// An `ArrayBuffer` (a back-reference when this copy holds all its bytes already) or a
+/// view (over a buffer this copy holds the viewed bytes of, else over a copy of them).
+#[inline(never)]
+fn copy_buffer<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+    obj: v8::Local<'s, v8::Object>,
+    cx: &mut CopyOut<'s>,
+) -> Result<Value> {
+    if let Ok(ab) = v8::Local::<v8::ArrayBuffer>::try_from(v) {
+        let len = ab.byte_length();
+        if let Some(n) = cx.seen.get(obj)
+            && n.start == 0
+            && n.len == len
+        {
+            return Ok(Value::Backref(n.number));
+        }
+        cx.budget.charge(len)?;
+        let number = cx.seen.take(1)?;
+        cx.seen.set(
+            obj,
+            Numbered {
+                number,
+                start: 0,
+                len,
+            },
+        );
+        let store = ab.get_backing_store();
+        return Ok(Value::ArrayBuffer(store_bytes(&store, 0, len)));
+    }
+    if let Some(n) = cx.seen.get(obj) {
+        return Ok(Value::Backref(n.number));
+    }
+    let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| unexpected("a view"))?;
+    let kind = view_kind(v).ok_or_else(|| not_transferable(scope, obj))?;
+    let (start, len) = (view.byte_offset(), view.byte_length());
+    // Shared memory is not tracked: a view over it copies the bytes it views.
+    let buffer = view
+        .buffer(scope)
+        .filter(|b| !b.is_shared_array_buffer())
+        .map(v8::Local::<v8::Object>::from);
+    let held = buffer.and_then(|b| cx.seen.get(b)).filter(|n| {
+        start >= n.start
+            && start + len <= n.start + n.len
+            && (start - n.start).is_multiple_of(kind.element_size())
+    });
+    if let Some(n) = held {
+        cx.seen.number(obj)?;
+        return Ok(Value::TypedArrayView {
+            kind,
+            buffer: n.number,
+            byte_offset: start - n.start,
+            byte_length: len,
+        });
+    }
+    cx.budget.charge(len)?;
+    // The view, then its buffer (holding the viewed bytes).
+    let number = cx.seen.take(2)?;
+    cx.seen.set(
+        obj,
+        Numbered {
+            number,
+            start: 0,
+            len: 0,
+        },
+    );
+    if let Some(b) = buffer
+        && cx.seen.get(b).is_none()
+    {
+        cx.seen.set(
+            b,
+            Numbered {
+                number: number + 1,
+                start,
+                len,
+            },
+        );
+    }
+    let mut bytes = vec![0u8; len];
+    view.copy_contents(&mut bytes);
+    Ok(Value::TypedArray { kind, bytes })
 }
 
 #[inline(never)]
@@ -209,7 +356,7 @@ fn copy_plain<'s>(
     Ok(Value::Object(props))
 }
 
-/// Values without children: Date, RegExp, Error, buffers and views.
+/// Values without children: Date, RegExp, Error, SharedArrayBuffer.
 #[inline(never)]
 fn copy_leaf<'s>(
     scope: &mut v8::PinScope<'s, '_>,
@@ -247,20 +394,9 @@ fn copy_leaf<'s>(
             stack,
         }));
     }
-    if let Ok(ab) = v8::Local::<v8::ArrayBuffer>::try_from(v) {
-        budget.charge(ab.byte_length())?;
-        let store = ab.get_backing_store();
-        return Ok(Value::ArrayBuffer(store_bytes(&store, 0, ab.byte_length())));
-    }
-    if let Ok(sab) = v8::Local::<v8::SharedArrayBuffer>::try_from(v) {
-        return Ok(Value::SharedArrayBuffer(shared_buffer_of(sab, budget)?));
-    }
-    let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| unexpected("a view"))?;
-    let kind = view_kind(v).ok_or_else(|| not_transferable(scope, obj))?;
-    budget.charge(view.byte_length())?;
-    let mut bytes = vec![0u8; view.byte_length()];
-    view.copy_contents(&mut bytes);
-    Ok(Value::TypedArray { kind, bytes })
+    let sab =
+        v8::Local::<v8::SharedArrayBuffer>::try_from(v).map_err(|_| unexpected("a buffer"))?;
+    Ok(Value::SharedArrayBuffer(shared_buffer_of(sab, budget)?))
 }
 
 pub(crate) fn store_bytes(

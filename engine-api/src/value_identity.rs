@@ -78,7 +78,7 @@ struct Index<'v> {
 impl<'v> Index<'v> {
     /// Numbers the objects of `root` in visit order (without recursion) and checks that
     /// every back-reference and view points at an earlier object of the right kind.
-    fn new(root: &'v Value) -> Result<Index<'v>> {
+    fn new(root: &'v Value, with_numbers: bool) -> Result<Index<'v>> {
         let mut index = Index {
             slots: Vec::new(),
             numbers: HashMap::new(),
@@ -106,7 +106,9 @@ impl<'v> Index<'v> {
                     index.slots.push(Slot::BufferOf(v));
                 }
                 Value::Array(_) | Value::Object(_) | Value::Map(_) | Value::Set(_) => {
-                    index.numbers.insert(v, index.slots.len() as u32);
+                    if with_numbers {
+                        index.numbers.insert(v, index.slots.len() as u32);
+                    }
                     index.slots.push(Slot::Object(v));
                     stack.extend(children(v).rev());
                 }
@@ -289,7 +291,7 @@ fn expand_with(
     on_cycle: &mut dyn FnMut(u32) -> Option<Value>,
 ) -> Result<Value> {
     let mut e = Expander {
-        index: Index::new(v)?,
+        index: Index::new(v, true)?,
         open: Vec::new(),
         left: budget,
         on_cycle,
@@ -298,6 +300,14 @@ fn expand_with(
 }
 
 impl Value {
+    /// How many numbers this value itself takes in its copy (see
+    /// [Identity](Value#identity)): 1 for an object, 2 for a `TypedArray` (the view, then
+    /// its buffer), 0 for primitives, handles and back-references. Its children count
+    /// on their own.
+    pub fn object_numbers(&self) -> u32 {
+        numbers_of(self)
+    }
+
     /// Checks the back-references and views of this copy: each must point at an earlier
     /// object (a view at an earlier buffer it fits in). Hand-built values and values from
     /// untrusted sources are checked with this before use.
@@ -311,7 +321,7 @@ impl Value {
     /// assert!(Value::Array(vec![Value::Backref(1)]).check_backrefs().is_err());
     /// ```
     pub fn check_backrefs(&self) -> Result<()> {
-        Index::new(self).map(drop)
+        Index::new(self, false).map(drop)
     }
 
     /// Whether this value has back-references or views (directly or inside external

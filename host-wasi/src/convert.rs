@@ -73,13 +73,33 @@ pub(crate) fn enter(
         engine_api::drop_values([value]);
         return Err(Error::NotTransferable("a value nested too deeply".into()));
     }
+    if value.has_backrefs() {
+        // Hand-built back-references: each must point at an earlier object.
+        value.check_backrefs()?;
+    }
     if args.external_copy && is_data(&value) {
         let copy = ExternalCopy::new(value)?;
         return Ok(WireValue::ExternalCopy {
             id: table.insert(HostObject::Copy(copy)),
         });
     }
-    to_wire(value, table, own, 0)
+    let mut numbering = Numbering::default();
+    to_wire(value, table, own, 0, &mut numbering)
+}
+
+/// The numbers one message gave out so far, and what the data being inlined from an
+/// external copy (numbered on its own, from 0) adds to its numbers.
+#[derive(Default)]
+struct Numbering {
+    next: u32,
+    shift: u32,
+}
+
+impl Numbering {
+    fn shifted(&self, n: u32) -> Result<u32> {
+        n.checked_add(self.shift)
+            .ok_or_else(|| Error::NotTransferable("a value of too many objects".into()))
+    }
 }
 
 /// Whether `value` nests deeper than `MAX_DEPTH` (checked without recursion).
@@ -117,11 +137,18 @@ fn own_reference(r: &engine_api::AnyReference, own: IsolateId) -> Option<&WasiRe
         .filter(|b| b.cell.isolate.inner.id == own)
 }
 
-fn to_wire(value: Value, table: &mut HostTable, own: IsolateId, depth: usize) -> Result<WireValue> {
+fn to_wire(
+    value: Value,
+    table: &mut HostTable,
+    own: IsolateId,
+    depth: usize,
+    n: &mut Numbering,
+) -> Result<WireValue> {
     if depth > MAX_DEPTH {
         return Err(Error::NotTransferable("value nested too deeply".into()));
     }
-    let mut each = |v: Value| to_wire(v, table, own, depth + 1);
+    n.next = n.next.saturating_add(value.object_numbers());
+    let mut each = |v: Value| to_wire(v, table, own, depth + 1, n);
     Ok(match value {
         Value::Undefined => WireValue::Undefined,
         Value::Null => WireValue::Null,
@@ -204,8 +231,24 @@ fn to_wire(value: Value, table: &mut HostTable, own: IsolateId, depth: usize) ->
                 engine_api::drop_values([data]);
                 return Err(Error::NotTransferable("a value nested too deeply".into()));
             }
-            to_wire(data, table, own, depth + 1)?
+            // Inlined: its own numbers (from 0) follow the message's so far.
+            let outer = std::mem::replace(&mut n.shift, n.next);
+            let w = to_wire(data, table, own, depth + 1, n);
+            n.shift = outer;
+            w?
         }
+        Value::Backref(k) => WireValue::Backref(n.shifted(k)?),
+        Value::TypedArrayView {
+            kind,
+            buffer,
+            byte_offset,
+            byte_length,
+        } => WireValue::TypedArrayView {
+            kind: kind.name().into(),
+            buffer: n.shifted(buffer)?,
+            byte_offset: byte_offset as u64,
+            byte_length: byte_length as u64,
+        },
         other => return Err(Error::NotTransferable(format!("{other:?}"))),
     })
 }
@@ -217,7 +260,7 @@ pub(crate) fn leave(
     isolate: &WasiIsolate,
     transfer: &TransferOptions,
 ) -> Result<Value> {
-    let v = from_wire(w, table, isolate, 0)?;
+    let v = from_wire(w, table, isolate)?;
     if transfer.external_copy && is_data(&v) {
         return ExternalCopy::new(v).map(Value::ExternalCopy);
     }
@@ -225,7 +268,19 @@ pub(crate) fn leave(
 }
 
 /// A guest value as a host value; guest handles become references owned by the host.
-pub(crate) fn from_wire(
+/// Its back-references are checked (the guest is not trusted to number them right).
+pub(crate) fn from_wire(w: WireValue, table: &HostTable, isolate: &WasiIsolate) -> Result<Value> {
+    let v = from_wire_rec(w, table, isolate, 0)?;
+    if v.has_backrefs()
+        && let Err(e) = v.check_backrefs()
+    {
+        engine_api::drop_values([v]);
+        return Err(backend(format!("guest sent a bad back-reference: {e}")));
+    }
+    Ok(v)
+}
+
+fn from_wire_rec(
     w: WireValue,
     table: &HostTable,
     isolate: &WasiIsolate,
@@ -234,7 +289,7 @@ pub(crate) fn from_wire(
     if depth > MAX_DEPTH {
         return Err(backend("guest value nested too deeply"));
     }
-    let each = |w: WireValue| from_wire(w, table, isolate, depth + 1);
+    let each = |w: WireValue| from_wire_rec(w, table, isolate, depth + 1);
     Ok(match w {
         WireValue::Undefined => Value::Undefined,
         WireValue::Null => Value::Null,
@@ -297,8 +352,26 @@ pub(crate) fn from_wire(
             Some(HostObject::Copy(c)) => Value::ExternalCopy(c.clone()),
             _ => return Err(Error::Released("external copy")),
         },
-        WireValue::Backref(_) | WireValue::TypedArrayView { .. } => {
-            return Err(backend("guest sent a shared reference"));
+        WireValue::Backref(n) => Value::Backref(n),
+        WireValue::TypedArrayView {
+            kind,
+            buffer,
+            byte_offset,
+            byte_length,
+        } => {
+            let kind = TypedArrayKind::from_name(&kind)
+                .ok_or_else(|| backend(format!("guest sent unknown typed array kind {kind:?}")))?;
+            let (Ok(byte_offset), Ok(byte_length)) =
+                (usize::try_from(byte_offset), usize::try_from(byte_length))
+            else {
+                return Err(backend("guest sent a typed array view out of range"));
+            };
+            Value::TypedArrayView {
+                kind,
+                buffer,
+                byte_offset,
+                byte_length,
+            }
         }
     })
 }

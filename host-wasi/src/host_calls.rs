@@ -164,7 +164,7 @@ fn from_guest(
     isolate: &WasiIsolate,
     w: WireValue,
 ) -> Result<Value> {
-    from_wire(w, &caller.data().table, isolate, 0)
+    from_wire(w, &caller.data().table, isolate)
 }
 
 fn handle(

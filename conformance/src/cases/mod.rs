@@ -3,6 +3,7 @@
 pub mod callbacks;
 pub mod cancellation;
 pub mod capabilities;
+pub mod clone_identity;
 pub mod containment;
 pub mod contexts;
 pub mod error_kinds;

@@ -11,6 +11,8 @@ use boa_engine::{
     property::PropertyKey,
 };
 
+use std::collections::HashMap;
+
 use super::CopyError;
 use crate::guest::{errors, ivm};
 use engine_api::abi::WireValue;
@@ -18,18 +20,50 @@ use engine_api::abi::WireValue;
 /// Deeper object graphs are refused (the contract's limit; also keeps the wasm stack safe).
 const MAX_DEPTH: usize = engine_api::MAX_TRANSFER_DEPTH;
 
-/// A deep copy of `value`.
+/// A deep copy of `value`, identity kept: an object met again is a back-reference to its
+/// number, a typed array over a buffer already copied a view (see `engine_api::Value`).
 pub fn copy_out(value: &JsValue, ctx: &mut Context) -> Result<WireValue, CopyError> {
-    Copier { path: Vec::new() }.copy(value, ctx)
+    Copier::default().copy(value, ctx)
 }
 
 fn string(s: &JsString) -> String {
     s.to_std_string_lossy()
 }
 
+#[derive(Default)]
 struct Copier {
-    /// Objects being copied, outermost first (a repeat is a cycle).
-    path: Vec<JsObject>,
+    /// How many objects are being copied around the current one.
+    depth: usize,
+    /// The objects numbered so far.
+    seen: HashMap<JsObject, Numbered>,
+    next: u32,
+}
+
+/// What an object got: its number and, for a buffer, which of its bytes that number holds
+/// (a typed array copies only the bytes it views).
+#[derive(Clone, Copy)]
+struct Numbered {
+    number: u32,
+    start: usize,
+    len: usize,
+}
+
+impl Copier {
+    /// The next `count` numbers (the first returned).
+    fn take(&mut self, count: u32) -> Result<u32, CopyError> {
+        let n = self.next;
+        self.next = n
+            .checked_add(count)
+            .ok_or_else(|| CopyError::NotTransferable("a value of too many objects".into()))?;
+        Ok(n)
+    }
+
+    fn number(&mut self, obj: &JsObject, start: usize, len: usize) -> Result<u32, CopyError> {
+        let number = self.take(1)?;
+        self.seen
+            .insert(obj.clone(), Numbered { number, start, len });
+        Ok(number)
+    }
 }
 
 impl Copier {
@@ -65,20 +99,122 @@ impl Copier {
                 "a {kind} cannot be copied"
             )));
         }
-        if self.path.iter().any(|o| o == obj) {
-            return Err(CopyError::NotTransferable(
-                "a cyclic object cannot be copied".into(),
-            ));
+        if let Some(w) = self.buffer(obj, ctx)? {
+            return Ok(w);
         }
-        if self.path.len() >= MAX_DEPTH {
+        if let Some(n) = self.seen.get(obj) {
+            return Ok(WireValue::Backref(n.number));
+        }
+        if self.depth >= MAX_DEPTH {
             return Err(CopyError::NotTransferable(
                 "object nesting is too deep to copy".into(),
             ));
         }
-        self.path.push(obj.clone());
+        self.number(obj, 0, 0)?;
+        self.depth += 1;
         let out = self.object_inner(obj, ctx);
-        self.path.pop();
+        self.depth -= 1;
         out
+    }
+
+    /// An (Shared)ArrayBuffer (a back-reference when this copy holds all its bytes) or a
+    /// typed array / DataView (over a buffer this copy holds the viewed bytes of, else over
+    /// a copy of them); `None` for other objects.
+    fn buffer(
+        &mut self,
+        obj: &JsObject,
+        ctx: &mut Context,
+    ) -> Result<Option<WireValue>, CopyError> {
+        let whole = if let Ok(b) = JsArrayBuffer::from_object(obj.clone()) {
+            Some(b.to_vec().unwrap_or_default())
+        } else if let Ok(b) = JsSharedArrayBuffer::from_object(obj.clone()) {
+            Some(b.to_vec())
+        } else {
+            None
+        };
+        if let Some(bytes) = whole {
+            if let Some(n) = self.seen.get(obj)
+                && n.start == 0
+                && n.len == bytes.len()
+            {
+                return Ok(Some(WireValue::Backref(n.number)));
+            }
+            self.number(obj, 0, bytes.len())?;
+            return Ok(Some(WireValue::ArrayBuffer(bytes)));
+        }
+        let (kind, size, buffer, start, len) =
+            if let Ok(ta) = JsTypedArray::from_object(obj.clone()) {
+                if ta.kind() == Some(TypedArrayKind::Float16) {
+                    // The contract's typed array kinds have no 16-bit float (nor has V8's copy).
+                    return Err(CopyError::NotTransferable(
+                        "a Float16Array cannot be copied".into(),
+                    ));
+                }
+                let kind = ta.kind().unwrap_or(TypedArrayKind::Uint8);
+                let size = engine_api::TypedArrayKind::from_name(kind_name(kind))
+                    .map_or(1, engine_api::TypedArrayKind::element_size);
+                (
+                    kind_name(kind),
+                    size,
+                    ta.buffer(ctx)?,
+                    ta.byte_offset(ctx)?,
+                    ta.byte_length(ctx)?,
+                )
+            } else if let Ok(dv) = JsDataView::from_object(obj.clone()) {
+                let (start, len) = (dv.byte_offset(ctx)? as usize, dv.byte_length(ctx)? as usize);
+                ("DataView", 1, dv.buffer(ctx)?, start, len)
+            } else {
+                return Ok(None);
+            };
+        if let Some(n) = self.seen.get(obj) {
+            return Ok(Some(WireValue::Backref(n.number)));
+        }
+        let buffer_obj = buffer.as_object();
+        let held = buffer_obj
+            .as_ref()
+            .and_then(|b| self.seen.get(b))
+            .copied()
+            .filter(|n| {
+                start >= n.start
+                    && start.saturating_add(len) <= n.start.saturating_add(n.len)
+                    && (start - n.start).is_multiple_of(size)
+            });
+        if let Some(n) = held {
+            self.number(obj, 0, 0)?;
+            return Ok(Some(WireValue::TypedArrayView {
+                kind: kind.into(),
+                buffer: n.number,
+                byte_offset: (start - n.start) as u64,
+                byte_length: len as u64,
+            }));
+        }
+        // The view, then its buffer (holding the viewed bytes).
+        let number = self.take(2)?;
+        self.seen.insert(
+            obj.clone(),
+            Numbered {
+                number,
+                start: 0,
+                len: 0,
+            },
+        );
+        if let Some(b) = buffer_obj
+            && !self.seen.contains_key(&b)
+        {
+            self.seen.insert(
+                b,
+                Numbered {
+                    number: number + 1,
+                    start,
+                    len,
+                },
+            );
+        }
+        let bytes = view_bytes(&buffer, start, len);
+        Ok(Some(WireValue::TypedArray {
+            kind: kind.into(),
+            bytes,
+        }))
     }
 
     fn object_inner(&mut self, obj: &JsObject, ctx: &mut Context) -> Result<WireValue, CopyError> {
@@ -134,34 +270,6 @@ impl Copier {
                 name: g.name,
                 message: g.message,
                 stack: g.stack,
-            });
-        }
-        if let Ok(buf) = JsArrayBuffer::from_object(obj.clone()) {
-            return Ok(WireValue::ArrayBuffer(buf.to_vec().unwrap_or_default()));
-        }
-        if let Ok(buf) = JsSharedArrayBuffer::from_object(obj.clone()) {
-            return Ok(WireValue::ArrayBuffer(buf.to_vec()));
-        }
-        if let Ok(ta) = JsTypedArray::from_object(obj.clone()) {
-            if ta.kind() == Some(TypedArrayKind::Float16) {
-                // The contract's typed array kinds have no 16-bit float (nor has V8's copy).
-                return Err(CopyError::NotTransferable(
-                    "a Float16Array cannot be copied".into(),
-                ));
-            }
-            let kind = ta.kind().map_or("Uint8Array", kind_name).to_string();
-            let offset = ta.byte_offset(ctx)?;
-            let len = ta.byte_length(ctx)?;
-            let bytes = view_bytes(&ta.buffer(ctx)?, offset, len);
-            return Ok(WireValue::TypedArray { kind, bytes });
-        }
-        if let Ok(dv) = JsDataView::from_object(obj.clone()) {
-            let offset = dv.byte_offset(ctx)? as usize;
-            let len = dv.byte_length(ctx)? as usize;
-            let bytes = view_bytes(&dv.buffer(ctx)?, offset, len);
-            return Ok(WireValue::TypedArray {
-                kind: "DataView".into(),
-                bytes,
             });
         }
         if JsPromise::from_object(obj.clone()).is_ok() {

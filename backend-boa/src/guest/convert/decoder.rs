@@ -11,22 +11,63 @@ use boa_engine::{
 use crate::guest::{errors, handles, host, ivm};
 use engine_api::abi::{GuestError, WireValue};
 
-/// A `JsValue` for a wire value (in the current realm).
+/// A `JsValue` for a wire value (in the current realm), its shared objects and cycles
+/// ([`WireValue::Backref`]) rebuilt.
 pub fn from_wire(value: WireValue, ctx: &mut Context) -> Result<JsValue, GuestError> {
-    Decoder::default().value(value, ctx)
+    let graph = has_backrefs(&value);
+    Decoder {
+        keys: Vec::new(),
+        made: graph.then(Vec::new),
+    }
+    .value(value, ctx)
+}
+
+/// Whether `value` has back-references or views (checked without recursion).
+fn has_backrefs(value: &WireValue) -> bool {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            WireValue::Backref(_) | WireValue::TypedArrayView { .. } => return true,
+            WireValue::Array(items) | WireValue::Set(items) => stack.extend(items),
+            WireValue::Object(props) => stack.extend(props.iter().map(|(_, v)| v)),
+            WireValue::Map(pairs) => stack.extend(pairs.iter().flat_map(|(k, v)| [k, v])),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// How many distinct property keys one decode remembers.
 const KEY_CACHE: usize = 32;
 
 /// Builds `JsValue`s from wire values, reusing the property keys it has seen (arrays of
-/// records repeat the same few keys).
-#[derive(Default)]
+/// records repeat the same few keys), and, when the value has back-references, the
+/// objects made so far by number.
 struct Decoder {
     keys: Vec<(String, PropertyKey)>,
+    made: Option<Vec<JsValue>>,
 }
 
 impl Decoder {
+    /// Numbers `v`, the next object of this value.
+    fn made(&mut self, v: JsValue) -> JsValue {
+        if let Some(made) = &mut self.made {
+            made.push(v.clone());
+        }
+        v
+    }
+
+    /// Object number `n`, which must have been made already.
+    fn made_before(&self, n: u32) -> Result<JsValue, GuestError> {
+        let made = self.made.as_deref().unwrap_or_default();
+        made.get(n as usize).cloned().ok_or_else(|| {
+            errors::invalid(format!(
+                "a back-reference to object {n} where only {} came before it",
+                made.len()
+            ))
+        })
+    }
+
     fn key(&mut self, name: String) -> PropertyKey {
         if let Some((_, key)) = self.keys.iter().find(|(n, _)| *n == name) {
             return key.clone();
@@ -49,6 +90,18 @@ impl Decoder {
                 .map(JsValue::from)
                 .ok_or_else(|| errors::invalid(format!("invalid BigInt `{s}`")))?,
             WireValue::String(s) => JsValue::from(JsString::from(s.as_str())),
+            WireValue::Array(items) if self.made.is_some() => {
+                // Made before its items, which may refer back to it.
+                let holes = vec![JsValue::undefined(); items.len()];
+                let arr = JsArray::from_iter(holes, ctx);
+                self.made(arr.clone().into());
+                for (i, item) in items.into_iter().enumerate() {
+                    let v = self.value(item, ctx)?;
+                    arr.create_data_property_or_throw(i, v, ctx)
+                        .map_err(|e| js(e, ctx))?;
+                }
+                arr.into()
+            }
             WireValue::Array(items) => {
                 let mut values = Vec::with_capacity(items.len());
                 for item in items {
@@ -58,6 +111,7 @@ impl Decoder {
             }
             WireValue::Object(props) => {
                 let obj = new_object(ctx);
+                self.made(obj.clone().into());
                 for (k, v) in props {
                     let v = self.value(v, ctx)?;
                     // A new ordinary object is extensible and has only these data properties:
@@ -68,6 +122,7 @@ impl Decoder {
             }
             WireValue::Map(pairs) => {
                 let map = JsMap::new(ctx);
+                self.made(map.clone().into());
                 for (k, v) in pairs {
                     let (k, v) = (self.value(k, ctx)?, self.value(v, ctx)?);
                     map.set(k, v, ctx).map_err(|e| js(e, ctx))?;
@@ -76,6 +131,7 @@ impl Decoder {
             }
             WireValue::Set(items) => {
                 let set = JsSet::new(ctx);
+                self.made(set.clone().into());
                 for v in items {
                     let v = self.value(v, ctx)?;
                     set.add(v, ctx).map_err(|e| js(e, ctx))?;
@@ -84,41 +140,79 @@ impl Decoder {
             }
             WireValue::Date(t) => {
                 let ctor = ctx.intrinsics().constructors().date().constructor();
-                ctor.construct(&[JsValue::from(t)], None, ctx)
-                    .map_err(|e| js(e, ctx))?
-                    .into()
+                let d = ctor
+                    .construct(&[JsValue::from(t)], None, ctx)
+                    .map_err(|e| js(e, ctx))?;
+                self.made(d.into())
             }
-            WireValue::RegExp { source, flags } => JsRegExp::new(
-                JsString::from(source.as_str()),
-                JsString::from(flags.as_str()),
-                ctx,
-            )
-            .map_err(|e| js(e, ctx))?
-            .into(),
+            WireValue::RegExp { source, flags } => {
+                let re = JsRegExp::new(
+                    JsString::from(source.as_str()),
+                    JsString::from(flags.as_str()),
+                    ctx,
+                )
+                .map_err(|e| js(e, ctx))?;
+                self.made(re.into())
+            }
             WireValue::Error {
                 name,
                 message,
                 stack,
-            } => errors::error_value(&name, &message, stack.as_deref(), ctx),
+            } => {
+                let e = errors::error_value(&name, &message, stack.as_deref(), ctx);
+                self.made(e)
+            }
             WireValue::ArrayBuffer(bytes) => {
-                array_buffer(&bytes, ctx).map_err(|e| js(e, ctx))?.into()
+                let buf = array_buffer(&bytes, ctx).map_err(|e| js(e, ctx))?;
+                self.made(buf.into())
             }
             WireValue::TypedArray { kind, bytes } => {
                 let ctor = view_constructor(&kind, ctx)
                     .ok_or_else(|| errors::invalid(format!("unknown typed array kind `{kind}`")))?;
                 let buf = array_buffer(&bytes, ctx).map_err(|e| js(e, ctx))?;
-                ctor.construct(&[buf.into()], None, ctx)
+                let view: JsValue = ctor
+                    .construct(&[buf.clone().into()], None, ctx)
                     .map_err(|e| js(e, ctx))?
-                    .into()
+                    .into();
+                // The view, then its buffer.
+                self.made(view.clone());
+                self.made(buf.into());
+                view
+            }
+            WireValue::Backref(n) => self.made_before(n)?,
+            WireValue::TypedArrayView {
+                kind,
+                buffer,
+                byte_offset,
+                byte_length,
+            } => {
+                let buf = self.made_before(buffer)?;
+                let ab = buf
+                    .as_object()
+                    .and_then(|o| JsArrayBuffer::from_object(o).ok())
+                    .ok_or_else(|| {
+                        errors::invalid(format!("a view over object {buffer}, not a buffer"))
+                    })?;
+                let bad = || errors::invalid(format!("a {kind} view out of its buffer"));
+                let k = engine_api::TypedArrayKind::from_name(&kind).ok_or_else(bad)?;
+                let off = usize::try_from(byte_offset).map_err(|_| bad())?;
+                let len = usize::try_from(byte_length).map_err(|_| bad())?;
+                engine_api::check_view(k, ab.byte_length(), off, len).map_err(|_| bad())?;
+                let ctor = view_constructor(&kind, ctx).ok_or_else(bad)?;
+                // A DataView's length is in bytes, a typed array's in elements.
+                let count = len / k.element_size();
+                let args = [buf, JsValue::from(off as f64), JsValue::from(count as f64)];
+                let view: JsValue = ctor
+                    .construct(&args, None, ctx)
+                    .map_err(|e| js(e, ctx))?
+                    .into();
+                self.made(view)
             }
             WireValue::GuestHandle { handle, .. } => handles::value(handle)?.0,
             WireValue::HostReference { id, type_of } => ivm::host_reference(id, &type_of, ctx),
             WireValue::HostFunction { id, mode } => host::function(id, mode, ctx)?,
             WireValue::ExternalCopy { id } => ivm::external_copy(id, ctx),
         })
-            WireValue::Backref(_) | WireValue::TypedArrayView { .. } => {
-                return Err(errors::invalid("a shared reference"));
-            }
     }
 }
 
