@@ -32,7 +32,7 @@ struct Cli {
 enum Command {
     /// Run a JavaScript file as a classic script and print its completion value.
     Run {
-        /// The script.
+        /// The script (`-`: read it from standard input).
         file: PathBuf,
         #[command(flatten)]
         sandbox: Sandbox,
@@ -80,7 +80,7 @@ impl Job {
         match self.run() {
             Ok(value) => {
                 if let Some(text) = output::render(&value, self.print_undefined) {
-                    println!("{text}");
+                    print_line(&text, false);
                 }
                 ExitCode::SUCCESS
             }
@@ -116,16 +116,32 @@ impl Job {
     }
 }
 
+/// Writes `line` to stdout (stderr if `to_stderr`). A reader that went away (`isovm run
+/// big.js | head`) ends the process quietly, as it ends `cat`; println! would panic.
+fn print_line(line: &str, to_stderr: bool) {
+    use std::io::Write;
+    let written = if to_stderr {
+        writeln!(std::io::stderr().lock(), "{line}")
+    } else {
+        writeln!(std::io::stdout().lock(), "{line}")
+    };
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        // Any other failure to write (a full disk): say so where we still can, then stop.
+        let _ = writeln!(std::io::stderr(), "isovm: cannot write output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// `console.log` and friends print through a host callback; the guest formats its
 /// arguments to one string, so nothing but a string crosses.
 fn install_console(context: &Context) -> isovm::Result<()> {
     let print = Callback::new(|args| {
         let level = args.first().and_then(Value::as_str).unwrap_or("log");
         let line = args.get(1).and_then(Value::as_str).unwrap_or("");
-        match level {
-            "warn" | "error" => eprintln!("{line}"),
-            _ => println!("{line}"),
-        }
+        print_line(line, matches!(level, "warn" | "error"));
         Ok(Value::Undefined)
     });
     context.eval_closure(
@@ -148,6 +164,17 @@ fn install_console(context: &Context) -> isovm::Result<()> {
         &EvalOptions::default(),
     )?;
     Ok(())
+}
+
+/// A script's source: the file, or standard input for `-`.
+fn read_source(file: &std::path::Path) -> std::io::Result<String> {
+    if file.as_os_str() == "-" {
+        let mut code = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut code)?;
+        Ok(code)
+    } else {
+        std::fs::read_to_string(file)
+    }
 }
 
 fn main() -> ExitCode {
@@ -174,10 +201,14 @@ fn main() -> ExitCode {
             sandbox,
             print_undefined: true,
         },
-        Command::Run { file, sandbox } => match std::fs::read_to_string(&file) {
+        Command::Run { file, sandbox } => match read_source(&file) {
             Ok(code) => Job {
                 code,
-                filename: file.display().to_string(),
+                filename: if file.as_os_str() == "-" {
+                    "<stdin>".into()
+                } else {
+                    file.display().to_string()
+                },
                 sandbox,
                 print_undefined: false,
             },

@@ -1,0 +1,93 @@
+//! The CLI's input and output: a script from standard input (`isovm run -`), and output
+//! into a reader that goes away (`isovm run big.js | head`), which ends the process quietly
+//! instead of panicking. On every compiled backend.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+fn backends() -> Vec<&'static str> {
+    let mut b = Vec::new();
+    if cfg!(feature = "boa-wasi") {
+        b.push("boa-wasi");
+    }
+    if cfg!(feature = "v8") {
+        b.push("v8");
+    }
+    b
+}
+
+#[test]
+fn run_dash_reads_the_script_from_stdin() {
+    for backend in backends() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_isovm"))
+            .args(["run", "-", "--backend", backend])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running isovm");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"console.log('from', 'stdin'); 6 * 7")
+            .expect("writing the script");
+        let out = child.wait_with_output().expect("waiting for isovm");
+        assert!(out.status.success(), "{backend}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "from stdin\n42\n",
+            "{backend}"
+        );
+
+        // An error names the script <stdin>.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_isovm"))
+            .args(["run", "-", "--backend", backend])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running isovm");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"throw new TypeError('no')")
+            .expect("writing the script");
+        let out = child.wait_with_output().expect("waiting for isovm");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{backend}: {out:?}");
+        assert!(
+            err.contains("<stdin>") && err.contains("TypeError: no"),
+            "{backend}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_cli_quietly() {
+    for backend in backends() {
+        for script in [
+            // console output, then the completion value
+            "for (let i = 0; i < 200000; i++) console.log('line ' + i)",
+            // one large result
+            "'line\\n'.repeat(1e6)",
+        ] {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_isovm"))
+                .args(["eval", script, "--backend", backend])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("running isovm");
+            let mut first = String::new();
+            BufReader::new(child.stdout.take().expect("stdout"))
+                .read_line(&mut first)
+                .expect("reading the first line");
+            // The reader is dropped here: the CLI's next writes fail with a broken pipe.
+            assert!(first.starts_with("line"), "{backend}: first line {first:?}");
+            let out = child.wait_with_output().expect("waiting for isovm");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!err.contains("panicked"), "{backend}: {err}");
+            assert_eq!(out.status.code(), Some(0), "{backend}: {err}");
+        }
+    }
+}
