@@ -6,19 +6,6 @@
 pub const DECLARED_FAILURES: &[(&str, &str, &str)] = &[
     (
         "boa-wasi",
-        "limits/timeout_stack_names_looping_function",
-        "the epoch interrupt stops the wasm guest from outside, mid-instruction. The guest \
-         is re-entrant now, but only at host_call (where the running native function lends \
-         its Boa context); at an epoch tick Boa's context is mid-instruction and borrowed by \
-         the interpreter, so asking it for its JS stack there would alias it",
-    ),
-    (
-        "boa-wasi",
-        "limits/timeout_stack_names_microtask_function",
-        "as timeout_stack_names_looping_function",
-    ),
-    (
-        "boa-wasi",
         "limits/recursion_catchable",
         "Boa 0.22 raises its recursion limit as an uncatchable engine error, so `try` in the \
          guest cannot catch it; the call ends in Error::StackOverflow and the isolate stays \

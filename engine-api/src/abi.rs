@@ -12,6 +12,12 @@
 //! - `isovm_start(seed_lo: i64, seed_hi: i64)`: called once per instance before anything
 //!   else; seeds `Math.random` (so instances started from one pre-initialised image do not
 //!   share a random sequence).
+//! - `isovm_interrupt(stop: i32) -> i32` (optional): `stop = 1`, called by the host from
+//!   its epoch callback at a call's deadline (or cancel), asks the running call to unwind
+//!   at its next loop back-edge or function call, and every response until `stop = 0` to
+//!   be an `ErrorKind::Interrupted` error carrying the JS stack where it stopped; `0`
+//!   resumes normal running. Returns 1 when the guest can be stopped so. Only touches
+//!   flags: safe to call at any instruction boundary of a running call.
 //! - `wizer-initialize()`: builds the Boa engine and its first realm. Run once, at
 //!   pre-initialisation (wasmtime-wizer), or by the host right after instantiation when the
 //!   module was not pre-initialised.

@@ -2,16 +2,16 @@
 //! guest memory.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
 
 use engine_api::abi::{self, Request, Response};
 use engine_api::{DeterministicSeed, Error, Result};
-use wasmtime::{AsContextMut, Memory, Store, StoreContextMut, TypedFunc, UpdateDeadline};
+use wasmtime::{AsContextMut, Memory, Store, StoreContextMut, TypedFunc};
 
 use crate::prepared::Prepared;
 use crate::state::HostState;
-use crate::trap::{HostTrap, backend, backend_with, classify};
+use crate::trap::{backend, backend_with, classify};
 
 /// Largest message either side may send (bytes).
 pub(crate) const MAX_MESSAGE: usize = 1 << 30;
@@ -39,6 +39,8 @@ pub(crate) struct Exports {
     pub(crate) alloc: TypedFunc<i32, i32>,
     free: TypedFunc<(i32, i32), ()>,
     call: TypedFunc<(i32, i32), i64>,
+    /// `isovm_interrupt`, for soft stops (optional: without it a deadline traps).
+    pub(crate) interrupt: Option<TypedFunc<i32, i32>>,
 }
 
 /// What a new guest needs besides the compiled module.
@@ -65,7 +67,7 @@ impl Guest {
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
-        store.epoch_deadline_callback(epoch_tick);
+        store.epoch_deadline_callback(crate::soft_stop::epoch_tick);
         store.set_epoch_deadline(1);
         if prepared.consumes_fuel {
             store
@@ -93,11 +95,15 @@ impl Guest {
         let start = instance
             .get_typed_func::<(i64, i64), ()>(&mut store, "isovm_start")
             .map_err(|_| missing("isovm_start"))?;
+        let interrupt = instance
+            .get_typed_func::<i32, i32>(&mut store, "isovm_interrupt")
+            .ok();
         let exports = Exports {
             memory,
             alloc,
             free,
             call,
+            interrupt,
         };
         store.data_mut().memory = Some(memory);
         store.data_mut().exports = Some(exports.clone());
@@ -124,6 +130,7 @@ impl Guest {
         let state = self.store.data_mut();
         state.deadline = deadline;
         state.cancel = cancel;
+        state.soft_stop = None;
         self.store.set_epoch_deadline(1);
     }
 
@@ -210,25 +217,4 @@ impl Exports {
         }
         response.ok_or_else(|| Fatal(backend("the guest returned a malformed response")))
     }
-}
-
-/// Called on every epoch tick while the guest runs: stop on dispose, on cancel or past the
-/// deadline.
-fn epoch_tick(
-    mut cx: wasmtime::StoreContextMut<'_, HostState>,
-) -> wasmtime::Result<UpdateDeadline> {
-    let state = cx.data_mut();
-    state.cpu.tick();
-    if state.interrupted() {
-        return Err(wasmtime::Error::new(HostTrap::Disposed));
-    }
-    if let Some(cancel) = &state.cancel
-        && cancel.load(Ordering::Relaxed)
-    {
-        return Err(wasmtime::Error::new(HostTrap::Cancelled));
-    }
-    if state.deadline.is_some_and(|d| Instant::now() >= d) {
-        return Err(wasmtime::Error::new(HostTrap::Timeout));
-    }
-    Ok(UpdateDeadline::Continue(1))
 }

@@ -15,6 +15,7 @@ use crate::lent_store::{self, Borrowed, GateClosed, LendGate};
 use crate::promises::{Outcome, Promises};
 use crate::runtime::Runtime;
 use crate::session::Session;
+use crate::soft_stop;
 use crate::state::HostState;
 use crate::trap::backend;
 use crate::{WasiContext, WasiModule, WasiScript};
@@ -22,11 +23,16 @@ use wasmtime::AsContextMut;
 
 /// An isolate of the Boa-WASI backend: a Boa guest in its own wasmtime instance.
 ///
-/// Every guest call runs through the isolate's [`TaskQueue`]. A trap of any kind (timeout,
-/// a cancelled task's call stopped (`Error::Cancelled`), fuel exhausted, memory limit,
-/// stack overflow, a guest fault) leaves the guest's state unknown, so the isolate is
-/// disposed: [`is_disposed`](engine_api::Isolate::is_disposed)
-/// becomes true and later calls fail with `Error::Disposed`. Other isolates carry on.
+/// Every guest call runs through the isolate's [`TaskQueue`]. At a call's deadline
+/// (`Error::Timeout`) or its task's cancel (`Error::Cancelled`) the guest is first asked to
+/// stop softly: its JS unwinds at the next loop back-edge or call, past `catch` and
+/// `finally`, the microtasks the call queued are dropped, the timeout carries the JS stack
+/// where it stopped, and the isolate stays usable. A guest not back within a short grace
+/// (~50 ms: a native loop such as a regex backtracking) is trapped. A trap of any kind
+/// (that, fuel exhausted, memory limit, stack overflow, a guest fault) leaves the guest's
+/// state unknown, so the isolate is disposed:
+/// [`is_disposed`](engine_api::Isolate::is_disposed) becomes true and later calls fail with
+/// `Error::Disposed`. Other isolates carry on.
 ///
 /// `memory_limit_mb` (at least [`IsolateOptions::MIN_MEMORY_LIMIT_MB`], else
 /// `Error::InvalidOption`) counts memory beyond the guest's start-up image (Boa, its
@@ -223,6 +229,14 @@ impl WasiIsolate {
             };
             let mut result = session.flush_releases().and_then(|()| f(&mut session));
             let mut fatal = session.fatal;
+            // A call stopped softly ends with its stop's error, whatever it returned, and
+            // the guest runs normally again (a trap ended it: it is disposed below).
+            if let Some(stop) = guest.store.data_mut().soft_stop.take() {
+                result = Err(stop.error(&result));
+                if !fatal && let Err(e) = soft_stop::resume(guest.store.as_context_mut()) {
+                    (result, fatal) = (Err(e), true);
+                }
+            }
             if guest.store.data().limits.exhausted {
                 // The guest may have recovered (Boa turns some failed allocations into a
                 // RangeError), but the isolate reached its cap: it is disposed.
@@ -264,6 +278,7 @@ impl WasiIsolate {
             return Err(too_deep());
         }
         state.nesting += 1;
+        let outer_stop = state.soft_stop.take();
         let outer_deadline = state.deadline;
         state.deadline = earliest(
             outer_deadline,
@@ -282,6 +297,25 @@ impl WasiIsolate {
         let state = caller.data_mut();
         state.nesting -= 1;
         state.deadline = outer_deadline;
+        // A nested call stopped softly ends with its stop's error; the guest stays
+        // interrupted if the outer call is due to stop too (or was stopped already), else
+        // it runs normally again.
+        let inner_stop = state.soft_stop.take();
+        state.soft_stop = outer_stop;
+        if let Some(stop) = inner_stop {
+            result = Err(stop.error(&result));
+            if !fatal && outer_stop.is_none() {
+                match soft_stop::carry_over(state, stop) {
+                    Some(carried) => state.soft_stop = Some(carried),
+                    None => {
+                        if let Err(e) = soft_stop::resume(caller.as_context_mut()) {
+                            (result, fatal) = (Err(e), true);
+                        }
+                    }
+                }
+            }
+        }
+        let state = caller.data_mut();
         if state.limits.exhausted {
             (result, fatal) = (Err(Error::MemoryLimit), true);
         }

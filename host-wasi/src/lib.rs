@@ -80,6 +80,7 @@ mod runtime;
 mod runtime_config;
 mod script;
 mod session;
+mod soft_stop;
 mod state;
 mod ticker;
 mod trap;

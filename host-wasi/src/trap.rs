@@ -132,6 +132,9 @@ pub(crate) fn guest_error(e: GuestError, callbacks: &CallbackErrors) -> Error {
         Some(ErrorKind::Released) => Error::Released("handle"),
         Some(ErrorKind::WrongKind) => Error::WrongKind(e.message),
         Some(ErrorKind::StackOverflow) => Error::StackOverflow,
+        // The guest unwound a call the host stopped softly (`soft_stop`); a cancel's stop
+        // becomes `Error::Cancelled` where the call ends.
+        Some(ErrorKind::Interrupted) => Error::Timeout { stack: e.stack },
         Some(ErrorKind::InvalidRequest) => {
             backend(format!("guest rejected a request: {}", e.message))
         }

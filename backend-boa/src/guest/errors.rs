@@ -276,11 +276,14 @@ fn strip_syntax_position(message: &str) -> String {
 pub fn from_js(err: JsError, file: Option<&str>, ctx: &mut Context) -> GuestError {
     if let Some(engine) = err.as_engine() {
         return match engine {
-            EngineError::RuntimeLimit(_) => guest(
-                ErrorKind::StackOverflow,
-                "RangeError",
-                "Maximum call stack size exceeded",
-            ),
+            EngineError::RuntimeLimit(_) => GuestError {
+                stack: super::runtime::stack_of(&err),
+                ..guest(
+                    ErrorKind::StackOverflow,
+                    "RangeError",
+                    "Maximum call stack size exceeded",
+                )
+            },
             other => guest(ErrorKind::Js, "InternalError", other.to_string()),
         };
     }

@@ -89,7 +89,7 @@ pub extern "C" fn isovm_call(ptr: i32, len: i32) -> i64 {
         isovm_free(ptr, len);
     }
     let response = match bytes.as_deref().and_then(abi::decode::<Request>) {
-        Some(request) => runtime::handle(request),
+        Some(request) => runtime::interrupted_response(runtime::handle(request)),
         None => Response::Error(GuestError {
             kind: Some(ErrorKind::InvalidRequest),
             name: "Error".into(),
@@ -105,6 +105,13 @@ pub extern "C" fn isovm_call(ptr: i32, len: i32) -> i64 {
 pub extern "C" fn isovm_start(seed_lo: i64, seed_hi: i64) {
     random::seed(seed_lo as u64, seed_hi as u64);
     runtime::init();
+}
+
+/// The host's soft stop of the running call (1) and its end (0); see
+/// [`runtime::interrupt`]. Returns 1 when the guest can be stopped so.
+#[unsafe(no_mangle)]
+pub extern "C" fn isovm_interrupt(stop: i32) -> i32 {
+    i32::from(runtime::interrupt(stop != 0))
 }
 
 /// Builds the engine and its first realm (run at pre-initialisation).

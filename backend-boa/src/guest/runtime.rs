@@ -12,12 +12,14 @@
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 
 use boa_engine::{
-    Context, JsResult, JsString, JsValue, context::ContextBuilder, realm::Realm, vm::RuntimeLimits,
+    Context, JsError, JsResult, JsString, JsValue, context::ContextBuilder, job::SimpleJobExecutor,
+    realm::Realm, vm::RuntimeLimits,
 };
 
-use engine_api::abi::{Request, Response};
+use engine_api::abi::{ErrorKind, GuestError, Request, Response};
 
 use super::{ivm, module_loader::Loader, random, realm, requests};
 
@@ -52,11 +54,26 @@ thread_local! {
     static SHARED: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
     /// The context of the call suspended in `host_call`, while the host may call back in.
     static LENT: Cell<Option<NonNull<Context>>> = const { Cell::new(None) };
+    /// The engine context's runtime limits, for [`interrupt`] (the context never moves
+    /// once it is in `ENGINE`).
+    static LIMITS: Cell<Option<NonNull<RuntimeLimits>>> = const { Cell::new(None) };
+    /// While the host has the running call interrupted: the limits to restore.
+    static INTERRUPTED: Cell<Option<RuntimeLimits>> = const { Cell::new(None) };
+    /// The JS stack where an interrupted call stopped, when no response carries it (a
+    /// microtask stopped inside the job queue).
+    static STOPPED_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Sets the job executor's cancellation token: its next run drops every queued job.
+    static DROP_JOBS: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
 }
 
 fn build() -> JsResult<GuestState> {
     let loader = Rc::new(Loader::default());
+    let jobs = Rc::new(SimpleJobExecutor::new());
+    let token = jobs.get_cancellation_token();
+    DROP_JOBS
+        .with_borrow_mut(|d| *d = Some(Box::new(move || token.store(true, Ordering::Relaxed))));
     let mut context = ContextBuilder::new()
+        .job_executor(jobs)
         .module_loader(loader.clone())
         .host_hooks(Rc::new(super::rejections::GuestHooks))
         .build()?;
@@ -103,7 +120,78 @@ pub fn init() {
                 Err(_) => std::process::abort(),
             }
         }
+        if let Some(engine) = e.as_mut() {
+            LIMITS.set(Some(NonNull::from(engine.context.runtime_limits_mut())));
+        }
     });
+}
+
+/// The host's soft stop (`isovm_interrupt`): `stop` sets the running context's loop
+/// limit to 0 and its recursion limit to 1, so that Boa raises its uncatchable `RuntimeLimit` error at the
+/// next loop back-edge or call (unwinding past `catch` and `finally`), and the call ends
+/// in an `Interrupted` response ([`interrupted_response`]); `!stop` restores the limits.
+/// Returns whether the guest can be stopped so.
+///
+/// The host calls this from its epoch callback while a request may be running anywhere,
+/// with the interpreter holding `&mut Context`: it touches nothing but these flags and the
+/// limits word, with volatile accesses (Boa rereads its limits at every check).
+pub fn interrupt(stop: bool) -> bool {
+    let Some(limits) = LIMITS.get() else {
+        return false;
+    };
+    let limits = limits.as_ptr();
+    if stop {
+        if INTERRUPTED.get().is_none() {
+            // SAFETY: `limits` points into the engine's context, which lives in `ENGINE`
+            // for the instance's life and never moves. wasm is single-threaded: the
+            // interpreter is suspended at an instruction boundary (an epoch check) while
+            // this runs, and only reads the word at its next limit check.
+            let before = unsafe { limits.read_volatile() };
+            let mut stopped = before;
+            stopped.set_loop_iteration_limit(0);
+            // 1, not 0: a call Rust makes at depth 0 (a microtask's callback) still enters
+            // its frame, so that what stops it next has that frame on the stack.
+            stopped.set_recursion_limit(1);
+            // SAFETY: as above.
+            unsafe { limits.write_volatile(stopped) };
+            INTERRUPTED.set(Some(before));
+        }
+    } else if let Some(before) = INTERRUPTED.take() {
+        // SAFETY: as above.
+        unsafe { limits.write_volatile(before) };
+        STOPPED_AT.with_borrow_mut(|s| *s = None);
+    }
+    true
+}
+
+/// What an interrupted call answers, whatever it made of the stop: `Interrupted`, with the
+/// JS stack where it stopped. Other responses pass.
+pub fn interrupted_response(response: Response) -> Response {
+    if INTERRUPTED.get().is_none() {
+        return response;
+    }
+    let from_response = match response {
+        Response::Error(e) if e.kind == Some(ErrorKind::StackOverflow) => e.stack,
+        _ => None,
+    };
+    let stack = from_response.or_else(|| STOPPED_AT.with_borrow(Clone::clone));
+    Response::Error(GuestError {
+        kind: Some(ErrorKind::Interrupted),
+        name: "Error".into(),
+        message: "interrupted by the host".into(),
+        stack,
+        ..GuestError::default()
+    })
+}
+
+/// The JS frames of a Boa error's backtrace (`    at f (file:1:2)` lines), if it has any.
+pub fn stack_of(err: &JsError) -> Option<String> {
+    let text = err.to_string();
+    let frames: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("at "))
+        .collect();
+    (!frames.is_empty()).then(|| frames.join("\n"))
 }
 
 /// Handles one request: on the engine's context, or, when the host calls back in while a
@@ -162,7 +250,22 @@ pub fn in_realm<R>(ctx: &mut Context, realm: &Realm, f: impl FnOnce(&mut Context
     out
 }
 
-/// Runs the job queue dry; errors from jobs have nowhere to go.
+/// Runs the job queue dry; errors from jobs have nowhere to go, but where an interrupted
+/// call stopped in a job is kept for its response. An interrupted call's queued jobs are
+/// dropped (Boa's executor drops the rest of its queue when a job fails, too): they never
+/// run in a later call.
 pub fn run_jobs(ctx: &mut Context) {
-    let _ = ctx.run_jobs();
+    if INTERRUPTED.get().is_some() {
+        // A stopped call's jobs never run: not even those without a loop or a call in
+        // them, which the limits alone would let through.
+        DROP_JOBS.with_borrow(|d| d.as_ref().map(|drop_jobs| drop_jobs()));
+    }
+    if let Err(e) = ctx.run_jobs()
+        && INTERRUPTED.get().is_some()
+        && let Some(stack) = stack_of(&e)
+    {
+        STOPPED_AT.with_borrow_mut(|s| {
+            s.get_or_insert(stack);
+        });
+    }
 }

@@ -28,6 +28,34 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "limits/timeout_leaves_isolate_consistent",
             after_timeout::<E>,
         ),
+        Case::new(
+            "limits/timeout_leaves_isolate_usable",
+            timeout_leaves_usable::<E>,
+        ),
+        Case::new(
+            "limits/timeout_skips_a_spinning_finally",
+            timeout_skips_finally::<E>,
+        ),
+        Case::new(
+            "limits/timeout_not_caught_by_a_looping_catch",
+            timeout_not_caught::<E>,
+        ),
+        Case::new(
+            "limits/timeout_drops_the_stopped_calls_microtasks",
+            timeout_drops_microtasks::<E>,
+        ),
+        Case::new(
+            "limits/timeout_in_a_native_loop_ends",
+            timeout_native_loop::<E>,
+        ),
+        Case::new(
+            "limits/timeout_of_a_nested_call_names_its_function",
+            timeout_nested::<E>,
+        ),
+        Case::new(
+            "limits/timeout_after_a_timeout_still_stops",
+            timeout_twice::<E>,
+        ),
         Case::new("limits/timeout_not_hit_by_fast_code", timeout_not_hit::<E>),
         Case::new(
             "limits/timeout_other_isolates_keep_running",
@@ -332,4 +360,135 @@ fn timeout_microtask_stack<E: Backend>() -> R {
     let code =
         "function requeueForever() { Promise.resolve().then(requeueForever) }\nrequeueForever()";
     timeout_stack_of(code, c.eval(code, &timeout(100)), "requeueForever")
+}
+
+/// A loop stopped at its deadline in JS leaves the isolate usable: what ran before stays.
+fn timeout_leaves_usable<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    eval(&c, "globalThis.kept = 5")?;
+    let code = "function spin() { for (;;) {} }\nspin()";
+    expect_err(c.eval(code, &timeout(100)), "Timeout", is_timeout)?;
+    ensure!(!i.is_disposed(), "a JS loop's timeout disposed the isolate");
+    ensure_eq!(eval(&c, "kept")?, Value::from(5));
+    ensure_eq!(eval(&c, "kept + 1")?, Value::from(6));
+    Ok(())
+}
+
+/// Runs `code` under a 100 ms timeout, which it must end in (by the deadline and a bounded
+/// grace, however it ends), then checks the isolate is usable.
+fn stopped_for_good<E: Backend>(code: &'static str) -> R {
+    let (i, c) = setup::<E>()?;
+    eval(&c, "globalThis.kept = 'yes'")?;
+    let c2 = c.clone();
+    let r = crate::support::ends(code, move || c2.eval(code, &timeout(100)))?;
+    expect_err(r, "Timeout", is_timeout)?;
+    ensure!(!i.is_disposed(), "the timeout disposed the isolate");
+    ensure_eq!(eval(&c, "kept")?, Value::from("yes"));
+    Ok(())
+}
+
+/// A `finally` that spins cannot outlast the deadline (it does not run: the stop unwinds
+/// past it, on V8 as on Boa).
+fn timeout_skips_finally<E: Backend>() -> R {
+    stopped_for_good::<E>("try { while (true) {} } finally { while (true) {} }")
+}
+
+/// A `catch` that goes back to looping cannot catch the stop.
+fn timeout_not_caught<E: Backend>() -> R {
+    stopped_for_good::<E>("while (true) { try { while (true) {} } catch (e) {} }")
+}
+
+/// Microtasks the stopped call queued never run, not even loop-free ones.
+fn timeout_drops_microtasks<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let code = "Promise.resolve().then(() => { globalThis.ran = 'late' });\n\
+                function spin() { for (;;) {} }\nspin()";
+    expect_err(c.eval(code, &timeout(100)), "Timeout", is_timeout)?;
+    ensure!(!i.is_disposed(), "the timeout disposed the isolate");
+    ensure_eq!(eval(&c, "typeof ran")?, Value::from("undefined"));
+    // Nor in a later call that runs the queue.
+    ensure_eq!(
+        eval(&c, "Promise.resolve().then(() => 0); typeof ran")?,
+        Value::from("undefined")
+    );
+    Ok(())
+}
+
+/// A loop inside a builtin (a regex backtracking, no JS running) still ends by the
+/// deadline; the isolate then says whether it survived.
+fn timeout_native_loop<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    eval(&c, "globalThis.kept = 1")?;
+    let c2 = c.clone();
+    let r = crate::support::ends("a regex backtracking", move || {
+        c2.eval("/^(x+x+)+y$/.test('x'.repeat(48))", &timeout(100))
+    })?;
+    expect_err(r, "Timeout", is_timeout)?;
+    match c.eval("kept", &EvalOptions::copy()) {
+        Ok(v) => ensure_eq!(v, Value::from(1)),
+        Err(Error::Disposed) => ensure!(i.is_disposed(), "Disposed, yet not disposed"),
+        Err(e) => return Err(format!("the next call failed: {e:?}").into()),
+    }
+    Ok(())
+}
+
+/// A nested call (a host callback calling back in) with its own timeout ends in a timeout
+/// naming the nested function; the isolate is usable after the outer call.
+fn timeout_nested<E: Backend>() -> R {
+    struct Disposing<'a, I: Isolate>(&'a I);
+    impl<I: Isolate> Drop for Disposing<'_, I> {
+        fn drop(&mut self) {
+            let _ = self.0.dispose();
+        }
+    }
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    eval(&c, "globalThis.kept = 3")?;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (c2, seen2) = (c.clone(), seen.clone());
+    let cb = engine_api::Callback::new(move |_| {
+        let r = c2.eval(
+            "function nestedSpin() { for (;;) {} }\nnestedSpin()",
+            &timeout(100),
+        );
+        *seen2.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.clone());
+        r
+    });
+    // The outer call may end either way once its nested call timed out (V8 ends it too).
+    let _ = c.eval_closure(
+        "try { return $0() } catch (e) { return 'caught' }",
+        vec![cb.into()],
+        &EvalOptions::copy().with_timeout(Duration::from_secs(60)),
+    );
+    let nested = seen
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .ok_or("the callback never ran")?;
+    timeout_stack_of("nestedSpin", nested, "nestedSpin")?;
+    ensure!(!i.is_disposed(), "the nested timeout disposed the isolate");
+    ensure_eq!(eval(&c, "kept")?, Value::from(3));
+    Ok(())
+}
+
+/// The stop is over once its call ended: the next call loops freely, and its own deadline
+/// stops it again.
+fn timeout_twice<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    expect_err(c.eval("for (;;) {}", &timeout(50)), "Timeout", is_timeout)?;
+    ensure_eq!(
+        eval(&c, "let n = 0; for (let i = 0; i < 100000; i++) n++; n")?,
+        Value::from(100_000)
+    );
+    ensure_eq!(
+        eval(&c, "function f(d) { return d ? f(d - 1) + 1 : 0 } f(100)")?,
+        Value::from(100)
+    );
+    timeout_stack_of(
+        "second",
+        c.eval("function again() { for (;;) {} }\nagain()", &timeout(50)),
+        "again",
+    )?;
+    ensure!(!i.is_disposed(), "a JS loop's timeout disposed the isolate");
+    Ok(())
 }

@@ -26,6 +26,9 @@ pub enum ErrorKind {
         /// The id the host keeps the callback's failure under.
         id: u32,
     },
+    /// The host interrupted the call (`isovm_interrupt(1)`, at its deadline or cancel) and
+    /// the guest unwound it: `stack` is the JS stack where it stopped, if it saw one.
+    Interrupted,
 }
 
 /// A failure, as data.

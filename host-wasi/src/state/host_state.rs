@@ -12,6 +12,7 @@ use crate::callback_errors::CallbackErrors;
 use crate::cpu_meter::CpuMeter;
 use crate::guest::Exports;
 use crate::isolate::IsolateInner;
+use crate::soft_stop::SoftStop;
 
 /// Bytes of guest stderr kept for error messages (panic text).
 const STDERR_TAIL: usize = 2048;
@@ -31,6 +32,8 @@ pub(crate) struct HostState {
     /// Set when the running call's task is cancelled (`Error::Cancelled`); `None` for calls
     /// no task can cancel.
     pub(crate) cancel: Option<Arc<AtomicBool>>,
+    /// The soft stop asked of the running call (at its deadline or cancel), if any.
+    pub(crate) soft_stop: Option<SoftStop>,
     /// CPU time of the guest's own code.
     pub(crate) cpu: CpuMeter,
     /// Exports the `host_call` import and nested calls need, filled in after instantiation.
@@ -70,6 +73,7 @@ impl HostState {
             interrupt,
             deadline: None,
             cancel: None,
+            soft_stop: None,
             cpu: CpuMeter::new(cpu),
             memory: None,
             exports: None,
