@@ -23,6 +23,8 @@ mod memory;
 mod process;
 #[path = "hostile/results.rs"]
 mod results;
+#[path = "hostile/soft_timeout.rs"]
+mod soft_timeout;
 #[path = "hostile/stack.rs"]
 mod stack;
 #[path = "hostile/time.rs"]

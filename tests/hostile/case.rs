@@ -118,6 +118,7 @@ pub fn all() -> Vec<Case> {
     all.extend_from_slice(super::results::CASES);
     all.extend_from_slice(super::memory::CASES);
     all.extend_from_slice(super::time::CASES);
+    all.extend_from_slice(super::soft_timeout::CASES);
     all.extend_from_slice(super::stack::CASES);
     all.extend_from_slice(super::host::CASES);
     let mut names: Vec<_> = all.iter().map(|c| c.name).collect();
