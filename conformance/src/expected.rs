@@ -12,14 +12,6 @@ pub const DECLARED_FAILURES: &[(&str, &str, &str)] = &[
          usable",
     ),
     (
-        "v8",
-        "reentrancy/callback_calls_in_from_another_thread",
-        "a call from a thread the callback spawns waits for the isolate's turn without end \
-         (the turn's holder is in the callback joining that thread, which the queue's \
-         deadlock check does not see), past the outer call's timeout: the suite would hang, \
-         so the case reports this failure without running on v8",
-    ),
-    (
         "boa-wasi",
         "containment/dropped_resizable_buffers_give_back",
         "Boa 0.22's collector counts only its own cells, not the bytes of array buffers: \

@@ -11,7 +11,7 @@ use engine_api::{
 };
 
 use crate::guest::{Guest, GuestOptions};
-use crate::lent_store::{self, Borrowed, GateClosed, LendGate};
+use crate::lent_store::{self, Borrowed};
 use crate::promises::{Outcome, Promises};
 use crate::runtime::Runtime;
 use crate::session::Session;
@@ -78,8 +78,6 @@ pub(crate) struct IsolateInner {
     /// Guest handles dropped on the host, released with the next call.
     pub(crate) pending_release: Mutex<Vec<Handle>>,
     pub(crate) promises: Promises,
-    /// Whether a host callback of a running call holds the store (see [`LendGate`]).
-    pub(crate) lending: LendGate,
 }
 
 pub(crate) fn unexpected(r: &Response) -> Error {
@@ -100,13 +98,6 @@ fn too_deep() -> Error {
 fn busy() -> Error {
     Error::ReentrancyRefused {
         reason: "the isolate's guest is busy in a call that made no host call since",
-    }
-}
-
-fn lender_late() -> Error {
-    Error::ReentrancyRefused {
-        reason: "called from another thread while the isolate's own call, past its deadline, \
-                 waits in a host callback (call back in from the callback's thread)",
     }
 }
 
@@ -144,7 +135,6 @@ impl WasiIsolate {
             memory_limit,
             pending_release: Mutex::new(Vec::new()),
             promises: Promises::default(),
-            lending: LendGate::default(),
         });
         let guest = Guest::new(
             &prepared,
@@ -175,15 +165,10 @@ impl WasiIsolate {
             Borrowed::Busy => return Err(busy()),
             Borrowed::Lent(mut lent) => return self.nested(lent.caller(), timeout, f),
         }
-        // The store is lent to a host callback on another thread, which may be waiting for
-        // this very call: wait no longer than either call's deadline.
+        // While the turn is lent to a host callback on another thread, which may be waiting
+        // for this very call, wait no longer than either call's deadline (`run_by`).
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        match inner.lending.wait(deadline) {
-            Ok(()) => {}
-            Err(GateClosed::OwnDeadline) => return Err(Error::timeout()),
-            Err(GateClosed::LenderDeadline) => return Err(lender_late()),
-        }
-        inner.queue.run(|| {
+        inner.queue.run_by(deadline, || {
             if inner.disposed.load(Ordering::Acquire) {
                 return Err(Error::Disposed);
             }
@@ -357,6 +342,8 @@ impl WasiIsolate {
         self.inner.disposed.store(true, Ordering::Release);
         self.inner.interrupt.store(true, Ordering::Release);
         self.inner.promises.wake_all();
+        // Calls from other threads waiting for the turn end now.
+        self.inner.queue.close();
     }
 
     /// The runtime this isolate runs on.

@@ -4,13 +4,12 @@
 //! import's `Caller`: the outer call holds the `Store` itself. A host callback the import
 //! runs (on the same thread) may call back into the same isolate; [`lend`] records the
 //! caller for exactly that stretch, and [`borrow`] lets such a call run its requests
-//! through it. A call from any other thread finds nothing lent here and waits its turn.
+//! through it. A call from any other thread finds nothing lent here and waits its turn,
+//! the turn being lent meanwhile (`TaskQueue::lend`): it waits no longer than its own
+//! deadline or the lending call's (see `TaskQueue::run_by`).
 
 use std::cell::RefCell;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 use wasmtime::Caller;
 
@@ -38,14 +37,13 @@ pub(crate) fn lend<R>(
     caller: &mut Caller<'_, HostState>,
     f: impl FnOnce() -> R,
 ) -> R {
-    struct Pop<'a>(&'a LendGate);
-    impl Drop for Pop<'_> {
+    struct Pop;
+    impl Drop for Pop {
         fn drop(&mut self) {
             LENT.with_borrow_mut(|l| l.pop());
-            self.0.exit();
         }
     }
-    isolate.lending.enter(caller.data().deadline);
+    let deadline = caller.data().deadline;
     let caller = NonNull::from(caller).cast::<Caller<'static, HostState>>();
     LENT.with_borrow_mut(|l| {
         l.push(Lent {
@@ -55,8 +53,10 @@ pub(crate) fn lend<R>(
         })
     });
     // Popped however `f` ends, before `caller`'s borrow does.
-    let _pop = Pop(&isolate.lending);
-    f()
+    let _pop = Pop;
+    // Calls from other threads wait for the callback only so long: it may be waiting for
+    // one of them.
+    isolate.queue.lend(deadline, f)
 }
 
 /// What [`borrow`] found.
@@ -125,100 +125,4 @@ pub(crate) fn borrow(isolate: &IsolateInner) -> Borrowed {
             _thread: std::marker::PhantomData,
         })
     })
-}
-
-/// Whether an isolate's store is lent to a host callback right now, seen from any thread:
-/// a call from another thread waits for the callback to end, but no longer than its own
-/// deadline or the lending call's (the callback may be waiting for that very thread).
-/// Lending is on every host callback's path, so it only touches atomics unless a call waits.
-#[derive(Default)]
-pub(crate) struct LendGate {
-    /// Host calls lending the store (nested ones count each).
-    depth: AtomicU32,
-    /// The outermost lending call's deadline (see [`encode`]; 0 for none).
-    deadline: AtomicU64,
-    /// Calls from other threads waiting in [`LendGate::wait`].
-    waiters: AtomicU32,
-    lock: Mutex<()>,
-    returned: Condvar,
-}
-
-/// Why [`LendGate::wait`] gave up.
-pub(crate) enum GateClosed {
-    /// The waiting call's own deadline passed.
-    OwnDeadline,
-    /// The call that lent the store is past its deadline and still in its host callback.
-    LenderDeadline,
-}
-
-/// When deadlines are counted from (process-wide).
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-/// A deadline as nanoseconds after [`epoch`] plus one; 0 for none.
-fn encode(deadline: Option<Instant>) -> u64 {
-    deadline.map_or(0, |d| {
-        (d.saturating_duration_since(epoch()).as_nanos() as u64).saturating_add(1)
-    })
-}
-
-fn decode(nanos: u64) -> Option<Instant> {
-    nanos
-        .checked_sub(1)
-        .and_then(|n| epoch().checked_add(Duration::from_nanos(n)))
-}
-
-impl LendGate {
-    fn enter(&self, deadline: Option<Instant>) {
-        if self.depth.fetch_add(1, Ordering::AcqRel) == 0 {
-            self.deadline.store(encode(deadline), Ordering::Release);
-        }
-    }
-
-    fn exit(&self) {
-        if self.depth.fetch_sub(1, Ordering::AcqRel) == 1
-            && self.waiters.load(Ordering::Acquire) > 0
-        {
-            // Under the lock: a waiter between its check and its wait cannot miss this.
-            let _held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-            self.returned.notify_all();
-        }
-    }
-
-    /// Waits while the store is lent, up to the earlier of `own` and the lender's
-    /// deadline; with neither, returns at once (the caller then waits its turn as usual).
-    pub(crate) fn wait(&self, own: Option<Instant>) -> Result<(), GateClosed> {
-        if self.depth.load(Ordering::Acquire) == 0 {
-            return Ok(());
-        }
-        self.waiters.fetch_add(1, Ordering::AcqRel);
-        let result = self.wait_slow(own);
-        self.waiters.fetch_sub(1, Ordering::AcqRel);
-        result
-    }
-
-    fn wait_slow(&self, own: Option<Instant>) -> Result<(), GateClosed> {
-        let mut held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        while self.depth.load(Ordering::Acquire) > 0 {
-            let lender = decode(self.deadline.load(Ordering::Acquire));
-            let (limit, why) = match (own, lender) {
-                (None, None) => return Ok(()),
-                (Some(o), Some(l)) if l < o => (l, GateClosed::LenderDeadline),
-                (Some(o), _) => (o, GateClosed::OwnDeadline),
-                (None, Some(l)) => (l, GateClosed::LenderDeadline),
-            };
-            let now = Instant::now();
-            if now >= limit {
-                return Err(why);
-            }
-            held = self
-                .returned
-                .wait_timeout(held, limit - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        Ok(())
-    }
 }

@@ -58,6 +58,22 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             other_thread::<E>,
         ),
         Case::new(
+            "reentrancy/hostile_other_thread_calls_in_without_any_timeout",
+            other_thread_no_timeouts::<E>,
+        ),
+        Case::new(
+            "reentrancy/hostile_many_threads_call_in_from_a_callback",
+            many_threads::<E>,
+        ),
+        Case::new(
+            "reentrancy/threads_wait_for_short_callbacks",
+            threads_wait_for_short_callbacks::<E>,
+        ),
+        Case::new(
+            "reentrancy/hostile_dispose_while_threads_wait_on_a_callback",
+            dispose_while_threads_wait::<E>,
+        ),
+        Case::new(
             "reentrancy/guest_apply_sync_timeout_is_honoured",
             apply_sync_timeout::<E>,
         ),
@@ -358,59 +374,227 @@ fn fuel_nested<E: Backend>() -> R {
     Ok(())
 }
 
-/// A callback that calls into its own isolate from a thread it spawns (and joins): the
-/// call either runs or fails with a typed error by the outer call's deadline; nothing
-/// waits forever.
-fn other_thread<E: Backend>() -> R {
-    if E::NAME == "v8" {
-        // Not run: it would hang the suite (see expected.rs).
-        return Err("the other thread's call waits for the isolate forever".into());
+/// The results of calls into an isolate from threads a host callback spawned.
+type Seen = Arc<Mutex<Vec<engine_api::Result<Value>>>>;
+
+/// A callback that calls `c`'s isolate from one thread per timeout in `timeouts`, all
+/// spawned at once, runs `meanwhile`, then joins them; it records their results in `seen`
+/// and fails with the first error among them.
+fn calling_in_from_threads<C: Context + 'static>(
+    c: &C,
+    timeouts: Vec<Option<Duration>>,
+    seen: Seen,
+    meanwhile: impl Fn() + Send + Sync + 'static,
+) -> Callback {
+    let c = c.clone();
+    Callback::new(move |_| {
+        let threads: Vec<_> = timeouts
+            .iter()
+            .map(|timeout| {
+                let (c, options) = (c.clone(), EvalOptions::copy());
+                let options = match timeout {
+                    Some(t) => options.with_timeout(*t),
+                    None => options,
+                };
+                std::thread::spawn(move || c.eval("40 + 2", &options))
+            })
+            .collect();
+        meanwhile();
+        let mut results = Vec::new();
+        for t in threads {
+            results.push(
+                t.join()
+                    .map_err(|_| Error::callback("a helper thread panicked"))?,
+            );
+        }
+        *seen.lock().unwrap() = results.clone();
+        results
+            .into_iter()
+            .find(Result::is_err)
+            .unwrap_or(Ok(Value::Undefined))
+    })
+}
+
+/// Runs `code` with `$0` the callback, under `timeout`, on a thread of its own (the case
+/// fails instead of hanging if the backend never ends it); returns the outer result and
+/// the inner ones.
+fn run_calling_in<C: Context + 'static>(
+    c: &C,
+    cb: Callback,
+    seen: &Seen,
+    timeout: Option<Duration>,
+) -> R<(engine_api::Result<Value>, Vec<engine_api::Result<Value>>)> {
+    let c2 = c.clone();
+    let outer = crate::support::ends("the outer call", move || {
+        let options = match timeout {
+            Some(t) => EvalOptions::copy().with_timeout(t),
+            None => EvalOptions::copy(),
+        };
+        c2.eval_closure(
+            "try { return $0() } catch (e) { return 'caught' }",
+            vec![cb.into()],
+            &options,
+        )
+    })?;
+    let inner = std::mem::take(&mut *seen.lock().unwrap());
+    Ok((outer, inner))
+}
+
+/// The outer call ended by its timeout, or (the callback returning before the watchdog
+/// could stop it) in the guest's catch; the isolate is usable afterwards (unless the
+/// timeout disposed it, on a backend that traps at a deadline).
+fn caught_or_timed_out<C: Context>(
+    i: &impl Isolate,
+    c: &C,
+    outer: &engine_api::Result<Value>,
+) -> R {
+    let timed_out = match outer {
+        Ok(v) => {
+            ensure_eq!(v, &Value::from("caught"));
+            false
+        }
+        Err(e) => {
+            ensure!(
+                is_or_carries(e, |e| matches!(e, Error::Timeout { .. })),
+                "outer call: {e:?}"
+            );
+            true
+        }
+    };
+    if !(timed_out && i.is_disposed()) {
+        ensure!(!i.is_disposed(), "the isolate was disposed");
+        for _ in 0..3 {
+            ensure_eq!(eval(c, "1 + 1")?, Value::from(2));
+        }
     }
+    Ok(())
+}
+
+fn refused(r: &engine_api::Result<Value>) -> bool {
+    matches!(r, Err(Error::ReentrancyRefused { .. }))
+}
+
+/// A callback that calls into its own isolate from a thread it spawns (and joins): the
+/// thread waits for the callback to end, which never comes, so its call is refused
+/// (`ReentrancyRefused`) at the outer call's deadline.
+fn other_thread<E: Backend>() -> R {
     let (i, c) = setup::<E>()?;
     let _d = Disposing(&i);
-    let seen: Arc<Mutex<Option<engine_api::Result<Value>>>> = Arc::default();
-    let (c2, seen2) = (c.clone(), seen.clone());
-    let cb = Callback::new(move |_| {
-        let c3 = c2.clone();
-        let r = std::thread::spawn(move || c3.eval("40 + 2", &EvalOptions::copy()))
-            .join()
-            .map_err(|_| Error::callback("the helper thread panicked"))?;
-        *seen2.lock().unwrap() = Some(r.clone());
-        r
-    });
-    let outer = c.eval_closure(
-        "try { return $0() } catch (e) { return 'caught' }",
-        vec![cb.into()],
-        &EvalOptions::copy().with_timeout(Duration::from_millis(300)),
+    let seen = Seen::default();
+    let cb = calling_in_from_threads(&c, vec![None], seen.clone(), || {});
+    let (outer, inner) = run_calling_in(&c, cb, &seen, Some(Duration::from_millis(300)))?;
+    ensure!(
+        inner.len() == 1 && refused(&inner[0]),
+        "the other thread's call: {inner:?}"
     );
-    let inner = seen
-        .lock()
-        .unwrap()
-        .take()
-        .ok_or("the callback did not finish")?;
-    match &inner {
-        Ok(v) => ensure_eq!(v, &Value::from(42)),
-        Err(e) => ensure!(
-            matches!(
-                e,
-                Error::ReentrancyRefused { .. } | Error::Timeout { .. } | Error::Deadlock
+    caught_or_timed_out(&i, &c, &outer)
+}
+
+/// Hostile: as above with no timeout on either call. Nothing bounds the wait but the
+/// queue's rule: refused once the callback has lasted `UNBOUNDED_LEND_WAIT`.
+fn other_thread_no_timeouts<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let seen = Seen::default();
+    let cb = calling_in_from_threads(&c, vec![None], seen.clone(), || {});
+    let (outer, inner) = run_calling_in(&c, cb, &seen, None)?;
+    ensure!(
+        inner.len() == 1 && refused(&inner[0]),
+        "the other thread's call: {inner:?}"
+    );
+    // The guest caught the callback's error and returned.
+    ensure_eq!(outer?, Value::from("caught"));
+    ensure_eq!(eval(&c, "1 + 1")?, Value::from(2));
+    Ok(())
+}
+
+/// Hostile: eight threads call in at once from a callback, with no timeout, a short one
+/// and a long one. Each ends typed: its own timeout (`Timeout`) or the outer call's
+/// deadline (`ReentrancyRefused`).
+fn many_threads<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let seen = Seen::default();
+    let timeouts = [
+        None,
+        Some(Duration::from_millis(50)),
+        Some(Duration::from_secs(60)),
+    ];
+    let timeouts: Vec<_> = (0..8).map(|k| timeouts[k % 3]).collect();
+    let cb = calling_in_from_threads(&c, timeouts.clone(), seen.clone(), || {});
+    let (outer, inner) = run_calling_in(&c, cb, &seen, Some(Duration::from_millis(500)))?;
+    ensure_eq!(inner.len(), 8);
+    for (timeout, r) in timeouts.iter().zip(&inner) {
+        match timeout {
+            // Its own deadline comes first, unless the thread started after the outer one.
+            Some(t) if *t < Duration::from_millis(500) => ensure!(
+                matches!(r, Err(Error::Timeout { .. })) || refused(r),
+                "a call with a short timeout: {r:?}"
             ),
-            "untyped failure of the other thread's call: {e:?}"
-        ),
+            _ => ensure!(refused(r), "a call the outer deadline bounds: {r:?}"),
+        }
     }
-    match &outer {
-        Ok(_) => {}
-        Err(e) => ensure!(
-            is_or_carries(e, |e| matches!(
-                e,
-                Error::Timeout { .. } | Error::ReentrancyRefused { .. }
-            )),
-            "outer call: {e:?}"
-        ),
+    caught_or_timed_out(&i, &c, &outer)
+}
+
+/// Threads that call in while the guest runs short host callbacks (no timeouts): they
+/// wait for each callback and all run.
+fn threads_wait_for_short_callbacks<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let cb = Callback::new(|args| Ok(args.first().cloned().unwrap_or(Value::Undefined)));
+    install(&c, cb)?;
+    eval(&c, "globalThis.total = 0; 0")?;
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    c.eval(
+                        "for (let k = 0; k < 20; k++) total += host(1); total",
+                        &EvalOptions::copy(),
+                    )?;
+                }
+                Ok::<_, Error>(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().map_err(|_| "a thread panicked")??;
     }
-    if !i.is_disposed() {
-        ensure_eq!(eval(&c, "1 + 1")?, Value::from(2));
+    ensure_eq!(eval(&c, "total")?, Value::from(4 * 25 * 20));
+    Ok(())
+}
+
+/// Hostile: the callback disposes its isolate while four threads it spawned wait for it
+/// (with long timeouts). Every wait ends with `Disposed`, and so does the outer call.
+fn dispose_while_threads_wait<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let seen = Seen::default();
+    let i2 = i.clone();
+    let cb = calling_in_from_threads(
+        &c,
+        vec![Some(Duration::from_secs(60)); 4],
+        seen.clone(),
+        move || {
+            // Let the threads start waiting (they answer the same if they come later).
+            std::thread::sleep(Duration::from_millis(50));
+            let _ = i2.dispose();
+        },
+    );
+    let (outer, inner) = run_calling_in(&c, cb, &seen, Some(Duration::from_secs(60)))?;
+    ensure_eq!(inner.len(), 4);
+    for r in &inner {
+        ensure!(matches!(r, Err(Error::Disposed)), "a waiting call: {r:?}");
     }
+    let e = outer
+        .err()
+        .ok_or("the outer call of a disposed isolate succeeded")?;
+    ensure!(
+        is_or_carries(&e, |e| matches!(e, Error::Disposed)),
+        "outer call: {e:?}"
+    );
+    ensure!(i.is_disposed());
     Ok(())
 }
 
