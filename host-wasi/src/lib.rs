@@ -34,7 +34,8 @@
 //!   `MAX_NESTED_CALLS` (32) calls nest; deeper ones fail with `Error::ReentrancyRefused`.
 //!   A callback calling in from a thread of its own waits for the callback to end, but no
 //!   longer than its own deadline (`Error::Timeout`) or the waiting call's
-//!   (`Error::ReentrancyRefused`).
+//!   (`Error::ReentrancyRefused`); with neither, `engine_api::UNBOUNDED_LEND_WAIT` after
+//!   the callback began (`Error::ReentrancyRefused`); a dispose ends it (`Error::Disposed`).
 //! - No snapshots, code cache, inspector or shared memory (`Error::Unsupported`).
 //! - The first use compiles the guest (seconds); the result is cached on disk (see
 //!   [`Runtime::new`]), so later processes start at once. [`Runtime::prepare_with`] lets a
