@@ -33,6 +33,7 @@ impl Backend for Dyn {
                 inspector: a.inspector && b.inspector,
                 deterministic: a.deterministic && b.deterministic,
                 shared_memory: a.shared_memory && b.shared_memory,
+                catchable_stack_overflow: a.catchable_stack_overflow && b.catchable_stack_overflow,
             })
             .unwrap_or_default()
     }

@@ -82,6 +82,7 @@ impl Backend for V8 {
             inspector: false,
             deterministic: false,
             shared_memory: true,
+            catchable_stack_overflow: true,
         }
     }
 

@@ -6,13 +6,6 @@
 pub const DECLARED_FAILURES: &[(&str, &str, &str)] = &[
     (
         "boa-wasi",
-        "limits/recursion_catchable",
-        "Boa 0.22 raises its recursion limit as an uncatchable engine error, so `try` in the \
-         guest cannot catch it; the call ends in Error::StackOverflow and the isolate stays \
-         usable",
-    ),
-    (
-        "boa-wasi",
         "containment/dropped_resizable_buffers_give_back",
         "Boa 0.22's collector counts only its own cells, not the bytes of array buffers: \
          128 dropped 1 MiB buffers (resizable or not) are never collected within one call, \

@@ -21,6 +21,12 @@ pub enum Capability {
     Deterministic,
     /// SharedArrayBuffer memory shared across isolates.
     SharedMemory,
+    /// Recursion past the backend's limit throws a `RangeError` that guest code can catch
+    /// (V8). Without it (Boa 0.22 raises its recursion limit as an uncatchable engine
+    /// error) the overflow unwinds past every `try` and ends the call with
+    /// [`Error::StackOverflow`](crate::Error::StackOverflow); the isolate stays usable. A
+    /// behaviour, not something to ask for: nothing answers `Unsupported` for it.
+    CatchableStackOverflow,
 }
 
 impl fmt::Display for Capability {
@@ -33,6 +39,7 @@ impl fmt::Display for Capability {
             Capability::Inspector => "inspector",
             Capability::Deterministic => "deterministic execution",
             Capability::SharedMemory => "shared memory",
+            Capability::CatchableStackOverflow => "catchable stack overflow",
         };
         f.write_str(s)
     }
@@ -55,6 +62,8 @@ pub struct Capabilities {
     pub deterministic: bool,
     /// See [`Capability::SharedMemory`].
     pub shared_memory: bool,
+    /// See [`Capability::CatchableStackOverflow`].
+    pub catchable_stack_overflow: bool,
 }
 
 impl Capabilities {
@@ -68,6 +77,7 @@ impl Capabilities {
             Capability::Inspector => self.inspector,
             Capability::Deterministic => self.deterministic,
             Capability::SharedMemory => self.shared_memory,
+            Capability::CatchableStackOverflow => self.catchable_stack_overflow,
         }
     }
 

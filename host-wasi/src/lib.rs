@@ -115,5 +115,7 @@ pub fn capabilities() -> engine_api::Capabilities {
         code_cache: false,
         inspector: false,
         shared_memory: false,
+        // The engine's, not the wall's: Boa 0.22 raises its recursion limit uncatchably.
+        catchable_stack_overflow: false,
     }
 }

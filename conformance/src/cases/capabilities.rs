@@ -126,6 +126,7 @@ fn require_matches<E: Backend>() -> R {
         Capability::Inspector,
         Capability::Deterministic,
         Capability::SharedMemory,
+        Capability::CatchableStackOverflow,
     ] {
         ensure_eq!(caps.require(cap).is_ok(), caps.has(cap));
     }
