@@ -47,10 +47,10 @@ pub use engine_api::{
     AnyReference, ApplyOptions, AsyncHostFunction, Callback, CallbackMode, Capabilities,
     Capability, Cause, DeterministicSeed, Error, ErrorValue, EvalOptions, Executor, ExternalCopy,
     FromValue, FromValueError, HeapStatistics, HostFunction, HostPool, IntoCallbackResult,
-    IntoValue, IsolateId, IsolateOptions, JsError, Location, MAX_TRANSFER_DEPTH, PropertyOptions,
-    PropertyRefusal, Result, RunOptions, ScriptOptions, ScriptOrigin, Serde, SharedBuffer,
-    Snapshot, SnapshotScript, SpawnedFuture, Spawner, Task, TransferOptions, TypeOf,
-    TypedArrayKind, Value,
+    IntoValue, IsolateId, IsolateOptions, JsError, Location, MAX_EXPANSION_BYTES,
+    MAX_TRANSFER_DEPTH, PropertyOptions, PropertyRefusal, Result, RunOptions, ScriptOptions,
+    ScriptOrigin, Serde, SharedBuffer, Snapshot, SnapshotScript, SpawnedFuture, Spawner, Task,
+    TransferOptions, TypeOf, TypedArrayKind, Value,
 };
 
 /// Sizes of the process-wide pools: the worker pool that runs isolates' async work

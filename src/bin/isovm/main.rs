@@ -78,12 +78,18 @@ struct Job {
 impl Job {
     fn exec(self) -> ExitCode {
         match self.run() {
-            Ok(value) => {
-                if let Some(text) = output::render(&value, self.print_undefined) {
-                    print_line(&text, false);
+            Ok(value) => match output::render(&value, self.print_undefined) {
+                Ok(text) => {
+                    if let Some(text) = text {
+                        print_line(&text, false);
+                    }
+                    ExitCode::SUCCESS
                 }
-                ExitCode::SUCCESS
-            }
+                Err(e) => {
+                    eprintln!("{}", output::render_error(&e, &self.filename, &self.code));
+                    ExitCode::from(output::exit_code(&e))
+                }
+            },
             Err(e) => {
                 eprintln!("{}", output::render_error(&e, &self.filename, &self.code));
                 ExitCode::from(output::exit_code(&e))

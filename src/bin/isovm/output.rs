@@ -3,18 +3,36 @@
 use isovm::{Error, Value};
 
 /// The text printed for a result (`None`: print nothing). Strings print raw, numbers as JS
-/// prints them, everything else as JSON.
-pub fn render(value: &Value, print_undefined: bool) -> Option<String> {
-    match value {
+/// prints them, everything else as JSON. A shared object prints at each place it appears
+/// (within [`isovm::MAX_EXPANSION_BYTES`]: beyond, the result is an error), a cycle as
+/// Node prints it, `"[Circular *1]"` (numbered by the objects it closes on).
+pub fn render(value: &Value, print_undefined: bool) -> Result<Option<String>, Error> {
+    Ok(match value {
         Value::Undefined if !print_undefined => None,
         Value::Undefined => Some("undefined".into()),
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(js_number(*n)),
         Value::BigInt(b) => Some(format!("{b}n")),
-        other => {
-            Some(serde_json::to_string(other).unwrap_or_else(|e| format!("<unprintable: {e}>")))
+        other if other.has_backrefs() => {
+            let mut targets = Vec::new();
+            let tree = other.expand_backrefs_with(|n| {
+                let i = match targets.iter().position(|t| *t == n) {
+                    Some(i) => i,
+                    None => {
+                        targets.push(n);
+                        targets.len() - 1
+                    }
+                };
+                Some(Value::String(format!("[Circular *{}]", i + 1)))
+            })?;
+            Some(json(&tree))
         }
-    }
+        other => Some(json(other)),
+    })
+}
+
+fn json(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| format!("<unprintable: {e}>"))
 }
 
 /// A number as JavaScript's `String(n)` writes it (for the common cases).
@@ -98,6 +116,25 @@ pub fn exit_code(e: &Error) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_objects_repeat_and_cycles_print_as_node_does() {
+        let v = Value::object([
+            ("a", Value::object([("n", 1.into())])),
+            ("b", Value::Backref(1)),
+            ("me", Value::Backref(0)),
+        ]);
+        assert_eq!(
+            render(&v, false).unwrap().unwrap(),
+            r#"{"a":{"n":1},"b":{"n":1},"me":"[Circular *1]"}"#
+        );
+        // 2^40 leaves once expanded: a typed error, not memory.
+        let mut bomb = Value::Array(vec![1.into()]);
+        for d in (0..40u32).rev() {
+            bomb = Value::Array(vec![bomb, Value::Backref(d + 1)]);
+        }
+        assert!(matches!(render(&bomb, false), Err(Error::Deserialize(_))));
+    }
 
     #[test]
     fn numbers_print_like_js() {
