@@ -1,6 +1,6 @@
 //! JS errors as [`GuestError`] data, and back.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use boa_engine::{
@@ -163,10 +163,35 @@ pub fn install_stack_header(ctx: &mut Context) -> JsResult<()> {
     Ok(())
 }
 
+thread_local! {
+    /// Whether a stack's header line is being built (its `name` and `message` read).
+    static BUILDING_HEADER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks a header being built, until dropped; `None` if one already is.
+struct HeaderGuard;
+
+impl HeaderGuard {
+    fn enter() -> Option<Self> {
+        (!BUILDING_HEADER.replace(true)).then_some(HeaderGuard)
+    }
+}
+
+impl Drop for HeaderGuard {
+    fn drop(&mut self) {
+        BUILDING_HEADER.set(false);
+    }
+}
+
 /// `error.stack`: `Name: message` (as `Error.prototype.toString` writes it), then Boa's
 /// frames; `undefined` where Boa has no stack.
 fn stack_with_header(this: &JsValue, frames: &JsObject, ctx: &mut Context) -> JsResult<JsValue> {
     let stack = frames.call(this, &[], ctx)?;
+    // A `name` or `message` getter reading a stack gets the frames alone: the header never
+    // recurses (each level would cost native stack that Boa's recursion limit does not see).
+    let Some(_building) = HeaderGuard::enter() else {
+        return Ok(stack);
+    };
     let (Some(frames), Some(obj)) = (stack.as_string(), this.as_object()) else {
         return Ok(stack);
     };

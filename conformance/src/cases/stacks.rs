@@ -37,6 +37,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "stacks/guest_reads_stack_header",
             stack_header_guest_view::<E>,
         ),
+        Case::new(
+            "stacks/hostile_name_and_message_are_contained",
+            hostile_header::<E>,
+        ),
     ]
 }
 
@@ -297,5 +301,36 @@ fn stack_header_guest_view<E: Backend>() -> R {
         Value::from(vec!["TypeError: boom", "TypeError: boom"])
     );
     ensure_eq!(rows[2], Value::from(vec!["Named: mine", "Named: mine"]));
+    Ok(())
+}
+
+/// The first line of a stack reads the error's `name` and `message`: a `name` getter that
+/// reads the stack again (endless recursion), one that throws, and a huge message end as
+/// JS errors or values, never more; the isolate stays usable.
+fn hostile_header<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let cases = [
+        "const e = new Error('x');
+         Object.defineProperty(e, 'name', { get() { return this.stack } });
+         String(e.stack).length > 0",
+        "const e = new Error('x');
+         Object.defineProperty(e, 'name', { get() { throw new Error('no name') } });
+         try { String(e.stack).length > 0 } catch (t) { t instanceof Error }",
+        "const e = new Error('y'.repeat(1 << 20)); e.stack.length >= 1 << 20",
+    ];
+    for code in cases {
+        match c.eval(code, &EvalOptions::copy()) {
+            Ok(Value::Bool(true)) | Err(Error::Js(_)) | Err(Error::StackOverflow) => {}
+            other => return Err(format!("{code}: {other:?}").into()),
+        }
+    }
+    // An error that ends the call with a throwing `name` getter still comes out typed.
+    let r = c.eval(
+        "const e = new TypeError('z');
+         Object.defineProperty(e, 'name', { get() { throw 1 } }); throw e",
+        &EvalOptions::copy(),
+    );
+    ensure!(matches!(r, Err(Error::Js(_))), "got {r:?}");
+    ensure_eq!(eval(&c, "1 + 1")?, Value::from(2));
     Ok(())
 }
