@@ -95,9 +95,15 @@ fn call_host<'s>(
                     // A blocking closure on the bounded host pool, a future on its
                     // executor; both fair between isolates and counted until done. One
                     // that has too many pending sees this promise rejected instead.
-                    let done = move |r| host_promise::settle(isolate, id, r);
+                    let refused_to = isolate.clone();
+                    let done = move |r: engine_api::Result<Value>| {
+                        host_promise::settle(isolate, id, r.map_err(Error::from_callback))
+                    };
                     if let Err(refused) = cb.spawn_async(core.id, values, done) {
-                        (refused.job)(Err(refused.error));
+                        // Not run (too many pending): the guest sees why, not a failure
+                        // of the callback.
+                        drop(refused.job);
+                        host_promise::settle(refused_to, id, Err(refused.error));
                     }
                 }
                 None => convert::throw(scope, &crate::empty()),

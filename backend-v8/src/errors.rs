@@ -142,6 +142,18 @@ fn has_error_shape<'s>(scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<'s, v8::
 /// the callback's own error and remembered, so that it comes out as itself if the guest
 /// does not catch it.
 pub(crate) fn throw(scope: &mut v8::PinScope, err: &Error) {
+    if let Some(exc) = exception(scope, err) {
+        scope.throw_exception(exc);
+    }
+}
+
+/// The JS error `err` is thrown (or a promise rejected) as; an `Error::Callback` is built
+/// as the callback's own error and remembered, as [`throw`] does. `None` if V8 could not
+/// build it (out of memory, terminating).
+pub(crate) fn exception<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    err: &Error,
+) -> Option<v8::Local<'s, v8::Value>> {
     let shown = err.callback_error().unwrap_or(err);
     let exc = match shown {
         Error::Js(e) => {
@@ -162,15 +174,14 @@ pub(crate) fn throw(scope: &mut v8::PinScope, err: &Error) {
             error_object(scope, name, &other.to_string(), None)
         }
     };
-    if let Ok(exc) = exc {
-        if matches!(err, Error::Callback { .. })
-            && let Some(core) = scope.get_slot::<Arc<Core>>().cloned()
-        {
-            let thrown = v8::Global::new(scope, exc);
-            core.tables().callback_errors.remember(thrown, err.clone());
-        }
-        scope.throw_exception(exc);
+    let exc = exc.ok()?;
+    if matches!(err, Error::Callback { .. })
+        && let Some(core) = scope.get_slot::<Arc<Core>>().cloned()
+    {
+        let thrown = v8::Global::new(scope, exc);
+        core.tables().callback_errors.remember(thrown, err.clone());
     }
+    Some(exc)
 }
 
 /// How many frames of this isolate a stack that crossed into it gains, at most.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use engine_api::{Error, Result, Value};
+use engine_api::{Result, Value};
 
 use crate::V8Isolate;
 use crate::convert;
@@ -51,18 +51,12 @@ pub(crate) fn settle(isolate: V8Isolate, id: u64, result: Result<Value>) {
             }
             match built {
                 Ok(v) => resolver.resolve(scope, v),
-                Err(e) => {
-                    let exc = match &e {
-                        Error::Js(j) => {
-                            convert::error_object(scope, &j.name, &j.message, j.stack.as_deref())
-                        }
-                        other => convert::error_object(scope, "Error", &other.to_string(), None),
-                    };
-                    match exc {
-                        Ok(exc) => resolver.reject(scope, exc),
-                        Err(_) => None,
-                    }
-                }
+                // A failed host callback rejects with its own error, remembered: left
+                // uncaught, the call ends in its Error::Callback (as a sync one's throw).
+                Err(e) => match crate::errors::exception(scope, &e) {
+                    Some(exc) => resolver.reject(scope, exc),
+                    None => None,
+                },
             };
             scope.perform_microtask_checkpoint();
             Ok(())

@@ -6,6 +6,13 @@
 pub const DECLARED_FAILURES: &[(&str, &str, &str)] = &[
     (
         "boa-wasi",
+        "error_kinds/async_callback_rejection_uncaught_is_callback",
+        "an async host callback's failure reaches the guest as Request::SettlePromise's \
+         rejection value, which carries no id of the failure (a sync one's HostResponse::Error \
+         does), so an uncaught rejection ends the call as Error::Js",
+    ),
+    (
+        "boa-wasi",
         "containment/dropped_resizable_buffers_give_back",
         "Boa 0.22's collector counts only its own cells, not the bytes of array buffers: \
          128 dropped 1 MiB buffers (resizable or not) are never collected within one call, \

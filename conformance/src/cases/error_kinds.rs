@@ -51,6 +51,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "error_kinds/callback_error_in_rejected_promise",
             callback_error_rejects::<E>,
         ),
+        Case::new(
+            "error_kinds/async_callback_rejection_uncaught_is_callback",
+            async_callback_rejects::<E>,
+        ),
     ]
 }
 
@@ -250,5 +254,47 @@ fn callback_error_rejects<E: Backend>() -> R {
         |e| matches!(e, Error::Callback { .. }),
     )?;
     ensure_eq!(e.callback_error(), Some(&Error::js("Error", "no luck")));
+    Ok(())
+}
+
+/// An async host callback (a blocking closure on the host pool, and a future) that fails:
+/// the guest's promise rejects with the callback's own error, which guest code sees as
+/// usual; left uncaught, the call ends in `Error::Callback` with that error as its source,
+/// as for a sync callback.
+fn async_callback_rejects<E: Backend>() -> R {
+    let (_i, c) = setup::<E>()?;
+    let blocking = Callback::new_async(|_| Err(Error::js("RangeError", "blocking no")));
+    let future = Callback::new_future(|_| async { Err(Error::js("TypeError", "future no")) });
+    let opts = EvalOptions {
+        result: TransferOptions::copy().with_promise(),
+        ..Default::default()
+    };
+    for (cb, name, message) in [
+        (blocking, "RangeError", "blocking no"),
+        (future, "TypeError", "future no"),
+    ] {
+        let seen = c.eval_closure(
+            "return $0().then(() => 'resolved', e => e.name + ': ' + e.message)",
+            vec![cb.clone().into()],
+            &opts,
+        )?;
+        ensure_eq!(seen, Value::from(format!("{name}: {message}")));
+        let e = expect_err(
+            c.eval_closure("return $0()", vec![cb.clone().into()], &opts),
+            "Error::Callback",
+            |e| matches!(e, Error::Callback { .. }),
+        )?;
+        ensure_eq!(e.callback_error(), Some(&Error::js(name, message)));
+        let e = expect_err(
+            c.eval_closure(
+                "return (async () => { try { await $0() } finally { } })()",
+                vec![cb.into()],
+                &opts,
+            ),
+            "Error::Callback",
+            |e| matches!(e, Error::Callback { .. }),
+        )?;
+        ensure_eq!(e.callback_error(), Some(&Error::js(name, message)));
+    }
     Ok(())
 }
