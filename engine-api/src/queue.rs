@@ -101,6 +101,8 @@ struct QueueState {
     lent_since: Option<Instant>,
     /// The isolate is gone: blocking calls no longer wait for a turn.
     closed: bool,
+    /// Blocking calls waiting in `await_grant` (lending wakes them only if there are any).
+    waiters: usize,
 }
 
 enum Entry {
@@ -257,7 +259,9 @@ impl TaskQueue {
                 if st.lends.is_empty() {
                     st.lent_since = None;
                 }
-                self.0.granted.notify_all();
+                if st.waiters > 0 {
+                    self.0.granted.notify_all();
+                }
             }
         }
         if !self.held_by_current_thread() {
@@ -269,8 +273,10 @@ impl TaskQueue {
                 st.lent_since = Some(Instant::now());
             }
             st.lends.push(deadline);
-            // Waiters re-time their wait against this callback.
-            self.inner.granted.notify_all();
+            if st.waiters > 0 {
+                // Waiters re-time their wait against this callback.
+                self.inner.granted.notify_all();
+            }
         }
         let _lent = Lent(&self.inner);
         f()
@@ -312,10 +318,11 @@ impl TaskQueue {
 
     fn await_grant(&self, ticket: u64, own: Option<Instant>) -> Result<()> {
         let mut st = self.inner.state();
-        loop {
+        st.waiters += 1;
+        let r = loop {
             if st.granted == Some(ticket) {
                 st.granted = None;
-                return Ok(());
+                break Ok(());
             }
             let now = Instant::now();
             let (limit, refusal) = match wait_limit(&st, own) {
@@ -333,7 +340,7 @@ impl TaskQueue {
             if now >= limit {
                 st.entries
                     .retain(|e| !matches!(e, Entry::Sync(t, _) if *t == ticket));
-                return Err(refusal);
+                break Err(refusal);
             }
             st = self
                 .inner
@@ -341,7 +348,9 @@ impl TaskQueue {
                 .wait_timeout(st, limit - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
-        }
+        };
+        st.waiters -= 1;
+        r
     }
 
     /// Queues `f` to run on the worker pool; the task resolves to its result. Cancelling
