@@ -23,8 +23,8 @@ struct TaskShared<T> {
 ///
 /// Dropping a task that has not finished cancels its work, as [`cancel`](Task::cancel)
 /// does: work that has not started never runs, and a guest call that runs is stopped and
-/// ends in [`Error::Cancelled`] (on V8 the isolate stays usable, as after a timeout; on
-/// Boa-WASI the stopped guest is disposed, as after a timeout). To let work run on without
+/// ends in [`Error::Cancelled`] (the isolate stays usable, as after a timeout; on
+/// Boa-WASI a guest stuck in a native loop is disposed instead). To let work run on without
 /// waiting for it, [`detach`](Task::detach) the task or use the `_ignored` form of the call.
 #[must_use = "dropping a Task cancels its work; use detach() or the _ignored form to let it run"]
 pub struct Task<T> {

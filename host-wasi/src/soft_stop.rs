@@ -155,3 +155,41 @@ pub(crate) fn resume(mut cx: StoreContextMut<'_, HostState>) -> Result<(), Error
 pub(crate) fn carry_over(state: &HostState, inner: SoftStop) -> Option<SoftStop> {
     due(state, Instant::now()).map(|why| SoftStop { why, ..inner })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grace_needs_both_time_and_ticks() {
+        let at = Instant::now();
+        let mut stop = SoftStop::new(StopReason::Timeout, at);
+        // Late enough, but the guest has not run through enough ticks yet.
+        let late = at + GRACE * 10;
+        assert!(!stop.overdue(late));
+        assert!(!stop.overdue(late));
+        assert!(stop.overdue(late));
+        // Enough ticks, but too early.
+        let mut stop = SoftStop::new(StopReason::Timeout, at);
+        for _ in 0..10 {
+            assert!(!stop.overdue(at + GRACE / 2));
+        }
+        assert!(stop.overdue(at + GRACE));
+    }
+
+    #[test]
+    fn a_stop_ends_the_call_with_its_own_error() {
+        let stop = SoftStop::new(StopReason::Timeout, Instant::now());
+        let stack = Some("    at spin (x.js:1:1)".to_owned());
+        let carried: engine_api::Result<()> = Err(Error::Timeout {
+            stack: stack.clone(),
+        });
+        assert_eq!(stop.error(&carried), Error::Timeout { stack });
+        // A call that finished anyway, or failed otherwise, still timed out.
+        assert_eq!(stop.error(&Ok(5)), Error::timeout());
+        let other: engine_api::Result<()> = Err(Error::StackOverflow);
+        assert_eq!(stop.error(&other), Error::timeout());
+        let cancel = SoftStop::new(StopReason::Cancelled, Instant::now());
+        assert_eq!(cancel.error(&carried), Error::Cancelled);
+    }
+}

@@ -11,11 +11,15 @@ use super::{BoaContext, BoaModule, BoaScript, BoaWasi};
 
 /// An isolate of the Boa-WASI backend: a Boa guest in its own wasmtime instance.
 ///
-/// Every guest call runs through the isolate's [`TaskQueue`]. A trap of any kind (timeout,
-/// a cancelled task's call stopped (`Error::Cancelled`), fuel exhausted, memory limit,
-/// stack overflow, a guest fault) leaves the guest's state unknown, so the isolate is
-/// disposed: [`is_disposed`](engine_api::Isolate::is_disposed) becomes true and later
-/// calls fail with `Error::Disposed`. Other isolates carry on.
+/// Every guest call runs through the isolate's [`TaskQueue`]. A timeout or a cancelled
+/// task's call (`Error::Cancelled`) first stops the guest softly: its JS unwinds at the
+/// next loop back-edge or call (past `catch` and `finally`), the call's queued microtasks
+/// are dropped, a timeout names the JS stack where it stopped, and the isolate stays
+/// usable, as on V8. A guest stuck in a native loop (a regex backtracking) past a short
+/// grace is trapped instead. A trap of any kind (that, fuel exhausted, memory limit, a
+/// guest fault) leaves the guest's state unknown, so the isolate is disposed:
+/// [`is_disposed`](engine_api::Isolate::is_disposed) becomes true and later calls fail
+/// with `Error::Disposed`. Other isolates carry on.
 ///
 /// `memory_limit_mb` (at least [`IsolateOptions::MIN_MEMORY_LIMIT_MB`], else
 /// `Error::InvalidOption`) counts memory beyond the guest's start-up image (Boa, its

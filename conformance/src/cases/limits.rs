@@ -56,6 +56,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "limits/timeout_after_a_timeout_still_stops",
             timeout_twice::<E>,
         ),
+        Case::new(
+            "limits/cancel_of_a_js_loop_leaves_isolate_usable",
+            cancel_leaves_usable::<E>,
+        ),
         Case::new("limits/timeout_not_hit_by_fast_code", timeout_not_hit::<E>),
         Case::new(
             "limits/timeout_other_isolates_keep_running",
@@ -497,5 +501,34 @@ fn timeout_twice<E: Backend>() -> R {
         "again",
     )?;
     ensure!(!i.is_disposed(), "a JS loop's timeout disposed the isolate");
+    Ok(())
+}
+
+/// Cancelling a task whose call spins in JS stops it as a timeout does: `Cancelled`, and
+/// the isolate stays usable.
+fn cancel_leaves_usable<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    eval(&c, "globalThis.kept = 8")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let started = engine_api::Callback::new(move |_| {
+        let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(());
+        Ok(Value::Undefined)
+    });
+    let task = c.eval_closure_async(
+        "$0(); function spinUntilCancelled() { for (;;) {} }\nspinUntilCancelled()",
+        vec![started.into()],
+        EvalOptions::default(),
+    );
+    rx.recv_timeout(crate::support::ENDS_WITHIN)
+        .map_err(|_| "the spinning task never started".to_string())?;
+    task.cancel();
+    let r = crate::support::ends("the cancelled task", move || task.wait())?;
+    expect_err(r, "Cancelled", |e| matches!(e, Error::Cancelled))?;
+    ensure!(
+        !i.is_disposed(),
+        "cancelling a JS loop disposed the isolate"
+    );
+    ensure_eq!(eval(&c, "kept")?, Value::from(8));
     Ok(())
 }
