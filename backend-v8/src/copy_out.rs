@@ -89,6 +89,9 @@ impl<'s> Seen<'s> {
     }
 }
 
+/// Host bytes the identity table takes per numbered object (its entry and hash slot).
+const SEEN_ENTRY: usize = 64;
+
 /// Host bytes of one element slot of each container kind.
 const VALUE_SLOT: usize = std::mem::size_of::<Value>();
 const PROPERTY_SLOT: usize = std::mem::size_of::<(String, Value)>();
@@ -141,6 +144,7 @@ fn copy_rec<'s>(
     if cx.depth >= MAX_DEPTH || crate::thread_stack::stack_low_on(STACK_MARGIN) {
         return Err(Error::NotTransferable("a value nested too deeply".into()));
     }
+    cx.budget.charge(SEEN_ENTRY)?;
     cx.seen.number(obj)?;
     cx.depth += 1;
     let r = if v.is_array() {
@@ -189,6 +193,7 @@ fn copy_buffer<'s>(
     if let Some(n) = cx.seen.get(obj) {
         return Ok(Value::Backref(n.number));
     }
+    cx.budget.charge(2 * SEEN_ENTRY)?;
     let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| unexpected("a view"))?;
     let kind = view_kind(v).ok_or_else(|| not_transferable(scope, obj))?;
     let (start, len) = (view.byte_offset(), view.byte_length());

@@ -83,7 +83,9 @@ pub enum Value {
     Error(ErrorValue),
     /// An `ArrayBuffer`'s bytes.
     ArrayBuffer(Vec<u8>),
-    /// A typed array or `DataView` over its own copy of the bytes it views.
+    /// A typed array or `DataView` over its own copy of the bytes it views. It takes two
+    /// numbers in its copy: the view, then its buffer (which later views and a
+    /// `Backref` to the buffer share).
     TypedArray {
         /// Which view.
         kind: TypedArrayKind,

@@ -208,6 +208,13 @@ mod tests {
                 kind: "Uint8Array".into(),
                 bytes: vec![1, 2],
             },
+            WireValue::Backref(0),
+            WireValue::TypedArrayView {
+                kind: "DataView".into(),
+                buffer: 3,
+                byte_offset: 1,
+                byte_length: u64::MAX,
+            },
         ]);
         assert_eq!(decode::<WireValue>(&encode(&v)), Some(v));
     }
