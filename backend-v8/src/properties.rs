@@ -140,17 +140,17 @@ pub(crate) fn set<'s>(
 /// `obj[key] = value` with accessors: the ordinary `[[Set]]` (setters and Proxy traps
 /// run) and its answer, `false` where strict code would throw (a read-only property, a
 /// getter without setter, a non-extensible object, a trap answering `false`), as
-/// `Reflect.set` answers; V8's `Object::Set` answers `true` for those.
+/// `Reflect.set` answers; V8's `Object::Set` answers `true` for those. Only if a
+/// snapshot replaced `Reflect.set` with script code does this fall back to `Object::Set`.
 pub(crate) fn set_with_accessors<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     obj: v8::Local<'s, v8::Object>,
     key: v8::Local<'s, v8::Name>,
     value: v8::Local<'s, v8::Value>,
 ) -> Result<bool> {
-    let set = Core::of(scope)
-        .isolate()?
-        .reflect_set(scope)
-        .ok_or_else(|| crate::backend_error("the utility context has no Reflect.set"))?;
+    let Some(set) = Core::of(scope).isolate()?.reflect_set(scope) else {
+        return obj.set(scope, key.into(), value).ok_or_else(crate::empty);
+    };
     let undefined = v8::undefined(scope).into();
     let done = set
         .call(scope, undefined, &[obj.into(), key.into(), value])
@@ -158,7 +158,8 @@ pub(crate) fn set_with_accessors<'s>(
     Ok(done.is_true())
 }
 
-/// `Reflect.set` of a fresh context (its global is untouched: no code ran there yet).
+/// `Reflect.set` of a fresh context (no code ran there yet), unless a snapshot's script
+/// replaced it with its own function (a builtin has no script).
 pub(crate) fn fresh_reflect_set(
     scope: &mut v8::PinScope<'_, '_>,
 ) -> Option<v8::Global<v8::Function>> {
@@ -170,8 +171,11 @@ pub(crate) fn fresh_reflect_set(
     let set = v8::String::new(scope, "set")?;
     let set = reflect.get(scope, set.into())?;
     let set = v8::Local::<v8::Function>::try_from(set).ok()?;
-    Some(v8::Global::new(scope, set))
+    (set.script_id() == NO_SCRIPT).then(|| v8::Global::new(scope, set))
 }
+
+/// `Function::ScriptId` of a function that is not script code (V8's `kNoScriptId`).
+const NO_SCRIPT: i32 = 0;
 
 /// `delete obj[key]`; a Proxy is refused (its `deleteProperty` trap is code).
 pub(crate) fn delete<'s>(

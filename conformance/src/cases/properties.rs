@@ -41,6 +41,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "properties/set_with_accessors_answers_like_reflect_set",
             set_with_accessors_answers_like_reflect_set::<E>,
         ),
+        Case::new(
+            "properties/hostile_set_with_accessors_ignores_a_replaced_reflect_set",
+            set_with_accessors_ignores_a_replaced_reflect_set::<E>,
+        ),
         Case::new("properties/set_accessor_or_proxy_refused", set_refused::<E>),
         Case::new("properties/delete_refuses_proxy", delete_proxy::<E>),
         Case::new(
@@ -341,6 +345,31 @@ fn set_read_only<E: Backend>() -> R {
             4.into()
         ])
     );
+    Ok(())
+}
+
+/// Hostile: a snapshot replaced `Reflect.set` (every context starts from it). `set` with
+/// accessors never runs that function: it still writes, the function never learns of it.
+fn set_with_accessors_ignores_a_replaced_reflect_set<E: Backend>() -> R {
+    if !E::capabilities().snapshots {
+        return Ok(());
+    }
+    let scripts = [engine_api::SnapshotScript {
+        code: "globalThis.seen = 0; Reflect.set = function () { seen++; return 'lie' }".into(),
+        origin: Default::default(),
+    }];
+    let snap = E::create_snapshot(&scripts, None)?;
+    let (_i, c) = crate::support::setup_with::<E>(engine_api::IsolateOptions {
+        snapshot: Some(snap),
+        ..Default::default()
+    })?;
+    let o = reference_to::<E>(&c, "globalThis.o = { a: 1 }; o")?;
+    let answer = o.set("a".into(), 2.into(), PropertyOptions::accessors())?;
+    ensure_eq!(
+        eval(&c, "[o.a, seen]")?,
+        Value::Array(vec![2.into(), 0.into()])
+    );
+    ensure!(answer, "a plain write answers true");
     Ok(())
 }
 
