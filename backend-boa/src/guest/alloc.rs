@@ -1,6 +1,12 @@
 //! A counting global allocator, so `HeapStatistics` can report live bytes, and the
 //! report to the host when the guest runs out of memory.
 //!
+//! Boa's collector counts only its own cells, not what they own (array buffer bytes, array
+//! elements, strings): garbage holding megabytes looks small to it. The allocator sees
+//! every byte, so it tells [`collect_if_pressed`], run at safe points, when the heap grew
+//! enough since the last collection to be worth one (never from inside the allocator:
+//! Boa's collector is not re-entrant, and it allocates).
+//!
 //! An allocation failure (the host refused to grow memory, or a size beyond what wasm32
 //! can address: Rust's "capacity overflow") ends in an abort, which the host sees only as
 //! a wasm `unreachable`. Telling the host first lets it answer `Error::MemoryLimit`.
@@ -37,6 +43,34 @@ pub fn install_panic_hook() {
 
 /// Bytes handed out and not yet freed.
 static USED: AtomicUsize = AtomicUsize::new(0);
+/// Live bytes right after the last collection [`collect_if_pressed`] ran.
+static AFTER_COLLECTION: AtomicUsize = AtomicUsize::new(0);
+
+/// Growth since the last collection that makes the next safe point collect: a quarter of
+/// what was live then, and at least this many bytes (so that a small heap is not walked
+/// on every request).
+const MIN_GROWTH: usize = 2 << 20;
+
+/// Whether the heap grew enough since the last collection to collect at a safe point.
+pub fn pressed() -> bool {
+    let after = AFTER_COLLECTION.load(Ordering::Relaxed);
+    USED.load(Ordering::Relaxed) > after.saturating_add(MIN_GROWTH.max(after / 4))
+}
+
+/// Collects Boa's garbage if the heap grew enough since the last collection. Only at a
+/// safe point: outside the allocator and outside Boa's collector (a request's start, a
+/// buffer's allocation); what the running code holds is rooted on Boa's side.
+pub fn collect_if_pressed() {
+    if pressed() {
+        collect();
+    }
+}
+
+/// Collects Boa's garbage now (same safe points as [`collect_if_pressed`]).
+pub fn collect() {
+    boa_gc::force_collect();
+    AFTER_COLLECTION.store(USED.load(Ordering::Relaxed), Ordering::Relaxed);
+}
 
 /// Wraps the system allocator and counts live bytes.
 struct Counting;

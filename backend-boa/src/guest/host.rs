@@ -76,11 +76,7 @@ pub fn request(req: &HostRequest) -> Result<HostResponse, HostFailure> {
     // calling back in) allocates and frees only its own buffers, never this one.
     let packed = unsafe { host_call(ptr, len) };
     let (rptr, rlen) = ((packed >> 32) as u32 as i32, packed as u32 as i32);
-    let response = exports::read_bytes(rptr, rlen);
-    if rlen > 0 && response.is_some() {
-        exports::isovm_free(rptr, rlen);
-    }
-    match response.as_deref().and_then(abi::decode::<HostResponse>) {
+    match exports::take_decoded::<HostResponse>(rptr, rlen) {
         Some(HostResponse::Error {
             name,
             message,

@@ -48,6 +48,32 @@ fn define(global: &JsObject, name: JsString, value: JsValue, ctx: &mut Context) 
     Ok(())
 }
 
+/// Empties a released realm's global object, so what the guest kept there is garbage.
+///
+/// Boa makes most run-time objects from the context's root shape, whose prototype
+/// transitions key on prototype objects strongly: a released realm whose prototypes were
+/// used that way stays reachable from the context (its builtins hold the realm, the realm
+/// its global object). Its skeleton stays until Boa prunes those transitions; what its
+/// globals held goes with the next collection. Never runs guest code: the global object
+/// is ordinary, and deleting or redefining its data properties calls no accessor.
+pub fn scrub(ctx: &mut Context, realm: &Realm) {
+    runtime::in_realm(ctx, realm, |ctx| {
+        let global = ctx.global_object();
+        let Ok(keys) = global.own_property_keys(ctx) else {
+            return;
+        };
+        for key in keys {
+            if global.delete_property_or_throw(key.clone(), ctx).is_err() {
+                // Non-configurable: a writable data property can still drop its value.
+                let empty = PropertyDescriptor::builder()
+                    .value(JsValue::undefined())
+                    .build();
+                let _ = global.define_property_or_throw(key, empty, ctx);
+            }
+        }
+    });
+}
+
 /// A new realm with the default global bindings plus the isovm ones.
 pub fn create(ctx: &mut Context, uri: &[(JsString, JsValue)]) -> JsResult<Realm> {
     let realm = Realm::create(&*ctx.host_hooks(), &RootShape::default())?;

@@ -29,7 +29,8 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The guest's host hooks: Boa's defaults, plus rejection tracking.
+/// The guest's host hooks: Boa's defaults, plus rejection tracking and a collection
+/// before buffers are allocated.
 pub struct GuestHooks;
 
 impl HostHooks for GuestHooks {
@@ -49,6 +50,13 @@ impl HostHooks for GuestHooks {
                 }
             }
         });
+    }
+
+    /// Boa asks this before it allocates any buffer: a safe point to give back the bytes
+    /// of dropped buffers, which Boa's collector does not count (see [`super::alloc`]).
+    fn max_buffer_size(&self, _context: &mut Context) -> u64 {
+        super::alloc::collect_if_pressed();
+        1_610_612_736 // Boa's default: 1.5 GiB.
     }
 }
 

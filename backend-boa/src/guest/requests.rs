@@ -13,10 +13,15 @@ use super::{alloc, convert, errors, host, modules, properties};
 /// Handles one request.
 pub fn handle(ctx: &mut Context, shared: &Shared, request: Request) -> Response {
     let _request = super::rejections::request();
-    match dispatch(ctx, shared, request) {
+    // Safe points: what earlier requests dropped is given back before this one allocates,
+    // and what this one dropped (its arguments, say) before the next.
+    alloc::collect_if_pressed();
+    let response = match dispatch(ctx, shared, request) {
         Ok(r) => r,
         Err(e) => Response::Error(e),
-    }
+    };
+    alloc::collect_if_pressed();
+    response
 }
 
 fn dispatch(ctx: &mut Context, shared: &Shared, request: Request) -> Result<Response, GuestError> {
@@ -31,7 +36,16 @@ fn dispatch(ctx: &mut Context, shared: &Shared, request: Request) -> Result<Resp
             Ok(Response::Handle(handles::insert(Entry::Context(realm))))
         }
         Request::Release { handle } => {
-            handles::remove(handle)?;
+            if let Entry::Context(realm) = handles::remove(handle)? {
+                // What a released realm held is garbage (often far more than the collector
+                // counts): give it back before anything else. Released from a host
+                // callback, while guest code runs (maybe the realm's own), it keeps them.
+                if ctx.stack_trace().next().is_none() {
+                    super::realm::scrub(ctx, &realm);
+                }
+                drop(realm);
+                alloc::collect();
+            }
             Ok(Response::Ok)
         }
         Request::Global { context } => {

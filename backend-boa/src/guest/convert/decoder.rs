@@ -6,6 +6,7 @@ use boa_engine::{
     object::ObjectInitializer,
     object::builtins::{JsArray, JsArrayBuffer, JsMap, JsRegExp, JsSet},
     property::{PropertyDescriptor, PropertyKey},
+    string::Utf16JsStringBuilder,
 };
 
 use crate::guest::{errors, handles, host, ivm};
@@ -89,7 +90,7 @@ impl Decoder {
             WireValue::BigInt(s) => JsBigInt::from_string(&s)
                 .map(JsValue::from)
                 .ok_or_else(|| errors::invalid(format!("invalid BigInt `{s}`")))?,
-            WireValue::String(s) => JsValue::from(JsString::from(s.as_str())),
+            WireValue::String(s) => JsValue::from(js_string(&s)),
             WireValue::Array(items) if self.made.is_some() => {
                 // Made before its items, which may refer back to it.
                 let holes = vec![JsValue::undefined(); items.len()];
@@ -283,4 +284,15 @@ fn array_buffer(bytes: &[u8], ctx: &mut Context) -> JsResult<JsArrayBuffer> {
         data.copy_from_slice(bytes);
     }
     Ok(buf)
+}
+
+/// `s` as a `JsString`, made in one allocation: Boa's `From<&str>` collects a string beyond
+/// Latin-1 into a growing `Vec<u16>` first, then copies it (three UTF-16 copies at its peak).
+fn js_string(s: &str) -> JsString {
+    if s.chars().all(|c| u32::from(c) <= 0xFF) {
+        return JsString::from(s);
+    }
+    let mut utf16 = Utf16JsStringBuilder::with_capacity(s.encode_utf16().count());
+    utf16.extend(s.encode_utf16());
+    utf16.build()
 }
