@@ -11,14 +11,6 @@ pub const DECLARED_FAILURES: &[(&str, &str, &str)] = &[
          rejection value, which carries no id of the failure (a sync one's HostResponse::Error \
          does), so an uncaught rejection ends the call as Error::Js",
     ),
-    (
-        "boa-wasi",
-        "containment/dropped_resizable_buffers_give_back",
-        "Boa 0.22's collector counts only its own cells, not the bytes of array buffers: \
-         128 dropped 1 MiB buffers (resizable or not) are never collected within one call, \
-         so a 32 MB guest runs out of memory (MemoryLimit, the isolate disposed; the host is \
-         unaffected)",
-    ),
 ];
 
 /// The reason a case is declared to fail on `backend`, if it is.

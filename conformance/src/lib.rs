@@ -68,6 +68,7 @@ pub fn all_cases<E: engine_api::Backend>() -> Vec<Case> {
     out.extend(cases::guest_options::cases::<E>());
     out.extend(cases::limits::cases::<E>());
     out.extend(cases::containment::cases::<E>());
+    out.extend(cases::memory::cases::<E>());
     out.extend(cases::isolates::cases::<E>());
     out.extend(cases::ordering::cases::<E>());
     out.extend(cases::cancellation::cases::<E>());

@@ -14,6 +14,7 @@ pub mod guest_api;
 pub mod guest_options;
 pub mod isolates;
 pub mod limits;
+pub mod memory;
 pub mod modules;
 pub mod ordering;
 pub mod properties;
