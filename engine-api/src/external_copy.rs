@@ -58,7 +58,13 @@ impl ExternalCopy {
     /// [`Value::Backref`]s) stay shared in every copy made from it. A back-reference that
     /// does not point at an earlier object fails with [`Error::InvalidArgument`].
     pub fn new(value: Value) -> Result<Self> {
-        let (size, depth) = match value.check_backrefs().and_then(|()| measure(&value)) {
+        let shared = crate::value_identity::has_shared(&value);
+        let checked = if shared {
+            value.check_backrefs()
+        } else {
+            Ok(())
+        };
+        let (size, depth) = match checked.and_then(|()| measure(&value)) {
             Ok(measured) => measured,
             Err(e) => {
                 // Too deep to drop recursively, too.
@@ -67,7 +73,6 @@ impl ExternalCopy {
             }
         };
         TOTAL_EXTERNAL_SIZE.fetch_add(size, Ordering::Relaxed);
-        let shared = crate::value_identity::has_shared(&value);
         Ok(ExternalCopy {
             data: Arc::new(CopyData {
                 value,

@@ -1,7 +1,10 @@
 //! `engine_api::Value` <-> `abi::WireValue`.
 //!
 //! Data variants map one to one (a `SharedArrayBuffer` is copied: this backend has no
-//! shared memory). Handles go through the isolate's host table: callbacks, references of
+//! shared memory), back-references and views too: both sides number a copy's objects the
+//! same way (see `Value`'s docs). The data of an external copy inlined into a message
+//! (`CopyInto`) is renumbered after the message's objects so far; back-references from the
+//! guest are checked before the host uses them. Handles go through the isolate's host table: callbacks, references of
 //! other isolates and external copies get host ids; this isolate's own references go back
 //! as the guest handle they came from.
 
