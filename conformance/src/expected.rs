@@ -4,13 +4,6 @@
 
 /// `(backend, case, reason)`.
 pub const DECLARED_FAILURES: &[(&str, &str, &str)] = &[
-    (
-        "boa-wasi",
-        "error_kinds/async_callback_rejection_uncaught_is_callback",
-        "an async host callback's failure reaches the guest as Request::SettlePromise's \
-         rejection value, which carries no id of the failure (a sync one's HostResponse::Error \
-         does), so an uncaught rejection ends the call as Error::Js",
-    ),
 ];
 
 /// The reason a case is declared to fail on `backend`, if it is.

@@ -214,6 +214,7 @@ fn request(rng: &mut Rng) -> Request {
             promise: h,
             ok: rng.chance(2),
             value: wire(rng, 0),
+            callback: rng.chance(2).then_some(h),
         },
         _ => Request::HeapStatistics,
     }
@@ -305,6 +306,7 @@ fn host_request(rng: &mut Rng) -> HostRequest {
             watch: target,
             ok: rng.chance(2),
             value: wire(rng, 0),
+            callback: rng.chance(2).then_some(target),
         },
     }
 }
@@ -446,6 +448,7 @@ fn random_messages_decode_or_fail_typed() {
                     watch: 1,
                     ok: true,
                     value: v,
+                    callback: None,
                 })
             };
             let settle = |v| {
@@ -453,6 +456,7 @@ fn random_messages_decode_or_fail_typed() {
                     promise: 1,
                     ok: false,
                     value: v,
+                    callback: None,
                 })
             };
             let host_value = |v| abi::encode(&HostResponse::Value(v));

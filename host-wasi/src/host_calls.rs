@@ -210,9 +210,15 @@ fn handle(
                     if let HostObject::Callback(c) = &obj {
                         // A blocking closure on the host pool, a future on its executor;
                         // counted as pending until done, refused past the limit.
-                        let done = move |r| owner.settle_later(promise, r);
+                        let refused_to = owner.clone();
+                        let done = move |r: Result<Value>| {
+                            owner.settle_later(promise, r.map_err(Error::from_callback))
+                        };
                         if let Err(refused) = c.spawn_async(isolate.inner.id, args, done) {
-                            (refused.job)(Err(refused.error));
+                            // Not run (too many pending): the guest sees why, not a
+                            // failure of the callback.
+                            drop(refused.job);
+                            refused_to.settle_later(promise, Err(refused.error));
                         }
                         return Ok(HostResponse::Ok);
                     }
@@ -315,14 +321,28 @@ fn handle(
             };
             HostResponse::Value(to_guest(caller, isolate, v)?)
         }
-        HostRequest::PromiseSettled { watch, ok, value } => {
+        HostRequest::PromiseSettled {
+            watch,
+            ok,
+            value,
+            callback,
+        } => {
             let promises = &isolate.inner.promises;
             if let Some(transfer) = promises.transfer_of(watch) {
+                // A failed host callback's error the store still keeps ends the wait as
+                // that failure (an id it no longer keeps: the reason as a JS error).
+                let failure = callback
+                    .filter(|_| !ok)
+                    .and_then(|id| caller.data().callback_errors.get(id));
                 let v = leave(value, &caller.data().table, isolate, &transfer);
-                let result = match v {
-                    Ok(v) if ok => Ok(v),
-                    Ok(v) => Err(rejection(v)),
-                    Err(e) => Err(e),
+                let result = match (v, failure) {
+                    (Ok(v), _) if ok => Ok(v),
+                    (Ok(v), None) => Err(rejection(v)),
+                    (Ok(v), Some(failure)) => {
+                        engine_api::drop_values([v]);
+                        Err(failure)
+                    }
+                    (Err(e), _) => Err(e),
                 };
                 promises.settle_watch(watch, result);
             }

@@ -248,12 +248,27 @@ impl WasiIsolate {
                 else {
                     return Ok(());
                 };
-                let (ok, value) = match result.and_then(|v| s.enter(v, &TransferOptions::default()))
-                {
-                    Ok(w) => (true, w),
-                    Err(e) => (false, error_to_wire(&e)),
-                };
-                match s.request(&Request::SettlePromise { promise, ok, value })? {
+                let (ok, value, callback) =
+                    match result.and_then(|v| s.enter(v, &TransferOptions::default())) {
+                        Ok(w) => (true, w, None),
+                        // A failed callback rejects with its own error, and the store keeps
+                        // the failure, to answer Error::Callback if that ends a call.
+                        Err(e) => {
+                            let callback = matches!(e, Error::Callback { .. })
+                                .then(|| s.store.data_mut().callback_errors.remember(e.clone()));
+                            (
+                                false,
+                                error_to_wire(e.callback_error().unwrap_or(&e)),
+                                callback,
+                            )
+                        }
+                    };
+                match s.request(&Request::SettlePromise {
+                    promise,
+                    ok,
+                    value,
+                    callback,
+                })? {
                     Response::Ok => {}
                     other => return Err(unexpected(&other)),
                 }

@@ -144,8 +144,16 @@ pub fn new_async(ctx: &mut Context) -> (JsPromise, u32) {
     (promise, id)
 }
 
-/// Settles promise `id` (from `Request::SettlePromise`).
-pub fn settle(id: u32, ok: bool, value: WireValue, ctx: &mut Context) -> Result<(), GuestError> {
+/// Settles promise `id` (from `Request::SettlePromise`). A failed host callback's error
+/// (`callback` is the host's id of the failure) rejects as a sync one's throw does: with
+/// the remote stack continued, and remembered to report it as such if it ends a call.
+pub fn settle(
+    id: u32,
+    ok: bool,
+    value: WireValue,
+    callback: Option<u32>,
+    ctx: &mut Context,
+) -> Result<(), GuestError> {
     let Some((functions, realm)) = PROMISES.with_borrow_mut(|p| p.remove(&id)) else {
         return Err(errors::guest(
             ErrorKind::Released,
@@ -154,7 +162,22 @@ pub fn settle(id: u32, ok: bool, value: WireValue, ctx: &mut Context) -> Result<
         ));
     };
     super::runtime::in_realm(ctx, &realm, |ctx| {
-        let value = convert::from_wire(value, ctx)?;
+        let value = match (ok, callback, value) {
+            (
+                false,
+                Some(_),
+                WireValue::Error {
+                    name,
+                    message,
+                    stack,
+                },
+            ) => errors::host_to_js(&name, &message, stack.as_deref(), callback, ctx)
+                .into_opaque(ctx)
+                // Only an engine error (a runtime limit) has no JS value: reject with
+                // `undefined` then, as nothing of the callback's error can be built.
+                .unwrap_or_default(),
+            (_, _, value) => convert::from_wire(value, ctx)?,
+        };
         let f = if ok {
             functions.resolve
         } else {
@@ -289,18 +312,32 @@ pub fn watch(promise: &JsPromise, t: Transfer, ctx: &mut Context) -> u32 {
             Ok(_) => (true, WireValue::Undefined),
             Err(e) => (false, error_wire(e)),
         };
-        let _ = request_lending(&HostRequest::PromiseSettled { watch, ok, value }, ctx);
+        let _ = request_lending(
+            &HostRequest::PromiseSettled {
+                watch,
+                ok,
+                value,
+                callback: None,
+            },
+            ctx,
+        );
         Ok(JsValue::undefined())
     })
     .to_js_function(ctx.realm());
     let on_err = NativeFunction::from_copy_closure(move |_, args, ctx| {
         let v = args.first().cloned().unwrap_or_default();
-        let value = error_wire(errors::from_value(&v, None, ctx));
+        let reason = errors::from_value(&v, None, ctx);
+        let callback = match reason.kind {
+            Some(abi::ErrorKind::Callback { id }) => Some(id),
+            _ => None,
+        };
+        let value = error_wire(reason);
         let _ = request_lending(
             &HostRequest::PromiseSettled {
                 watch,
                 ok: false,
                 value,
+                callback,
             },
             ctx,
         );

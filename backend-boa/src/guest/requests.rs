@@ -193,8 +193,13 @@ fn dispatch(ctx: &mut Context, shared: &Shared, request: Request) -> Result<Resp
                     .map_err(|e| e.into_guest(ctx))
             })
         }
-        Request::SettlePromise { promise, ok, value } => {
-            host::settle(promise, ok, value, ctx)?;
+        Request::SettlePromise {
+            promise,
+            ok,
+            value,
+            callback,
+        } => {
+            host::settle(promise, ok, value, callback, ctx)?;
             Ok(Response::Ok)
         }
         Request::HeapStatistics => Ok(Response::Heap {

@@ -95,6 +95,10 @@ pub enum HostRequest {
         watch: u32,
         /// Fulfilled or rejected.
         ok: bool,
+        /// Set when the reason is a failed host callback's error: the host's id of that
+        /// failure (from `HostResponse::Error` or `Request::SettlePromise`), so that the
+        /// wait ends in `Error::Callback`, as a thrown one does.
+        callback: Option<u32>,
         /// Value or reason (already transferred per the original request).
         value: WireValue,
     },

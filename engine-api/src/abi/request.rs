@@ -148,6 +148,11 @@ pub enum Request {
         promise: u32,
         /// Fulfilled (true) or rejected.
         ok: bool,
+        /// Set when a host callback failed (`value` is then its error): the id the host
+        /// keeps its failure under. If the rejection ends a guest call uncaught, the guest
+        /// reports `ErrorKind::Callback { id }`, as for a sync callback's
+        /// `HostResponse::Error`.
+        callback: Option<u32>,
         /// The value or the rejection reason.
         value: WireValue,
     },
