@@ -3,7 +3,7 @@
 //! instead of panicking. On every compiled backend.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 fn backends() -> Vec<&'static str> {
     let mut b = Vec::new();
@@ -16,23 +16,28 @@ fn backends() -> Vec<&'static str> {
     b
 }
 
+/// `isovm run - --backend backend` with `script` on its standard input.
+fn run_stdin(backend: &str, script: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_isovm"))
+        .args(["run", "-", "--backend", backend])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running isovm");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("writing the script");
+    child.wait_with_output().expect("waiting for isovm")
+}
+
 #[test]
 fn run_dash_reads_the_script_from_stdin() {
     for backend in backends() {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_isovm"))
-            .args(["run", "-", "--backend", backend])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("running isovm");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(b"console.log('from', 'stdin'); 6 * 7")
-            .expect("writing the script");
-        let out = child.wait_with_output().expect("waiting for isovm");
+        let out = run_stdin(backend, "console.log('from', 'stdin'); 6 * 7");
         assert!(out.status.success(), "{backend}: {out:?}");
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
@@ -41,19 +46,7 @@ fn run_dash_reads_the_script_from_stdin() {
         );
 
         // An error names the script <stdin>.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_isovm"))
-            .args(["run", "-", "--backend", backend])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("running isovm");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(b"throw new TypeError('no')")
-            .expect("writing the script");
-        let out = child.wait_with_output().expect("waiting for isovm");
+        let out = run_stdin(backend, "throw new TypeError('no')");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{backend}: {out:?}");
         assert!(

@@ -175,6 +175,17 @@ fn type_error(message: &str) -> boa_engine::JsError {
         .into()
 }
 
+/// Refuses a call of constructor `class` without `new`, with V8's message. Boa passes
+/// `new.target` as `this` to a constructor, and `undefined` to a plain call.
+fn require_new(new_target: &JsValue, class: &str) -> JsResult<()> {
+    if new_target.is_undefined() {
+        return Err(type_error(&format!(
+            "Class constructor {class} cannot be invoked without 'new'"
+        )));
+    }
+    Ok(())
+}
+
 pub(super) fn arg(args: &[JsValue], i: usize) -> JsValue {
     args.get(i).cloned().unwrap_or_default()
 }

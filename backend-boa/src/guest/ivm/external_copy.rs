@@ -4,7 +4,7 @@ use boa_engine::{Context, JsResult, JsValue};
 
 use engine_api::abi::{HostRequest, HostResponse, guest_options};
 
-use super::{Ivm, arg, external_copy, make, options, type_error};
+use super::{Ivm, arg, external_copy, make, options, require_new, type_error};
 use crate::guest::convert::{self, CopyError};
 use crate::guest::host;
 
@@ -27,12 +27,7 @@ pub(super) fn new_external_copy(
     args: &[JsValue],
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    // Boa passes `new.target` as `this` to a constructor, and `undefined` to a plain call.
-    if new_target.is_undefined() {
-        return Err(type_error(
-            "Class constructor ExternalCopy cannot be invoked without 'new'",
-        ));
-    }
+    require_new(new_target, "ExternalCopy")?;
     options::check(&arg(args, 1), &guest_options::NEW_EXTERNAL_COPY, ctx)?;
     let value = convert::copy_out(&arg(args, 0), ctx).map_err(CopyError::into_js)?;
     match host::call(&HostRequest::NewExternalCopy { value }, ctx)? {

@@ -8,7 +8,7 @@ use boa_engine::{Context, JsObject, JsResult, JsValue, js_string, object::builti
 use engine_api::PropertyRefusal;
 use engine_api::abi::{HostRequest, Transfer, WireValue, guest_options};
 
-use super::{Ivm, Target, arg, list, make, options, type_error};
+use super::{Ivm, Target, arg, list, make, options, require_new, type_error};
 use crate::guest::convert::{self, CopyError};
 use crate::guest::{host, properties};
 
@@ -315,12 +315,7 @@ pub(super) fn new_reference(
     args: &[JsValue],
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    // Boa passes `new.target` as `this` to a constructor, and `undefined` to a plain call.
-    if new_target.is_undefined() {
-        return Err(type_error(
-            "Class constructor Reference cannot be invoked without 'new'",
-        ));
-    }
+    require_new(new_target, "Reference")?;
     options::check(&arg(args, 1), &guest_options::NEW_REFERENCE, ctx)?;
     let value = arg(args, 0);
     // `new ivm.Reference(value, { unsafeInherit: true })`: `get` follows the prototype chain.
