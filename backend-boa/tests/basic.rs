@@ -235,7 +235,10 @@ fn timeout_stops_an_endless_loop() -> anyhow::Result<()> {
     // A soft stop ends the call only: the isolate and its context stay usable,
     // as on V8 and in isolated-vm.
     assert!(!isolate.is_disposed());
-    assert_eq!(context.eval("1 + 1", &EvalOptions::default())?, Value::from(2));
+    assert_eq!(
+        context.eval("1 + 1", &EvalOptions::default())?,
+        Value::from(2)
+    );
     // Other isolates carry on.
     let other = BoaIsolate::new(IsolateOptions::default())?.create_context()?;
     assert_eq!(other.eval("3", &EvalOptions::default())?, Value::from(3));

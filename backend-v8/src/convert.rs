@@ -74,7 +74,7 @@ pub(crate) fn handle_value<'s>(
         return Ok(None);
     };
     let core = Core::of(scope);
-    let t = core.tables();
+    let mut t = core.tables();
     let gone = || Error::Released("reference");
     Ok(Some(match tag {
         Tag::Reference => Value::Reference(t.refs.get(&id).cloned().ok_or_else(gone)?),
@@ -91,6 +91,16 @@ pub(crate) fn handle_value<'s>(
                 .cloned()
                 .ok_or(Error::Released("external copy"))?,
         ),
+        Tag::CopyIntoOnce => {
+            let c = t
+                .copies
+                .remove(&id)
+                .ok_or(Error::Released("external copy"))?;
+            if let Some(size) = t.guest_copies.remove(&id) {
+                core.limits.unreserve(size);
+            }
+            Value::CopyInto(c)
+        }
     }))
 }
 

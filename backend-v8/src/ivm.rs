@@ -61,26 +61,39 @@ const BOOTSTRAP: &str = r#"(function (native) {
       if (options && options.release) this.release();
       return v;
     }
-    derefInto() { const m = {}; native.tag(m, 1, this.#id); native.freeze(m); return m; }
+    derefInto(options) {
+      native.options(options, 2);
+      // With release, the marker keeps the reference under an id of its own.
+      const id = options && options.release ? native.refMove(this.#id) : this.#id;
+      const m = {};
+      native.tag(m, 1, id);
+      native.freeze(m);
+      return m;
+    }
     release() { native.refRelease(this.#id); }
   }
   class ExternalCopy {
     #id;
     constructor(value, token, id) {
       if (token !== secret) native.options(token, 4);
-      this.#id = token === secret ? id : native.newCopy(value);
+      this.#id = token === secret ? id : native.newCopy(value, token);
       native.tag(this, 2, this.#id);
     }
     copy(options) {
-      native.options(options, 2);
+      native.options(options, 6);
       const v = native.copyCopy(this.#id);
-      if (options && options.release) this.release();
+      // transferIn moves the data in and invalidates the handle: a release, for the guest.
+      if (options && (options.release || options.transferIn)) this.release();
       return v;
     }
     copyInto(options) {
       native.options(options, 5);
+      const transferIn = !!(options && options.transferIn);
+      // With release (or transferIn) the marker keeps the data under an id of its own;
+      // a transferIn marker gives it up on its first crossing (kind 4).
+      const id = transferIn || (options && options.release) ? native.copyMove(this.#id) : this.#id;
       const m = {};
-      native.tag(m, 3, this.#id);
+      native.tag(m, transferIn ? 4 : 3, id);
       native.freeze(m);
       return m;
     }
@@ -109,6 +122,8 @@ pub(crate) enum Tag {
     DerefInto,
     ExternalCopy,
     CopyInto,
+    /// A `copyInto({ transferIn: true })` marker: its first crossing takes the data.
+    CopyIntoOnce,
 }
 
 fn private<'s>(scope: &mut v8::PinScope<'s, '_>, name: &str) -> v8::Local<'s, v8::Private> {
@@ -151,6 +166,7 @@ pub(crate) fn tag_of<'s>(
         1 => Tag::DerefInto,
         2 => Tag::ExternalCopy,
         3 => Tag::CopyInto,
+        4 => Tag::CopyIntoOnce,
         _ => return None,
     };
     Some((tag, id))
@@ -205,7 +221,7 @@ pub(crate) fn make_external_copy<'s>(
     call_internal(scope, "makeExternalCopy", id)
 }
 
-const NAMES: [&str; 16] = [
+const NAMES: [&str; 18] = [
     "tag",
     "newReference",
     "refTypeof",
@@ -222,6 +238,8 @@ const NAMES: [&str; 16] = [
     "options",
     "hrtime",
     "freeze",
+    "refMove",
+    "copyMove",
 ];
 
 type Native = for<'s, 'i> fn(
@@ -348,7 +366,9 @@ fn boot<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Object
             12 => v8::Function::builder(native_call::<12>),
             13 => v8::Function::builder(native_call::<13>),
             14 => v8::Function::builder(native_call::<14>),
-            _ => v8::Function::builder(native_call::<15>),
+            15 => v8::Function::builder(native_call::<15>),
+            16 => v8::Function::builder(native_call::<16>),
+            _ => v8::Function::builder(native_call::<17>),
         };
         let func = builder
             .build(tc)
@@ -377,7 +397,7 @@ fn native_call<'s, const N: usize>(
     args: v8::FunctionCallbackArguments<'s>,
     mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-    const TABLE: [Native; 16] = [
+    const TABLE: [Native; 18] = [
         tag,
         new_reference,
         ref_typeof,
@@ -394,6 +414,8 @@ fn native_call<'s, const N: usize>(
         crate::ivm_options::native,
         hrtime,
         freeze,
+        ref_move,
+        copy_move,
     ];
     match TABLE[N](scope, &args) {
         Ok(Some(v)) => {
@@ -440,6 +462,19 @@ fn tag<'s>(
     let obj = v8::Local::<v8::Object>::try_from(args.get(0))
         .map_err(|_| Error::InvalidArgument("not an object".into()))?;
     let core = Core::of(scope);
+    // A marker of a released handle is refused when made, as on Boa-WASI.
+    let kind = args.get(1).int32_value(scope).unwrap_or(-1);
+    let id = args.get(2).number_value(scope).unwrap_or(-1.0) as u64;
+    {
+        let t = core.tables();
+        match kind {
+            0 | 1 if !t.refs.contains_key(&id) => return Err(Error::Released("reference")),
+            2..=4 if !t.copies.contains_key(&id) => {
+                return Err(Error::Released("external copy"));
+            }
+            _ => {}
+        }
+    }
     core.tagged
         .store(true, std::sync::atomic::Ordering::Relaxed);
     let (kind_key, id_key) = tag_keys(scope, &core);
@@ -667,6 +702,7 @@ fn new_copy<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<Value>> {
+    let detach = crate::transfer_list::to_detach(scope, args.get(0), args.get(1))?;
     let data = convert::copy(scope, args.get(0))?;
     let copy = ExternalCopy::new(data)?;
     // The guest holds it until it releases it (or the isolate goes): it counts against
@@ -676,10 +712,51 @@ fn new_copy<'s>(
     if !core.limits.reserve(size) {
         return Err(Error::MemoryLimit);
     }
-    let mut tables = core.tables();
-    let id = tables.add_copy(copy);
-    tables.guest_copies.insert(id, size);
+    let id = {
+        let mut tables = core.tables();
+        let id = tables.add_copy(copy);
+        tables.guest_copies.insert(id, size);
+        id
+    };
+    crate::transfer_list::detach(&detach)?;
     Ok(Some(Value::Number(id as f64)))
+}
+
+/// `refMove(id)`: the reference under a new id, the old one released (a `derefInto`
+/// marker made with `release` keeps it).
+fn ref_move<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
+    let id = id_arg(scope, args)?;
+    let core = Core::of(scope);
+    let mut tables = core.tables();
+    let r = tables
+        .refs
+        .remove(&id)
+        .ok_or(Error::Released("reference"))?;
+    Ok(Some(Value::Number(tables.add_ref(r) as f64)))
+}
+
+/// `copyMove(id)`: the copy (and what it counts against the limit) under a new id, the old
+/// one released (a `copyInto` marker made with `release` or `transferIn` keeps it).
+fn copy_move<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<Value>> {
+    let id = id_arg(scope, args)?;
+    let core = Core::of(scope);
+    let mut tables = core.tables();
+    let c = tables
+        .copies
+        .remove(&id)
+        .ok_or(Error::Released("external copy"))?;
+    let size = tables.guest_copies.remove(&id);
+    let new = tables.add_copy(c);
+    if let Some(size) = size {
+        tables.guest_copies.insert(new, size);
+    }
+    Ok(Some(Value::Number(new as f64)))
 }
 
 fn copy_copy<'s>(

@@ -77,6 +77,7 @@ fn check_at<'s>(
             OptionType::Boolean => value.is_boolean(),
             OptionType::Number => value.is_number(),
             OptionType::Transfer => value.is_object(),
+            OptionType::Array => value.is_array(),
         };
         if !fits {
             return Ok(Some(Problem::WrongType(path, *ty)));

@@ -50,6 +50,7 @@ mod snapshot;
 mod source_limit;
 mod tables;
 mod thread_stack;
+mod transfer_list;
 mod watchdog;
 
 use engine_api::{Backend, Capabilities, Error, Result, Snapshot, SnapshotScript};

@@ -61,6 +61,7 @@ pub fn all_cases<E: engine_api::Backend>() -> Vec<Case> {
     out.extend(cases::external_copy::cases::<E>());
     out.extend(cases::clone_identity::cases::<E>());
     out.extend(cases::transfers::cases::<E>());
+    out.extend(cases::transfer_list::cases::<E>());
     out.extend(cases::typed::cases::<E>());
     out.extend(cases::stacks::cases::<E>());
     out.extend(cases::callbacks::cases::<E>());

@@ -189,7 +189,7 @@ fn to_wire(
             bytes,
         },
         Value::Reference(r) => match own_reference(&r, own) {
-            Some(b) => WireValue::GuestHandle {
+            Some(b) => WireValue::OwnReference {
                 handle: b.cell.handle()?,
                 type_of: b.type_of.as_str().into(),
             },
@@ -355,6 +355,17 @@ fn from_wire_rec(
             Some(HostObject::Copy(c)) => Value::ExternalCopy(c.clone()),
             _ => return Err(Error::Released("external copy")),
         },
+        WireValue::HostDeref { id } => match table.get(id) {
+            Some(HostObject::Reference(r)) => Value::DerefInto(r.clone()),
+            Some(HostObject::Callback(c)) => Value::DerefInto(c.clone().into_reference()),
+            Some(HostObject::Copy(_)) => {
+                return Err(backend("guest sent derefInto of an external copy"));
+            }
+            None => return Err(Error::Released("reference")),
+        },
+        WireValue::OwnReference { .. } => {
+            return Err(backend("guest sent a host-to-guest reference"));
+        }
         WireValue::Backref(n) => Value::Backref(n),
         WireValue::TypedArrayView {
             kind,

@@ -19,6 +19,7 @@ mod external_copy;
 mod lib;
 mod options;
 mod reference;
+mod transfer;
 
 use external_copy::{external_copy_copy, external_copy_copy_into, new_external_copy};
 
@@ -64,7 +65,15 @@ enum Ivm {
         released: Cell<bool>,
     },
     /// What `externalCopy.copyInto()` returns.
-    CopyInto(#[unsafe_ignore_trace] u32),
+    CopyInto {
+        #[unsafe_ignore_trace]
+        id: u32,
+        /// `transferIn`: the first crossing releases the host copy.
+        #[unsafe_ignore_trace]
+        transfer_in: bool,
+        #[unsafe_ignore_trace]
+        used: Cell<bool>,
+    },
 }
 
 /// The prototypes of this realm's ivm classes.
@@ -80,7 +89,7 @@ fn protos<R>(ctx: &Context, f: impl FnOnce(&Protos) -> R) -> Option<R> {
 
 fn make(data: Ivm, ctx: &mut Context, external: bool) -> JsObject {
     // What `derefInto()` and `copyInto()` return is a frozen plain object, as on V8.
-    let marker = matches!(data, Ivm::Deref { .. } | Ivm::CopyInto(_));
+    let marker = matches!(data, Ivm::Deref { .. } | Ivm::CopyInto { .. });
     let proto = if marker {
         Some(ctx.intrinsics().constructors().object().prototype())
     } else {
@@ -117,6 +126,17 @@ pub fn host_reference(id: u32, type_of: &str, ctx: &mut Context) -> JsValue {
     make(data, ctx, false).into()
 }
 
+/// An `ivm.Reference` to `value` of this guest (a reference the host passes back in).
+pub fn own_reference(value: JsValue, type_of: &str, inherit: bool, ctx: &mut Context) -> JsValue {
+    let data = Ivm::Reference {
+        target: Target::Local(value),
+        type_of: type_of.to_string(),
+        released: Cell::new(false),
+        inherit,
+    };
+    make(data, ctx, false).into()
+}
+
 /// An `ivm.ExternalCopy` for host copy `id`.
 pub fn external_copy(id: u32, ctx: &mut Context) -> JsValue {
     let data = Ivm::ExternalCopy {
@@ -137,14 +157,14 @@ pub fn outgoing(obj: &JsObject, ctx: &mut Context) -> Option<Result<WireValue, C
             target: Target::Host(id),
             type_of,
             ..
-        }
-        | Ivm::Deref {
-            target: Target::Host(id),
-            type_of,
         } => Ok(WireValue::HostReference {
             id: *id,
             type_of: type_of.clone(),
         }),
+        Ivm::Deref {
+            target: Target::Host(id),
+            ..
+        } => Ok(WireValue::HostDeref { id: *id }),
         Ivm::Reference {
             target: Target::Local(v),
             inherit,
@@ -161,12 +181,53 @@ pub fn outgoing(obj: &JsObject, ctx: &mut Context) -> Option<Result<WireValue, C
             ..
         } => convert::copy_out(v, ctx),
         Ivm::ExternalCopy { id, .. } => Ok(WireValue::ExternalCopy { id: *id }),
-        Ivm::CopyInto(id) => match host::request(&HostRequest::ReadExternalCopy { id: *id }) {
-            Ok(HostResponse::Value(w)) => Ok(w),
-            Ok(_) => Err(CopyError::NotTransferable("bad external copy".into())),
-            Err(f) => Err(CopyError::NotTransferable(f.message)),
-        },
+        Ivm::CopyInto { used, .. } if used.get() => Err(CopyError::NotTransferable(
+            "the external copy was released (transferred in)".into(),
+        )),
+        Ivm::CopyInto {
+            id, transfer_in, ..
+        } => {
+            let read = match host::request(&HostRequest::ReadExternalCopy { id: *id }) {
+                Ok(HostResponse::Value(w)) => Ok(w),
+                Ok(_) => Err(CopyError::NotTransferable("bad external copy".into())),
+                Err(f) => Err(CopyError::NotTransferable(f.message)),
+            };
+            if *transfer_in {
+                // Read or not, the transfer used the marker up (as isolated-vm's).
+                if let Some(Ivm::CopyInto { used, .. }) = obj.downcast_ref::<Ivm>().as_deref() {
+                    used.set(true);
+                }
+                let _ = host::request(&HostRequest::Release { target: *id });
+            }
+            read
+        }
     })
+}
+
+/// What `value` stands for when passed to a function of this guest itself: a `derefInto`
+/// or `copyInto` marker is replaced by its value (as a crossing to another isolate would),
+/// anything else passes as it is.
+fn in_place(value: &JsValue, ctx: &mut Context) -> JsResult<JsValue> {
+    let Some(obj) = value.as_object() else {
+        return Ok(value.clone());
+    };
+    let data = obj.downcast_ref::<Ivm>().map(|d| d.clone());
+    match &data {
+        Some(Ivm::Deref {
+            target: Target::Local(v),
+            ..
+        }) => Ok(v.clone()),
+        Some(Ivm::Deref {
+            target: Target::Host(_),
+            ..
+        }) => Err(type_error("Cannot dereference this from current isolate")),
+        Some(Ivm::CopyInto { .. }) => match outgoing(&obj, ctx) {
+            Some(Ok(wire)) => host::wire_in(wire, ctx),
+            Some(Err(e)) => Err(e.into_js()),
+            None => Ok(value.clone()),
+        },
+        _ => Ok(value.clone()),
+    }
 }
 
 fn type_error(message: &str) -> boa_engine::JsError {

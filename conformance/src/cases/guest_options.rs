@@ -167,16 +167,20 @@ fn external_copy<E: Backend>() -> R {
           t(() => new ivm.ExternalCopy(1).copyInto({ transferIn: false })),
           (() => { const x = new ivm.ExternalCopy([7]); const v = x.copy({ release: true });
                    return v[0] === 7 && t(() => x.copy()) !== 'ok' ? 'released' : 'kept'; })(),
+          t(() => new ivm.ExternalCopy(1, { transferList: {} })),
+          t(() => new ivm.Reference(1).deref({ transferIn: true })),
         ]",
         &[
             "TypeError: unknown option \"trasnferOut\"",
-            "TypeError: option \"transferOut\" is not supported",
+            "TypeError: transferOut applies to an ArrayBuffer, a typed array or a DataView",
             "ok",
             "TypeError: unknown option \"relase\"",
-            "TypeError: option \"transferIn\" is not supported",
-            "TypeError: option \"release\" is not supported",
+            "ok",
+            "ok",
             "ok",
             "released",
+            "TypeError: option \"transferList\" must be an array",
+            "TypeError: unknown option \"transferIn\"",
         ],
     )
 }

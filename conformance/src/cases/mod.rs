@@ -24,5 +24,6 @@ pub mod rejections;
 pub mod scripts;
 pub mod seed;
 pub mod stacks;
+pub mod transfer_list;
 pub mod transfers;
 pub mod typed;

@@ -23,6 +23,8 @@ pub enum OptionType {
     Number,
     /// A nested [`TRANSFER`] options object.
     Transfer,
+    /// An array (`transferList`).
+    Array,
 }
 
 impl OptionType {
@@ -31,6 +33,7 @@ impl OptionType {
             OptionType::Boolean => "a boolean",
             OptionType::Number => "a number",
             OptionType::Transfer => "an object",
+            OptionType::Array => "an array",
         }
     }
 }
@@ -112,10 +115,22 @@ pub const PROPERTY: OptionsSpec = OptionsSpec {
     unsupported: &[],
 };
 
-/// `reference.deref(options)` and `externalCopy.copy(options)`.
+/// `reference.deref(options)` and `reference.derefInto(options)`: `release` invalidates
+/// the handle (a `derefInto` marker keeps the value).
 pub const RELEASE: OptionsSpec = OptionsSpec {
     known: &[("release", OptionType::Boolean)],
-    unsupported: &["transferIn"],
+    unsupported: &[],
+};
+
+/// `externalCopy.copy(options)`: `transferIn` moves the data in and invalidates the
+/// handle; for the guest it is `release`, since every copy into an isolate is made from
+/// host-held data anyway.
+pub const COPY: OptionsSpec = OptionsSpec {
+    known: &[
+        ("release", OptionType::Boolean),
+        ("transferIn", OptionType::Boolean),
+    ],
+    unsupported: &[],
 };
 
 /// `new ivm.Reference(value, options)`.
@@ -125,24 +140,89 @@ pub const NEW_REFERENCE: OptionsSpec = OptionsSpec {
 };
 
 /// `new ivm.ExternalCopy(value, options)`.
+///
+/// `transferOut` detaches the `ArrayBuffer` (or the buffer of the typed array or
+/// `DataView`) that is copied; `transferList` detaches each listed `ArrayBuffer` once the
+/// copy is made. See [`TransferRefusal`] for what is refused.
 pub const NEW_EXTERNAL_COPY: OptionsSpec = OptionsSpec {
-    known: &[],
-    unsupported: &["transferOut", "transferList"],
+    known: &[
+        ("transferOut", OptionType::Boolean),
+        ("transferList", OptionType::Array),
+    ],
+    unsupported: &[],
 };
 
-/// `externalCopy.copyInto(options)` (the copy is read when it crosses, so it cannot be
-/// released at once).
+/// `externalCopy.copyInto(options)`: `release` invalidates the handle at once (the marker
+/// keeps the data); `transferIn` too, and the marker moves the data on its first crossing
+/// (a second crossing finds it released).
 pub const COPY_INTO: OptionsSpec = OptionsSpec {
-    known: &[],
-    unsupported: &["release", "transferIn"],
+    known: &[
+        ("release", OptionType::Boolean),
+        ("transferIn", OptionType::Boolean),
+    ],
+    unsupported: &[],
 };
+
+/// Why `new ivm.ExternalCopy(value, { transferOut, transferList })` refuses to detach a
+/// buffer: the same `TypeError` on every backend. Nothing is detached when the copy is
+/// refused, for this or any other reason.
+///
+/// ```
+/// use engine_api::abi::guest_options::TransferRefusal;
+/// assert_eq!(TransferRefusal::Duplicate(1).message(),
+///            "transferList[1] is listed twice");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferRefusal {
+    /// `transferOut` on a value that is no `ArrayBuffer`, typed array or `DataView`.
+    NotABuffer,
+    /// `transferOut` on a buffer that cannot be detached (shared, or detached already).
+    NotDetachable,
+    /// `transferList[i]` is no `ArrayBuffer` (a `SharedArrayBuffer` included: its memory
+    /// is shared, not moved).
+    NotArrayBuffer(usize),
+    /// `transferList[i]` is detached already, or cannot be detached.
+    Detached(usize),
+    /// `transferList[i]` appears earlier in the list too.
+    Duplicate(usize),
+    /// `transferList` holds more than [`MAX_TRANSFER_LIST`] entries.
+    TooLong,
+}
+
+impl TransferRefusal {
+    /// The `TypeError` message.
+    pub fn message(self) -> String {
+        match self {
+            TransferRefusal::NotABuffer => {
+                "transferOut applies to an ArrayBuffer, a typed array or a DataView".into()
+            }
+            TransferRefusal::NotDetachable => {
+                "transferOut: the buffer cannot be detached (shared, or detached already)".into()
+            }
+            TransferRefusal::NotArrayBuffer(i) => {
+                format!("transferList[{i}] is not an ArrayBuffer")
+            }
+            TransferRefusal::Detached(i) => {
+                format!("transferList[{i}] is detached already or cannot be detached")
+            }
+            TransferRefusal::Duplicate(i) => format!("transferList[{i}] is listed twice"),
+            TransferRefusal::TooLong => {
+                format!("transferList holds more than {MAX_TRANSFER_LIST} buffers")
+            }
+        }
+    }
+}
+
+/// The longest `transferList` accepted (each entry is checked against every earlier one).
+pub const MAX_TRANSFER_LIST: usize = 4096;
 
 /// Every spec, by the number the V8 backend's JavaScript names it with.
-pub const BY_NUMBER: [&OptionsSpec; 6] = [
+pub const BY_NUMBER: [&OptionsSpec; 7] = [
     &APPLY,
     &PROPERTY,
     &RELEASE,
     &NEW_REFERENCE,
     &NEW_EXTERNAL_COPY,
     &COPY_INTO,
+    &COPY,
 ];

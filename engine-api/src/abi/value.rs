@@ -101,6 +101,21 @@ pub enum WireValue {
         /// How many bytes it views.
         byte_length: u64,
     },
+    /// Host → guest: an `ivm.Reference` to the value behind one of this guest's own handles
+    /// (a reference to a value of the isolate itself, passed back in: it stays a
+    /// reference, as on V8).
+    OwnReference {
+        /// The handle.
+        handle: Handle,
+        /// `typeof` the value.
+        type_of: String,
+    },
+    /// Guest → host: what `derefInto()` of host reference `id` returns: the value it
+    /// refers to, dereferenced where it arrives (only its own isolate can).
+    HostDeref {
+        /// The host's id of the reference.
+        id: u32,
+    },
 }
 
 /// How deeply a [`WireValue`] may nest (arrays, objects, maps, sets inside each other):
@@ -192,6 +207,13 @@ enum WireValueDef {
         buffer: u32,
         byte_offset: u64,
         byte_length: u64,
+    },
+    OwnReference {
+        handle: Handle,
+        type_of: String,
+    },
+    HostDeref {
+        id: u32,
     },
 }
 

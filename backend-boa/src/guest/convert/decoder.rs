@@ -210,6 +210,15 @@ impl Decoder {
                 self.made(view)
             }
             WireValue::GuestHandle { handle, .. } => handles::value(handle)?.0,
+            WireValue::HostDeref { .. } => {
+                return Err(errors::invalid(
+                    "host sent a guest-to-host value".to_string(),
+                ));
+            }
+            WireValue::OwnReference { handle, type_of } => {
+                let inherit = handles::inherits(handle);
+                ivm::own_reference(handles::value(handle)?.0, &type_of, inherit, ctx)
+            }
             WireValue::HostReference { id, type_of } => ivm::host_reference(id, &type_of, ctx),
             WireValue::HostFunction { id, mode } => host::function(id, mode, ctx)?,
             WireValue::ExternalCopy { id } => ivm::external_copy(id, ctx),

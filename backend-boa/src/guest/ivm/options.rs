@@ -52,6 +52,7 @@ fn check_at(
             OptionType::Boolean => value.is_boolean(),
             OptionType::Number => value.is_number(),
             OptionType::Transfer => value.is_object(),
+            OptionType::Array => value.as_object().is_some_and(|o| o.is_array()),
         };
         if !fits {
             return Ok(Some(Problem::WrongType(path, *ty)));
@@ -75,10 +76,16 @@ fn get(obj: &JsObject, name: &str, ctx: &mut Context) -> JsResult<JsValue> {
     obj.get(JsString::from(name), ctx)
 }
 
-/// Whether `options.release` is `true` (after [`check`], it is a boolean if set).
-pub(super) fn release(options: &JsValue, ctx: &mut Context) -> JsResult<bool> {
+/// Whether `options[name]` is `true` (after [`check`], it is a boolean if set; a getter
+/// answering otherwise the second time is read as its truth value).
+pub(super) fn flag(options: &JsValue, name: &str, ctx: &mut Context) -> JsResult<bool> {
+    Ok(value(options, name, ctx)?.to_boolean())
+}
+
+/// `options[name]` (`undefined` without options).
+pub(super) fn value(options: &JsValue, name: &str, ctx: &mut Context) -> JsResult<JsValue> {
     match options.as_object() {
-        Some(obj) => Ok(get(&obj, "release", ctx)?.to_boolean()),
-        None => Ok(false),
+        Some(obj) => get(&obj, name, ctx),
+        None => Ok(JsValue::undefined()),
     }
 }

@@ -93,6 +93,11 @@ fn apply_mode(this: &JsValue, args: &[JsValue], ctx: &mut Context, mode: u8) -> 
             let f = f
                 .as_callable()
                 .ok_or_else(|| type_error("Reference is not a function"))?;
+            let receiver = super::in_place(&receiver, ctx)?;
+            let values = values
+                .iter()
+                .map(|v| super::in_place(v, ctx))
+                .collect::<JsResult<Vec<_>>>()?;
             let out = f.call(&receiver, &values, ctx);
             match mode {
                 0 => out,
@@ -268,14 +273,28 @@ pub(super) fn deref(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRe
             return Err(type_error("Cannot dereference this from current isolate"));
         }
     };
-    if options::release(&opts, ctx)? {
+    if options::flag(&opts, "release", ctx)? {
         release(this, &[], ctx)?;
     }
     Ok(v)
 }
 
-pub(super) fn deref_into(this: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(super) fn deref_into(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let opts = arg(args, 0);
+    options::check(&opts, &guest_options::RELEASE, ctx)?;
     let target = this_target(this)?;
+    if options::flag(&opts, "release", ctx)? {
+        // Released for the guest; the marker keeps what it stands for (a host reference is
+        // not released to the host: the marker still names it).
+        if let Some(Ivm::Reference { released, .. }) = this
+            .as_object()
+            .as_ref()
+            .and_then(|o| o.downcast_ref::<Ivm>())
+            .as_deref()
+        {
+            released.set(true);
+        }
+    }
     let type_of = match &target {
         Target::Local(v) => convert::type_of(v),
         Target::Host(_) => this
