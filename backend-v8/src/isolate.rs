@@ -134,6 +134,7 @@ impl V8Isolate {
             });
             isolate.set_slot(core.clone());
             crate::rejections::install(&mut isolate);
+            crate::import_meta::install(&mut isolate);
             // SAFETY: everything attached to the isolate (the `Arc<Core>` slot, the
             // allocator's `Arc<Limits>`, the callbacks' data) is `Send + Sync`.
             let shared = unsafe { isolate.try_into_shared() }

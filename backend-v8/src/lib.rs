@@ -32,6 +32,7 @@ mod freed_memory;
 mod guard;
 mod handle_count;
 mod host_promise;
+mod import_meta;
 mod isolate;
 mod isolate_core;
 mod ivm;

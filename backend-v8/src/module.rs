@@ -27,6 +27,8 @@ struct ModuleInner {
     cache: CodeCache,
     isolate: V8Isolate,
     count: HandleCount,
+    /// Keeps this module's `import.meta` entry (see `import_meta`), if it has a meta.
+    _meta: Option<Arc<()>>,
 }
 
 /// A compiled ES module.
@@ -49,7 +51,13 @@ struct CodeCache {
     rejected: Option<bool>,
 }
 
-type Compiled = (v8::Global<v8::Module>, i32, Vec<String>, CodeCache);
+type Compiled = (
+    v8::Global<v8::Module>,
+    i32,
+    Vec<String>,
+    CodeCache,
+    Option<Arc<()>>,
+);
 
 impl V8Module {
     pub(crate) fn compile(
@@ -57,53 +65,59 @@ impl V8Module {
         code: &str,
         options: &ScriptOptions,
     ) -> Result<Self> {
+        options.check_for_module()?;
         let this = isolate.clone();
-        let (module, hash, specifiers, cache) = isolate.enter(None, |iso| -> Result<Compiled> {
-            v8::scope!(let scope, iso);
-            let context = this.utility_context(scope);
-            let scope = &mut v8::ContextScope::new(scope, context);
-            v8::tc_scope!(let tc, scope);
-            let text = crate::source_limit::source(tc, code)?;
-            let origin = origin(tc, &options.origin, true);
-            // As for scripts: a cache of other code or another V8 is rejected before V8 sees it.
-            let payload = options.cached_data.as_ref().map(|d| unwrap_cache(d, code));
-            let (mut source, compile_options) =
-                crate::script::cached_source(text, &origin, payload.flatten());
-            let Some(module) = v8::script_compiler::compile_module2(
-                tc,
-                &mut source,
-                compile_options,
-                v8::script_compiler::NoCacheReason::NoReason,
-            ) else {
-                return Err(caught!(tc));
-            };
-            let rejected = match payload {
-                None => None,
-                Some(None) => Some(true),
-                Some(Some(_)) => Some(source.get_cached_data().is_none_or(|c| c.rejected())),
-            };
-            let produced = if options.produce_cached_data {
-                module
-                    .get_unbound_module_script(tc)
-                    .create_code_cache()
-                    .map(|c| wrap_cache(&c, code))
-            } else {
-                None
-            };
-            let requests = module.get_module_requests();
-            let mut specifiers = Vec::with_capacity(requests.length());
-            for i in 0..requests.length() {
-                let Some(data) = requests.get(tc, i) else {
-                    continue;
+        let (module, hash, specifiers, cache, meta) =
+            isolate.enter(None, |iso| -> Result<Compiled> {
+                v8::scope!(let scope, iso);
+                let context = this.utility_context(scope);
+                let scope = &mut v8::ContextScope::new(scope, context);
+                v8::tc_scope!(let tc, scope);
+                let text = crate::source_limit::source(tc, code)?;
+                let origin = origin(tc, &options.origin, true);
+                // As for scripts: a cache of other code or another V8 is rejected before V8 sees it.
+                let payload = options.cached_data.as_ref().map(|d| unwrap_cache(d, code));
+                let (mut source, compile_options) =
+                    crate::script::cached_source(text, &origin, payload.flatten());
+                let Some(module) = v8::script_compiler::compile_module2(
+                    tc,
+                    &mut source,
+                    compile_options,
+                    v8::script_compiler::NoCacheReason::NoReason,
+                ) else {
+                    return Err(caught!(tc));
                 };
-                if let Ok(req) = v8::Local::<v8::ModuleRequest>::try_from(data) {
-                    specifiers.push(req.get_specifier().to_rust_string_lossy(tc));
+                let rejected = match payload {
+                    None => None,
+                    Some(None) => Some(true),
+                    Some(Some(_)) => Some(source.get_cached_data().is_none_or(|c| c.rejected())),
+                };
+                let produced = if options.produce_cached_data {
+                    module
+                        .get_unbound_module_script(tc)
+                        .create_code_cache()
+                        .map(|c| wrap_cache(&c, code))
+                } else {
+                    None
+                };
+                let requests = module.get_module_requests();
+                let mut specifiers = Vec::with_capacity(requests.length());
+                for i in 0..requests.length() {
+                    let Some(data) = requests.get(tc, i) else {
+                        continue;
+                    };
+                    if let Ok(req) = v8::Local::<v8::ModuleRequest>::try_from(data) {
+                        specifiers.push(req.get_specifier().to_rust_string_lossy(tc));
+                    }
                 }
-            }
-            let hash = module.get_identity_hash().get();
-            let cache = CodeCache { produced, rejected };
-            Ok((v8::Global::new(tc, module), hash, specifiers, cache))
-        })?;
+                let hash = module.get_identity_hash().get();
+                let cache = CodeCache { produced, rejected };
+                let meta = options
+                    .meta
+                    .clone()
+                    .map(|m| crate::import_meta::remember(tc, module, m));
+                Ok((v8::Global::new(tc, module), hash, specifiers, cache, meta))
+            })?;
         Ok(V8Module {
             inner: Arc::new(ModuleInner {
                 module: Mutex::new(Some(module)),
@@ -114,6 +128,7 @@ impl V8Module {
                 cache,
                 isolate: isolate.clone(),
                 count: HandleCount::new(isolate.core()),
+                _meta: meta,
             }),
         })
     }

@@ -105,6 +105,7 @@ impl V8Script {
         code: &str,
         options: &ScriptOptions,
     ) -> Result<Self> {
+        options.check_for_script()?;
         let this = isolate.clone();
         let (script, cached_data, rejected) = isolate.enter(None, |iso| -> Result<Compiled> {
             v8::scope!(let scope, iso);

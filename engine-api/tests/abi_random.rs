@@ -90,7 +90,14 @@ fn wire(rng: &mut Rng, depth: usize) -> WireValue {
             handle: rng.next() as u32,
             type_of: rng.string(),
         },
-        11 => match rng.below(3) {
+        11 => match rng.below(5) {
+            3 => WireValue::OwnReference {
+                handle: rng.next() as u32,
+                type_of: rng.string(),
+            },
+            4 => WireValue::HostDeref {
+                id: rng.next() as u32,
+            },
             0 => WireValue::HostReference {
                 id: rng.next() as u32,
                 type_of: rng.string(),
@@ -172,6 +179,7 @@ fn request(rng: &mut Rng) -> Request {
         7 => Request::CompileModule {
             code: rng.string(),
             origin: origin(rng),
+            meta: (rng.below(2) == 0).then(|| wire(rng, 2)),
         },
         8 => Request::InstantiateModule {
             module: h,

@@ -371,6 +371,7 @@ impl WasiIsolate {
 
     /// As [`engine_api::Isolate::compile_script`].
     pub fn compile_script(&self, code: &str, options: &ScriptOptions) -> Result<WasiScript> {
+        options.check_for_script()?;
         if options.cached_data.is_some() || options.produce_cached_data {
             return Err(Error::Unsupported(Capability::CodeCache));
         }
@@ -384,16 +385,24 @@ impl WasiIsolate {
 
     /// As [`engine_api::Isolate::compile_module`].
     pub fn compile_module(&self, code: &str, options: &ScriptOptions) -> Result<WasiModule> {
+        options.check_for_module()?;
         if options.cached_data.is_some() || options.produce_cached_data {
             return Err(Error::Unsupported(Capability::CodeCache));
         }
-        let req = Request::CompileModule {
-            code: code.to_owned(),
-            origin: crate::convert::origin(&options.origin),
-        };
-        let (handle, specifiers) = self.with_guest(None, |s| match s.request(&req)? {
-            Response::Module { handle, specifiers } => Ok((handle, specifiers)),
-            other => Err(unexpected(&other)),
+        let (handle, specifiers) = self.with_guest(None, |s| {
+            let meta = match &options.meta {
+                Some(m) => Some(s.enter(m.clone(), &engine_api::TransferOptions::copy())?),
+                None => None,
+            };
+            let req = Request::CompileModule {
+                code: code.to_owned(),
+                origin: crate::convert::origin(&options.origin),
+                meta,
+            };
+            match s.request(&req)? {
+                Response::Module { handle, specifiers } => Ok((handle, specifiers)),
+                other => Err(unexpected(&other)),
+            }
         })?;
         Ok(WasiModule::new(self, handle, specifiers))
     }

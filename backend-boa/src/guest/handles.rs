@@ -135,6 +135,16 @@ pub fn value(handle: Handle) -> Result<(JsValue, Realm), GuestError> {
     })
 }
 
+/// The meta of the module entry holding `module`, if it has one.
+pub fn module_meta(module: &boa_engine::Module) -> Option<engine_api::abi::WireValue> {
+    TABLE.with_borrow(|t| {
+        t.slots.iter().flatten().find_map(|e| match e {
+            Entry::Module(m) if m.module == *module => m.meta.clone(),
+            _ => None,
+        })
+    })
+}
+
 /// Marks a reference handle as inheriting (`new ivm.Reference(v, { unsafeInherit: true })`
 /// handed to the host).
 pub fn mark_inheriting(handle: Handle) {

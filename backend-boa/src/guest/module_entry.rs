@@ -2,7 +2,7 @@
 
 use boa_engine::{Module, object::builtins::JsPromise};
 
-use engine_api::abi::Origin;
+use engine_api::abi::{Origin, WireValue};
 
 /// A compiled module.
 pub struct ModuleEntry {
@@ -14,4 +14,6 @@ pub struct ModuleEntry {
     pub(super) linked: bool,
     /// The evaluation promise (evaluate twice returns the first outcome).
     pub(super) evaluation: Option<JsPromise>,
+    /// What `import.meta` holds (the properties of a `WireValue::Object`), if anything.
+    pub(super) meta: Option<WireValue>,
 }

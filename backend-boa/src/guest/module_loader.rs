@@ -4,9 +4,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use boa_engine::{
-    Context, JsNativeError, JsResult, JsString, Module,
+    Context, JsNativeError, JsObject, JsResult, JsString, Module,
     module::{ModuleLoader, ModuleRequest, Referrer},
 };
+
+use engine_api::abi::WireValue;
 
 /// Answers imports from the resolution table of the current `InstantiateModule`.
 #[derive(Default)]
@@ -38,5 +40,24 @@ impl ModuleLoader for Loader {
                 ))
                 .into()
         })
+    }
+
+    /// `import.meta` of a module compiled with a meta: its properties, copied in. Boa's hook
+    /// cannot throw; a property that fails to copy in (the memory limit) is left out.
+    fn init_import_meta(
+        self: Rc<Self>,
+        import_meta: &JsObject,
+        module: &Module,
+        context: &mut Context,
+    ) {
+        let Some(WireValue::Object(props)) = super::handles::module_meta(module) else {
+            return;
+        };
+        for (key, wire) in props {
+            if let Ok(value) = super::convert::from_wire(wire, context) {
+                let _ =
+                    import_meta.create_data_property(JsString::from(key.as_str()), value, context);
+            }
+        }
     }
 }

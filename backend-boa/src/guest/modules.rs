@@ -5,7 +5,7 @@ use boa_engine::{
     realm::Realm,
 };
 
-use engine_api::abi::{GuestError, Handle, Origin, Response, Transfer};
+use engine_api::abi::{GuestError, Handle, Origin, Response, Transfer, WireValue};
 
 use super::handles::{self, Entry};
 use super::module_entry::ModuleEntry;
@@ -25,7 +25,12 @@ fn parse(
 }
 
 /// `CompileModule`.
-pub fn compile(code: String, origin: Origin, ctx: &mut Context) -> Result<Response, GuestError> {
+pub fn compile(
+    code: String,
+    origin: Origin,
+    meta: Option<WireValue>,
+    ctx: &mut Context,
+) -> Result<Response, GuestError> {
     let module = parse(&code, &origin, None, ctx)?;
     let specifiers = specifiers(&code, ctx);
     let handle = handles::insert(Entry::Module(ModuleEntry {
@@ -34,6 +39,7 @@ pub fn compile(code: String, origin: Origin, ctx: &mut Context) -> Result<Respon
         module,
         linked: false,
         evaluation: None,
+        meta,
     }));
     Ok(Response::Module { handle, specifiers })
 }

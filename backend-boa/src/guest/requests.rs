@@ -103,7 +103,7 @@ fn dispatch(ctx: &mut Context, shared: &Shared, request: Request) -> Result<Resp
             let realm = handles::context(context)?;
             run_script(script, &realm, result, ctx)
         }
-        Request::CompileModule { code, origin } => modules::compile(code, origin, ctx),
+        Request::CompileModule { code, origin, meta } => modules::compile(code, origin, meta, ctx),
         Request::InstantiateModule {
             module,
             context,

@@ -53,6 +53,11 @@ pub fn cases<E: Backend>() -> Vec<Case> {
         ),
         Case::new("modules/import_meta_read_in_a_loop", import_meta_loop::<E>),
         Case::new(
+            "modules/import_meta_from_options",
+            import_meta_from_options::<E>,
+        ),
+        Case::new("modules/import_meta_refused", import_meta_refused::<E>),
+        Case::new(
             "modules/code_cache_corrupt_rejected",
             code_cache_corrupt::<E>,
         ),
@@ -491,6 +496,86 @@ fn import_meta_empty<E: Backend>() -> R {
         ns.get("kind".into(), &TransferOptions::default())?,
         Value::from("object")
     );
+    Ok(())
+}
+
+/// `ScriptOptions::meta`: its properties on `import.meta`, one meta per module (data
+/// copied in, a callback callable), an importer's meta not its dependency's.
+fn import_meta_from_options<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let hello = engine_api::Callback::new(|args: Vec<Value>| {
+        Ok(Value::from(format!(
+            "hello {}",
+            args[0].as_str().unwrap_or("?")
+        )))
+    });
+    let with_meta = |url: &str| ScriptOptions {
+        meta: Some(Value::object([
+            ("url", Value::from(url)),
+            ("list", Value::from(vec![1, 2])),
+            ("hello", Value::Callback(hello.clone())),
+        ])),
+        ..Default::default()
+    };
+    let dep = i.compile_module(
+        "export const url = import.meta.url;",
+        &with_meta("file:///dep.mjs"),
+    )?;
+    let main = i.compile_module(
+        "import { url as depUrl } from './dep.mjs';
+         import.meta.list.push(3);
+         export const got = [import.meta.url, depUrl, import.meta.list.length,
+                             import.meta.hello('meta'), Object.keys(import.meta).length];",
+        &with_meta("file:///main.mjs"),
+    )?;
+    let d = dep.clone();
+    main.instantiate(&c, &mut move |_spec: &str, _from: &E::Module| Ok(d.clone()))?;
+    main.evaluate(&RunOptions::default())?;
+    ensure_eq!(
+        main.namespace()?
+            .get("got".into(), &TransferOptions::copy())?,
+        Value::Array(vec![
+            "file:///main.mjs".into(),
+            "file:///dep.mjs".into(),
+            3.into(),
+            "hello meta".into(),
+            3.into(),
+        ])
+    );
+    // A second module with the same meta gets its own copy of the data.
+    let other = i.compile_module(
+        "export const n = import.meta.list.length;",
+        &with_meta("file:///other.mjs"),
+    )?;
+    other.instantiate(&c, &mut no_imports)?;
+    other.evaluate(&RunOptions::default())?;
+    ensure_eq!(
+        other
+            .namespace()?
+            .get("n".into(), &TransferOptions::copy())?,
+        Value::from(2)
+    );
+    Ok(())
+}
+
+/// A meta that is no object, or a meta for a script: `InvalidArgument`, nothing compiled.
+fn import_meta_refused<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let meta = |v: Value| ScriptOptions {
+        meta: Some(v),
+        ..Default::default()
+    };
+    expect_err(
+        i.compile_module("export const a = 1;", &meta(Value::from(5))),
+        "InvalidArgument",
+        |e| matches!(e, Error::InvalidArgument(_)),
+    )?;
+    expect_err(
+        i.compile_script("1", &meta(Value::object([("url", Value::from("x"))]))),
+        "InvalidArgument",
+        |e| matches!(e, Error::InvalidArgument(_)),
+    )?;
+    ensure_eq!(c.eval("1 + 1", &Default::default())?, Value::from(2));
     Ok(())
 }
 

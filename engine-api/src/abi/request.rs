@@ -65,6 +65,9 @@ pub enum Request {
         code: String,
         /// Origin.
         origin: Origin,
+        /// What `import.meta` holds (a `WireValue::Object` whose properties are copied onto
+        /// it when the module first reads it), if anything.
+        meta: Option<WireValue>,
     },
     /// Links a module in a realm. `resolutions` maps every (module, specifier) pair of the
     /// whole graph, as the host's resolver answered, to a module handle. Answers `Ok`.
