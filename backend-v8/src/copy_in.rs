@@ -325,7 +325,25 @@ fn array_buffer<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     bytes: &[u8],
 ) -> Result<v8::Local<'s, v8::ArrayBuffer>> {
-    // Through the isolate's allocator, so the bytes count against its limit.
+    // Through the isolate's allocator, so the bytes count against its limit. V8 ends the
+    // process when the allocator refuses a buffer made through its API (it does not for
+    // the guest's `new ArrayBuffer`), so a buffer that would not fit is refused here first,
+    // after collecting the garbage that may hold its room.
+    let fits = |scope: &v8::PinScope<'s, '_>| {
+        let limits = &Core::of(scope).limits;
+        let ok = limits.try_reserve(bytes.len());
+        if ok {
+            limits.unreserve(bytes.len());
+        }
+        ok
+    };
+    if !fits(scope) {
+        scope.low_memory_notification();
+        if !fits(scope) {
+            Core::of(scope).limits.exceed();
+            return Err(Error::MemoryLimit);
+        }
+    }
     let ab = v8::ArrayBuffer::new(scope, bytes.len());
     if let Some(p) = ab.data() {
         // SAFETY: a fresh buffer of exactly `bytes.len()` bytes, not yet visible to JS.

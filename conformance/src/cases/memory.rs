@@ -36,6 +36,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             too_large_string::<E>,
         ),
         Case::new("memory/dropped_buffers_are_collected", dropped_buffers::<E>),
+        Case::new(
+            "memory/too_large_buffer_in_ends_in_memory_limit",
+            too_large_buffer_in::<E>,
+        ),
     ]
 }
 
@@ -247,4 +251,35 @@ fn dropped_buffers<E: Backend>() -> R {
         Err(Error::MemoryLimit) => host_unaffected::<E>(&i),
         other => Err(format!("expected MemoryLimit, got {other:?}").into()),
     }
+}
+
+fn too_large_buffer_in<E: Backend>() -> R {
+    // A host buffer larger than the isolate's whole limit, copied in (as an argument,
+    // bare and inside a typed array): a typed MemoryLimit, never an abort (V8 ends the
+    // process when its allocator refuses a buffer made through its API).
+    let bytes = || vec![7u8; 48 << 20];
+    for arg in [
+        Value::ArrayBuffer(bytes()),
+        Value::TypedArray {
+            kind: engine_api::TypedArrayKind::Uint8,
+            bytes: bytes(),
+        },
+    ] {
+        let i = limited::<E>(32)?;
+        let c = i.create_context()?;
+        match c.eval_closure("return $0.byteLength", vec![arg], &EvalOptions::copy()) {
+            Err(Error::MemoryLimit) => host_unaffected::<E>(&i)?,
+            other => return Err(format!("expected MemoryLimit, got {other:?}").into()),
+        }
+    }
+    // What fits still copies in.
+    let i = limited::<E>(32)?;
+    let c = i.create_context()?;
+    let v = c.eval_closure(
+        "return $0.byteLength",
+        vec![Value::ArrayBuffer(vec![1u8; 4 << 20])],
+        &EvalOptions::copy(),
+    )?;
+    ensure_eq!(v, Value::from(4 << 20));
+    Ok(())
 }
