@@ -62,6 +62,11 @@ fn waiting() -> std::sync::MutexGuard<'static, Option<HashMap<ThreadId, Arc<Queu
     WAITING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Whether the current thread holds the turn of the queue with this key.
+pub(crate) fn held_by_current_thread_key(key: usize) -> bool {
+    HELD.with(|h| h.borrow().contains(&key))
+}
+
 fn me() -> ThreadId {
     std::thread::current().id()
 }
@@ -196,8 +201,7 @@ impl TaskQueue {
 
     /// Whether the current thread holds this queue's turn.
     pub fn held_by_current_thread(&self) -> bool {
-        let key = self.key();
-        HELD.with(|h| h.borrow().contains(&key))
+        held_by_current_thread_key(self.key())
     }
 
     /// Whether nothing runs in this queue's turn and nothing waits for it.
@@ -376,6 +380,7 @@ impl TaskQueue {
         f: impl FnOnce(Completer<T>) + Send + 'static,
     ) {
         let token = completer.token();
+        completer.bind_queue(self.key());
         self.push(
             Box::new(move || {
                 if completer.is_cancelled() {

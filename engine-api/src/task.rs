@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll, Waker};
 
 use crate::{CancelToken, Error, Result};
@@ -17,6 +17,8 @@ struct TaskShared<T> {
     slot: Mutex<TaskSlot<T>>,
     cond: Condvar,
     token: CancelToken,
+    /// The queue whose turn the work needs (see [`crate::TaskQueue::spawn_with`]).
+    queue: OnceLock<usize>,
 }
 
 /// The result of queued work: a future (for any executor) that can also be waited on.
@@ -49,6 +51,7 @@ impl<T> Task<T> {
             }),
             cond: Condvar::new(),
             token: CancelToken::new(),
+            queue: OnceLock::new(),
         });
         (
             Task {
@@ -69,8 +72,15 @@ impl<T> Task<T> {
     }
 
     /// Blocks this thread until the task completes.
+    ///
+    /// Fails at once with [`Error::Deadlock`] (and cancels the work) when this thread holds
+    /// the turn of the queue the work needs, so that it could never run: a host callback
+    /// waiting for an async call into its own isolate, for example.
     pub fn wait(self) -> Result<T> {
         let mut slot = self.shared.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if !slot.done && self.shared.blocked_here() {
+            return Err(Error::Deadlock);
+        }
         while !slot.done {
             slot = self
                 .shared
@@ -140,7 +150,23 @@ fn lost<T>() -> Result<T> {
     ))
 }
 
+impl<T> TaskShared<T> {
+    /// Whether the current thread holds the turn this task's work needs.
+    fn blocked_here(&self) -> bool {
+        self.queue
+            .get()
+            .is_some_and(|key| crate::queue::held_by_current_thread_key(*key))
+    }
+}
+
 impl<T> Completer<T> {
+    /// Ties the task to the queue (by key) whose turn its work needs.
+    pub(crate) fn bind_queue(&self, key: usize) {
+        if let Some(s) = &self.shared {
+            let _ = s.queue.set(key);
+        }
+    }
+
     /// Whether the task was cancelled: work not started yet should not start.
     pub fn is_cancelled(&self) -> bool {
         self.shared.as_ref().is_some_and(|s| s.token.is_cancelled())
@@ -191,6 +217,10 @@ impl<T> Future for Task<T> {
         let mut slot = self.shared.slot.lock().unwrap_or_else(|e| e.into_inner());
         if slot.done {
             Poll::Ready(self.shared.take(&mut slot))
+        } else if self.shared.blocked_here() {
+            // Polled inside the turn the work needs (a `block_on` in a host callback): it
+            // cannot finish before this poll's caller returns.
+            Poll::Ready(Err(Error::Deadlock))
         } else {
             slot.waker = Some(cx.waker().clone());
             Poll::Pending

@@ -89,6 +89,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "reentrancy/hostile_release_of_handles_mid_nesting",
             hostile_release::<E>,
         ),
+        Case::new(
+            "reentrancy/callback_waiting_for_own_async_call_is_deadlock",
+            own_async_wait::<E>,
+        ),
     ]
 }
 
@@ -829,5 +833,33 @@ fn opposite_calls<E: Backend>() -> R {
     // Both isolates go on.
     ensure_eq!(eval(&ca, "whoami()")?, Value::from("a"));
     ensure_eq!(eval(&cb, "whoami()")?, Value::from("b"));
+    Ok(())
+}
+
+/// A sync callback that waits for an async call into its own isolate (which cannot run
+/// before the callback returns): `Error::Deadlock` at once, blocking or as a future,
+/// instead of a hang; the isolate goes on.
+fn own_async_wait<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _dispose = Disposing(&i);
+    let c2 = c.clone();
+    let cb = Callback::new(move |_| {
+        let waited = c2.eval_async("1 + 1", EvalOptions::copy()).wait();
+        let polled = pollster::block_on(c2.eval_async("2 + 2", EvalOptions::copy()));
+        Ok(Value::Array(vec![
+            Value::from(matches!(waited, Err(Error::Deadlock))),
+            Value::from(matches!(polled, Err(Error::Deadlock))),
+        ]))
+    });
+    let v = crate::support::ends("a callback waiting for its own isolate", {
+        let c = c.clone();
+        move || c.eval_closure("return $0()", vec![cb.into()], &EvalOptions::copy())
+    })??;
+    ensure_eq!(v, Value::Array(vec![true.into(), true.into()]));
+    // Outside the callback the same wait works.
+    ensure_eq!(
+        c.eval_async("3 + 3", EvalOptions::copy()).wait()?,
+        Value::from(6)
+    );
     Ok(())
 }
