@@ -266,30 +266,29 @@ fn print_table(engines: &[Engine], results: &BTreeMap<(String, usize), Run>, ord
     // score name -> engine index -> score
     let mut rows: Vec<Row> = Vec::new();
     for bench in order {
-        for (i, _) in engines.iter().enumerate() {
-            let Some(run) = results.get(&(bench.clone(), i)) else {
-                continue;
-            };
-            let found: Vec<(String, Score)> = match &run.failure {
-                Some(f) => vec![(bench.clone(), Err(f.clone()))],
-                None => run.scores.clone(),
-            };
-            for (name, score) in found {
-                // A failed run is filed under the benchmark's own row if the suite's name
-                // is not known from another engine.
-                let key = if run.failure.is_some() {
-                    suite_row(&rows, bench).unwrap_or(name)
-                } else {
-                    name
-                };
-                let row = match rows.iter().position(|(n, _)| *n == key) {
-                    Some(p) => p,
-                    None => {
-                        rows.push((key, vec![None; engines.len()]));
-                        rows.len() - 1
-                    }
-                };
-                rows[row].1[i] = Some(score);
+        let runs: Vec<(usize, &Run)> = (0..engines.len())
+            .filter_map(|i| results.get(&(bench.clone(), i)).map(|r| (i, r)))
+            .collect();
+        // The rows this benchmark's scores make (Splay makes two), from the runs that
+        // finished; a failed run fills each of them (or one row named after the file).
+        let mut own: Vec<usize> = Vec::new();
+        for (i, run) in runs.iter().filter(|(_, r)| r.failure.is_none()) {
+            for (name, score) in &run.scores {
+                let row = row_index(&mut rows, name, engines.len());
+                if !own.contains(&row) {
+                    own.push(row);
+                }
+                rows[row].1[*i] = Some(score.clone());
+            }
+        }
+        if own.is_empty() {
+            own.push(row_index(&mut rows, bench, engines.len()));
+        }
+        for (i, run) in runs.iter() {
+            if let Some(f) = &run.failure {
+                for row in &own {
+                    rows[*row].1[*i] = Some(Err(f.clone()));
+                }
             }
         }
     }
@@ -393,14 +392,15 @@ fn print_table(engines: &[Engine], results: &BTreeMap<(String, usize), Run>, ord
     }
 }
 
-/// The row another engine filed benchmark `bench`'s main score under (its suite name),
-/// found by the file name without punctuation ("navier-stokes" -> "NavierStokes").
-fn suite_row(rows: &[Row], bench: &str) -> Option<String> {
-    let plain: String = bench.chars().filter(|c| c.is_alphanumeric()).collect();
-    rows.iter()
-        .map(|(n, _)| n)
-        .find(|n| n.eq_ignore_ascii_case(&plain))
-        .cloned()
+/// The index of row `name`, added (empty) if new.
+fn row_index(rows: &mut Vec<Row>, name: &str, engines: usize) -> usize {
+    match rows.iter().position(|(n, _)| n == name) {
+        Some(p) => p,
+        None => {
+            rows.push((name.to_owned(), vec![None; engines]));
+            rows.len() - 1
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
