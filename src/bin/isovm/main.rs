@@ -5,6 +5,9 @@
 //! isovm eval '[1, 2, 3].map(x => x * 2)' --backend v8
 //! ```
 
+mod console;
+mod inspect;
+mod number;
 mod output;
 
 use std::path::PathBuf;
@@ -13,8 +16,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use isovm::{
-    BackendKind, Callback, Context, EvalOptions, Isolate, IsolateOptions, ScriptOrigin,
-    TransferOptions, Value,
+    BackendKind, EvalOptions, Isolate, IsolateOptions, ScriptOrigin, TransferOptions, Value,
 };
 
 #[derive(Parser)]
@@ -39,7 +41,8 @@ enum Command {
     },
     /// Evaluate JavaScript given on the command line and print the result.
     Eval {
-        /// The code.
+        /// The code (it may start with `-`: `isovm eval -0`).
+        #[arg(allow_hyphen_values = true)]
         code: String,
         #[command(flatten)]
         sandbox: Sandbox,
@@ -107,7 +110,7 @@ impl Job {
             },
         )?;
         let context = isolate.create_context()?;
-        install_console(&context)?;
+        console::install(&context, print_line)?;
         let result = context.eval(
             &self.code,
             &EvalOptions {
@@ -139,37 +142,6 @@ fn print_line(line: &str, to_stderr: bool) {
         let _ = writeln!(std::io::stderr(), "isovm: cannot write output: {e}");
         std::process::exit(1);
     }
-}
-
-/// `console.log` and friends print through a host callback; the guest formats its
-/// arguments to one string, so nothing but a string crosses.
-fn install_console(context: &Context) -> isovm::Result<()> {
-    let print = Callback::new(|args| {
-        let level = args.first().and_then(Value::as_str).unwrap_or("log");
-        let line = args.get(1).and_then(Value::as_str).unwrap_or("");
-        print_line(line, matches!(level, "warn" | "error"));
-        Ok(Value::Undefined)
-    });
-    context.eval_closure(
-        r#"
-        const send = $0;
-        const show = (v) => {
-          if (typeof v === 'string') return v;
-          if (typeof v === 'function') return `[Function ${v.name || '(anonymous)'}]`;
-          if (v instanceof Error) return `${v.name}: ${v.message}`;
-          try { const s = JSON.stringify(v); if (s !== undefined) return s; } catch (_) {}
-          return String(v);
-        };
-        const make = (level) => (...args) => { send(level, args.map(show).join(' ')); };
-        globalThis.console = {
-          log: make('log'), info: make('info'), debug: make('debug'),
-          warn: make('warn'), error: make('error'),
-        };
-        "#,
-        vec![Value::Callback(print)],
-        &EvalOptions::default(),
-    )?;
-    Ok(())
 }
 
 /// A script's source: the file, or standard input for `-`.
