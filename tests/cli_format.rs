@@ -136,13 +136,14 @@ fn console_formats_each_argument_like_node() {
         let out = isovm(
             backend,
             &["run", "-"],
-            "console.error(new Set(['e'])); console.warn({ w: [1] }); console.info('i')",
+            "console.error(new Set(['e'])); console.warn({ w: [1] }); console.info('i');\
+             console.assert(1 === 1, 'not printed'); console.assert(false, 'x is %d', 2);",
         );
         assert!(out.status.success(), "{backend}: {out:?}");
         assert_eq!(String::from_utf8_lossy(&out.stdout), "i\n", "{backend}");
         assert_eq!(
             String::from_utf8_lossy(&out.stderr),
-            "Set(1) { 'e' }\n{ w: [ 1 ] }\n",
+            "Set(1) { 'e' }\n{ w: [ 1 ] }\nAssertion failed: x is 2\n",
             "{backend}"
         );
     }

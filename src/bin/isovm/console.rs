@@ -162,7 +162,9 @@ const plain = (v) => {
 const make = (level) => (...args) => {
   let walked;
   try {
-    walked = args.map((a) => walker()(a));
+    walked = args.map((a) => (typeof a === 'object' && a !== null ? walker()(a)
+      : typeof a === 'function' ? raw(fnText(a))
+      : typeof a === 'symbol' ? raw(apply(symToString, a, [])) : a));
   } catch (_) {
     walked = undefined;
   }
@@ -176,6 +178,13 @@ const make = (level) => (...args) => {
 globalThis.console = {
   log: make('log'), info: make('info'), debug: make('debug'),
   warn: make('warn'), error: make('error'), trace: make('error'),
+};
+const fail = make('error');
+globalThis.console.assert = (ok, ...args) => {
+  if (ok) return;
+  if (typeof args[0] === 'string') args[0] = `Assertion failed: ${args[0]}`;
+  else args.unshift('Assertion failed');
+  fail(...args);
 };
 "#;
 
