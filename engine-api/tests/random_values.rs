@@ -50,9 +50,9 @@ impl Rng {
 fn value(rng: &mut Rng, depth: usize) -> Value {
     let leaf = depth >= 4 || rng.chance(3);
     match if leaf {
-        rng.below(10)
+        rng.below(12)
     } else {
-        10 + rng.below(4)
+        12 + rng.below(4)
     } {
         0 => Value::Undefined,
         1 => Value::Null,
@@ -70,9 +70,18 @@ fn value(rng: &mut Rng, depth: usize) -> Value {
             kind: TypedArrayKind::Float64,
             bytes: vec![0; 8 * rng.below(3)],
         },
-        10 => Value::Array((0..rng.below(4)).map(|_| value(rng, depth + 1)).collect()),
-        11 => Value::Set((0..rng.below(4)).map(|_| value(rng, depth + 1)).collect()),
-        12 => Value::Object(
+        // Identity: numbers that may or may not name an earlier object, views that may or
+        // may not fit their buffer.
+        10 => Value::Backref(rng.below(6) as u32),
+        11 => Value::TypedArrayView {
+            kind: [TypedArrayKind::Uint8, TypedArrayKind::Float64][rng.below(2)],
+            buffer: rng.below(6) as u32,
+            byte_offset: rng.below(16),
+            byte_length: [rng.below(16), usize::MAX][rng.below(2)],
+        },
+        12 => Value::Array((0..rng.below(4)).map(|_| value(rng, depth + 1)).collect()),
+        13 => Value::Set((0..rng.below(4)).map(|_| value(rng, depth + 1)).collect()),
+        14 => Value::Object(
             (0..rng.below(4))
                 .map(|_| (rng.string(), value(rng, depth + 1)))
                 .collect(),
@@ -171,7 +180,8 @@ fn copy_in(v: Value, stats: &mut Stats) {
                 Err(e) => panic!("untyped failure reading a copy out: {e:?}"),
             }
         }
-        Err(Error::NotTransferable(_)) => stats.refused += 1,
+        // A back-reference or view that names no earlier object (or does not fit).
+        Err(Error::NotTransferable(_) | Error::InvalidArgument(_)) => stats.refused += 1,
         Err(e) => panic!("unexpected error {e:?}"),
     }
 }
