@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use crate::{CancelToken, Completer, Error, Result, Task};
 
 /// How long a blocking call without a deadline waits for a host callback of a call
-/// without a deadline either (see [the module docs](self)).
+/// without a deadline either (see [`TaskQueue::run_by`]).
 pub const UNBOUNDED_LEND_WAIT: Duration = Duration::from_secs(1);
 
 type Job = Box<dyn FnOnce() + Send>;
