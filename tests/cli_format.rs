@@ -117,6 +117,8 @@ fn console_formats_each_argument_like_node() {
             class P { constructor() { this.x = 1; } }
             console.log(new P(), { get g() { throw new Error('not called'); } });
             console.log([[[['deep']]]], ['nested string']);
+            const e = new RangeError('no stack'); e.stack = undefined; e.extra = [1];
+            console.log([e], Object.create(Error.prototype));
             console.log(Array.from({ length: 1000 }, (_, i) => i));
         "#;
         let want = format!(
@@ -127,6 +129,7 @@ fn console_formats_each_argument_like_node() {
              [Function: foo] [Function (anonymous)] {{ f: [Function: f] }} Symbol(s)\n\
              P {{ x: 1 }} {{ g: [Getter] }}\n\
              [ [ [ [Array] ] ] ] [ 'nested string' ]\n\
+             [ [RangeError: no stack] ] [Error]\n\
              {}\n",
             thousand("")
         );
@@ -157,11 +160,14 @@ fn hostile_console_arguments_print_bounded() {
             console.log(deep);
             const wide = {}; for (let i = 0; i < 5000; i++) wide['k' + i] = i;
             console.info(new Array(1e7));
+            const m = new Map([[1, { a: [1] }]]);
             // Replacing the built-ins the console relies on changes nothing.
             Object.keys = () => { throw new Error('replaced'); };
             Map.prototype.get = () => { throw new Error('replaced'); };
             Object.defineProperty(Array.prototype, '0', { set() { throw new Error('trap'); } });
-            console.info([1, 2], new Map([[1, { a: [1] }]]), wide.k4999);
+            Array.prototype[Symbol.iterator] = function* () { throw new Error('replaced'); };
+            Array.prototype.map = String.prototype.startsWith = () => { throw new Error('replaced'); };
+            console.info([1, 2], m, wide.k4999, function f() {});
             console.info(['x'.repeat(10005)]);
         "#;
         let got = stdout_of(backend, script);
@@ -176,7 +182,7 @@ fn hostile_console_arguments_print_bounded() {
         assert_eq!(lines[19], "  ... 9999900 more items", "{backend}");
         assert_eq!(lines[20], "]", "{backend}");
         assert_eq!(
-            lines[21], "[ 1, 2 ] Map(1) { 1 => { a: [ 1 ] } } 4999",
+            lines[21], "[ 1, 2 ] Map(1) { 1 => { a: [ 1 ] } } 4999 [Function: f]",
             "{backend}"
         );
         assert_eq!(lines[22], "[", "{backend}");

@@ -34,6 +34,7 @@ const bufferLength = getter(ArrayBuffer.prototype, 'byteLength');
 const sharedLength = typeof SharedArrayBuffer === 'function'
   ? getter(SharedArrayBuffer.prototype, 'byteLength') : undefined;
 const fnToString = Function.prototype.toString, symToString = Symbol.prototype.toString;
+const startsWith = String.prototype.startsWith, endsWith = String.prototype.endsWith;
 const tagKey = Symbol.toStringTag;
 const DEPTH = 2, ITEMS = 100, PROPS = 1000, VALUES = 100000;
 
@@ -43,7 +44,8 @@ const put = (o, k, v) => defineProperty(o, k,
 const marker = (kind, fields) => {
   const m = {};
   put(m, KEY, kind);
-  for (const k of keys(fields)) put(m, k, fields[k]);
+  const ks = keys(fields);
+  for (let i = 0; i < ks.length; i++) put(m, ks[i], fields[ks[i]]);
   return m;
 };
 const raw = (text) => marker('raw', { text });
@@ -55,11 +57,11 @@ const fnText = (f) => {
   try { src = apply(fnToString, f, []); } catch (_) {}
   const name = valueOf(f, 'name');
   const named = typeof name === 'string' && name !== '';
-  if (src.startsWith('class')) return named ? `[class ${name}]` : '[class (anonymous)]';
+  if (apply(startsWith, src, ['class'])) return named ? `[class ${name}]` : '[class (anonymous)]';
   let kind = 'Function';
   const proto = getPrototypeOf(f);
   const tag = proto && valueOf(proto, tagKey);
-  if (typeof tag === 'string' && tag.endsWith('Function')) kind = tag;
+  if (typeof tag === 'string' && apply(endsWith, tag, ['Function'])) kind = tag;
   return named ? `[${kind}: ${name}]` : `[${kind} (anonymous)]`;
 };
 
@@ -77,6 +79,26 @@ const isError = (v) => {
     if (p === ErrorProto) return true;
   }
   return false;
+};
+
+// A fresh error with the name, message and stack of `e` (anything else on `e`, or an
+// object that only inherits from Error.prototype, stays behind).
+const ErrorCtor = Error;
+const errorCopy = (e) => {
+  const text = (k) => {
+    try { const x = e[k]; return typeof x === 'string' ? x : undefined; } catch (_) { return undefined; }
+  };
+  const message = text('message');
+  const copy = new ErrorCtor(message === undefined ? '' : message);
+  const hidden = (k, value) => defineProperty(copy, k,
+    { value, writable: true, enumerable: false, configurable: true });
+  const name = text('name');
+  if (name !== undefined) hidden('name', name);
+  const stack = text('stack');
+  const head = name === undefined ? 'Error' : name;
+  hidden('stack', stack !== undefined ? stack
+    : message ? (head ? `${head}: ${message}` : message) : head);
+  return copy;
 };
 
 const walker = () => {
@@ -97,8 +119,11 @@ const walker = () => {
     const done = apply(mapGet, memo, [v]);
     if (done !== undefined) return done;
     if (--left < 0) return raw('[Object]');
+    // Copied as they are: their copies hold only their own data (bytes, a time, a
+    // pattern), which brand checks vouch for.
     if (brand(dateTime, v) || brand(regexpSource, v) || isView(v) || brand(bufferLength, v)
-        || (sharedLength && brand(sharedLength, v)) || isError(v)) return v;
+        || (sharedLength && brand(sharedLength, v))) return v;
+    if (isError(v)) return errorCopy(v);
     const deep = depth > DEPTH;
     if (isArray(v)) {
       const len = v.length;
@@ -140,7 +165,7 @@ const walker = () => {
     }
     const name = className(v);
     const ks = keys(v);
-    if (deep && ks.length > 0) return raw(name.startsWith('[') ? name : `[${name || 'Object'}]`);
+    if (deep && ks.length > 0) return raw(apply(startsWith, name, ['[']) ? name : `[${name || 'Object'}]`);
     const copy = {};
     const result = name ? marker('class', { name, value: copy }) : copy;
     apply(mapSet, memo, [v, result]);
@@ -159,21 +184,34 @@ const plain = (v) => {
   catch (_) { return raw('[object]'); }
 };
 
+// Arrays built without the (replaceable) array methods or iterators.
+const each = (args, f) => {
+  const out = [];
+  for (let i = 0; i < args.length; i++) put(out, i, f(args[i]));
+  return out;
+};
+const prepend = (first, rest) => {
+  const out = [first];
+  for (let i = 0; i < rest.length; i++) put(out, i + 1, rest[i]);
+  return out;
+};
+const one = (a) => (typeof a === 'object' && a !== null ? walker()(a)
+  : typeof a === 'function' ? raw(fnText(a))
+  : typeof a === 'symbol' ? raw(apply(symToString, a, [])) : a);
+
 const make = (level) => (...args) => {
   let walked;
   try {
-    walked = args.map((a) => (typeof a === 'object' && a !== null ? walker()(a)
-      : typeof a === 'function' ? raw(fnText(a))
-      : typeof a === 'symbol' ? raw(apply(symToString, a, [])) : a));
+    walked = prepend(level, each(args, one));
   } catch (_) {
     walked = undefined;
   }
   if (walked !== undefined) {
-    try { send(level, ...walked); return; } catch (_) {}
+    try { apply(send, undefined, walked); return; } catch (_) {}
   }
   // Something in the arguments would not walk or cross (a hostile proxy, an error
   // with a throwing stack): print each as its string.
-  send(level, ...args.map(plain));
+  apply(send, undefined, prepend(level, each(args, plain)));
 };
 globalThis.console = {
   log: make('log'), info: make('info'), debug: make('debug'),
@@ -182,9 +220,10 @@ globalThis.console = {
 const fail = make('error');
 globalThis.console.assert = (ok, ...args) => {
   if (ok) return;
-  if (typeof args[0] === 'string') args[0] = `Assertion failed: ${args[0]}`;
-  else args.unshift('Assertion failed');
-  fail(...args);
+  if (typeof args[0] !== 'string') return apply(fail, undefined, prepend('Assertion failed', args));
+  const rest = [];
+  for (let i = 1; i < args.length; i++) put(rest, i - 1, args[i]);
+  apply(fail, undefined, prepend(`Assertion failed: ${args[0]}`, rest));
 };
 "#;
 
