@@ -72,6 +72,21 @@ pub const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        // Released handles whose markers keep the data (copyInto({ release })) and
+        // transferred buffers: the data stays counted until the marker goes.
+        name: "released_copy_into_markers_2000",
+        src: Code(
+            "const keep = []; \
+                 for (let i = 0; i < 2000; i++) { \
+                   const b = new ArrayBuffer(1 << 20); \
+                   const c = new ivm.ExternalCopy(b, { transferOut: true }); \
+                   keep.push(c.copyInto({ release: true })); } keep.length",
+        ),
+        timeout_ms: Some(5000),
+        expect: &[MemoryLimit, Js(None)],
+        ..BASE
+    },
+    Case {
         name: "eval_400mb_source",
         src: Code("eval('1'.repeat(40).repeat(1e7))"),
         memory_mb: 128,
