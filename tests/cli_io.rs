@@ -84,3 +84,30 @@ fn a_reader_that_goes_away_ends_the_cli_quietly() {
         }
     }
 }
+
+#[test]
+fn backends_lists_each_backend_and_its_capabilities() {
+    let out = Command::new(env!("CARGO_BIN_EXE_isovm"))
+        .arg("backends")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no line for {name} in {text:?}"))
+            .to_owned()
+    };
+    for backend in backends() {
+        let l = line(backend);
+        assert!(l.contains("compiled in ("), "{l}");
+        // Only V8 turns a runaway recursion into a RangeError the guest can catch.
+        assert_eq!(
+            l.contains("catchable stack overflow"),
+            backend == "v8",
+            "{l}"
+        );
+        assert_eq!(l.contains("fuel"), backend == "boa-wasi", "{l}");
+    }
+}

@@ -248,6 +248,8 @@ fn describe(caps: isovm::Capabilities) -> String {
         (caps.snapshots, "snapshots"),
         (caps.code_cache, "code cache"),
         (caps.shared_memory, "shared memory"),
+        (caps.inspector, "inspector"),
+        (caps.catchable_stack_overflow, "catchable stack overflow"),
     ];
     let names: Vec<&str> = has.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect();
     if names.is_empty() {
