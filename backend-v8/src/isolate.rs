@@ -313,6 +313,11 @@ impl V8Isolate {
             isolate.terminate_execution();
             isolate.perform_microtask_checkpoint();
             isolate.cancel_terminate_execution();
+        } else if timed_out {
+            // A nested call's own deadline (or cancel) ends that call only: the guest code
+            // that called out goes on, as on Boa-WASI. An outer deadline that fired
+            // terminates again at its watchdog's next tick.
+            isolate.cancel_terminate_execution();
         }
         match (r, fired) {
             // A deadline that fired (or a cancel) ends the call with its error, whatever the

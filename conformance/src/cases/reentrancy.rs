@@ -93,6 +93,10 @@ pub fn cases<E: Backend>() -> Vec<Case> {
             "reentrancy/callback_waiting_for_own_async_call_is_deadlock",
             own_async_wait::<E>,
         ),
+        Case::new(
+            "reentrancy/nested_timeout_ends_only_the_nested_call",
+            nested_timeout_only::<E>,
+        ),
     ]
 }
 
@@ -861,5 +865,34 @@ fn own_async_wait<E: Backend>() -> R {
         c.eval_async("3 + 3", EvalOptions::copy()).wait()?,
         Value::from(6)
     );
+    Ok(())
+}
+
+/// A nested call's own timeout ends that call only: the callback sees `Timeout`, the guest
+/// code that called the callback goes on (and can catch what the callback throws), and the
+/// outer call returns normally.
+fn nested_timeout_only<E: Backend>() -> R {
+    let (i, c) = setup::<E>()?;
+    let _d = Disposing(&i);
+    let c2 = c.clone();
+    let seen = Arc::new(Mutex::new(None));
+    let s2 = seen.clone();
+    let cb = Callback::new(move |_| {
+        let r = c2.eval(
+            "for (;;) {}",
+            &EvalOptions::copy().with_timeout(Duration::from_millis(100)),
+        );
+        *s2.lock().unwrap() = Some(matches!(r, Err(Error::Timeout { .. })));
+        r
+    });
+    let v = c.eval_closure(
+        "let caught = false; try { $0() } catch (e) { caught = true } \
+         let n = 0; for (let k = 0; k < 1000; k++) n += k; return [caught, n]",
+        vec![cb.into()],
+        &EvalOptions::copy().with_timeout(Duration::from_secs(60)),
+    )?;
+    ensure_eq!(*seen.lock().unwrap(), Some(true));
+    ensure_eq!(v, Value::Array(vec![true.into(), 499500.into()]));
+    ensure_eq!(eval(&c, "'usable'")?, Value::from("usable"));
     Ok(())
 }
