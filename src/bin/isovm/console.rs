@@ -119,11 +119,14 @@ const walker = () => {
     const done = apply(mapGet, memo, [v]);
     if (done !== undefined) return done;
     if (--left < 0) return raw('[Object]');
+    const proto = getPrototypeOf(v);
+    // Plain objects and arrays skip the brand checks (each costs a thrown exception).
+    const special = !isArray(v) && proto !== ObjectProto && proto !== null;
     // Copied as they are: their copies hold only their own data (bytes, a time, a
     // pattern), which brand checks vouch for.
-    if (brand(dateTime, v) || brand(regexpSource, v) || isView(v) || brand(bufferLength, v)
-        || (sharedLength && brand(sharedLength, v))) return v;
-    if (isError(v)) return errorCopy(v);
+    if (special && (brand(dateTime, v) || brand(regexpSource, v) || isView(v) || brand(bufferLength, v)
+        || (sharedLength && brand(sharedLength, v)))) return v;
+    if (special && isError(v)) return errorCopy(v);
     const deep = depth > DEPTH;
     if (isArray(v)) {
       const len = v.length;
@@ -135,7 +138,7 @@ const walker = () => {
       if (len > out.length) put(out, out.length, more(len - out.length, 'items'));
       return out;
     }
-    if (brand(mapSize, v)) {
+    if (special && brand(mapSize, v)) {
       const size = apply(mapSize, v, []);
       if (deep && size > 0) return raw('[Map]');
       const out = new MapCtor();
@@ -149,7 +152,7 @@ const walker = () => {
       if (size > n) apply(mapSet, out, [more(size - n, 'items'), undefined]);
       return out;
     }
-    if (brand(setSize, v)) {
+    if (special && brand(setSize, v)) {
       const size = apply(setSize, v, []);
       if (deep && size > 0) return raw('[Set]');
       const out = new SetCtor();
@@ -163,7 +166,7 @@ const walker = () => {
       if (size > n) apply(setAdd, out, [more(size - n, 'items')]);
       return out;
     }
-    const name = className(v);
+    const name = proto === ObjectProto ? '' : className(v);
     const ks = keys(v);
     if (deep && ks.length > 0) return raw(apply(startsWith, name, ['[']) ? name : `[${name || 'Object'}]`);
     const copy = {};
