@@ -54,14 +54,6 @@ pub const DECLARED: &[(&str, &str)] = &[
         "MemoryLimit, but at 157-278 MB resident (32 MB limit; bound 147 MB): the last squaring runs outside the limit",
     ),
     (
-        "cli/v8/json_stringify_dag",
-        "Timeout at 5.2 s, with 400-510 MB resident (32 MB limit): the stringify output is not counted",
-    ),
-    (
-        "api/v8/json_stringify_dag",
-        "Timeout at 5.2 s, with 400-510 MB resident (32 MB limit): the stringify output is not counted",
-    ),
-    (
         "cli/v8/string_flatten_bomb",
         "MemoryLimit, but at 403 MB resident (32 MB limit; bound 146 MB)",
     ),
@@ -78,6 +70,30 @@ pub const DECLARED: &[(&str, &str)] = &[
         "MemoryLimit, but only at 276 MB resident: a 256 MB joined string under a 32 MB limit",
     ),
 ];
+
+/// Trials that fail on a fast machine and pass on a slow one: the overshoot grows with
+/// how far V8 gets before the deadline stops it. Either outcome is accepted and logged,
+/// never counted as a pass; the reason stands as for [`DECLARED`].
+pub const VARIES: &[(&str, &str)] = &[
+    (
+        "cli/v8/json_stringify_dag",
+        "Timeout at 5.2 s, with 400-510 MB resident (32 MB limit) on an idle machine: the \
+         stringify output is not counted; under load V8 gets less far and stays in bounds",
+    ),
+    (
+        "api/v8/json_stringify_dag",
+        "Timeout at 5.2 s, with 400-510 MB resident (32 MB limit) on an idle machine: the \
+         stringify output is not counted; under load V8 gets less far and stays in bounds",
+    ),
+];
+
+/// Why `trial`'s outcome varies with the machine's speed, if it does.
+pub fn varies(trial: &str) -> Option<&'static str> {
+    VARIES
+        .iter()
+        .find(|(name, _)| *name == trial)
+        .map(|(_, why)| *why)
+}
 
 /// Why `trial` is declared to fail, if it is.
 pub fn reason(trial: &str) -> Option<&'static str> {
