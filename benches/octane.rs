@@ -7,6 +7,10 @@
 //! - `ISOVM_OCTANE_ENGINES`: a comma list out of `boa-wasi`, `boa-wasi+fuel`, `v8`,
 //!   `native-boa` (default: every compiled backend, with and without fuel where it meters
 //!   fuel, and native Boa); `ISOVM_OCTANE_NATIVE=0` skips native Boa.
+//! - `ISOVM_OCTANE_ITERATIONS=N`: fixed work instead of timed runs (`octane/fixed.js`):
+//!   each benchmark body runs N times with no clock in the loop, for counting instructions
+//!   (`perf stat -e instructions:u`; the difference of two N cancels start-up). The scores
+//!   are then the number of bodies run.
 //!
 //! Every run gets a fresh isolate with the default options (128 MiB memory limit); a
 //! limit hit is that benchmark's result. Native Boa is `benches/native-boa`, a crate outside
@@ -37,6 +41,8 @@ const BENCHMARKS: [&str; 9] = [
 /// The driver every engine runs after `base.js` and one benchmark (one file for all).
 const DRIVER: &str = include_str!("octane/driver.js");
 const DRIVER_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/octane/driver.js");
+/// The fixed-work driver (`ISOVM_OCTANE_ITERATIONS`), after a line defining its count.
+const FIXED_DRIVER: &str = include_str!("octane/fixed.js");
 
 /// The fuel budget of the fuel runs: far more than a benchmark burns (~1e10-1e11).
 const FUEL: u64 = 1 << 60;
@@ -112,7 +118,42 @@ fn error_label(e: &Error) -> String {
     }
 }
 
-fn run_isovm(kind: BackendKind, fuel: bool, base: &str, file: &Path) -> anyhow::Result<Run> {
+/// The driver every engine runs: its source and a file holding it (for native Boa).
+struct Driver {
+    code: String,
+    path: PathBuf,
+}
+
+impl Driver {
+    /// The timed driver, or with `ISOVM_OCTANE_ITERATIONS` the fixed-work one (written
+    /// under `target/` for native Boa).
+    fn pick(root: &Path) -> anyhow::Result<Self> {
+        let Ok(n) = std::env::var("ISOVM_OCTANE_ITERATIONS") else {
+            return Ok(Driver {
+                code: DRIVER.to_owned(),
+                path: PathBuf::from(DRIVER_PATH),
+            });
+        };
+        let n: u32 = n
+            .trim()
+            .parse()
+            .with_context(|| format!("ISOVM_OCTANE_ITERATIONS={n}: expected a count"))?;
+        let code = format!("var OCTANE_ITERATIONS = {n};\n{FIXED_DRIVER}");
+        let dir = root.join("target").join("octane-fixed");
+        std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+        let path = dir.join(format!("fixed-{n}.js"));
+        std::fs::write(&path, &code).with_context(|| path.display().to_string())?;
+        Ok(Driver { code, path })
+    }
+}
+
+fn run_isovm(
+    kind: BackendKind,
+    fuel: bool,
+    base: &str,
+    file: &Path,
+    driver: &Driver,
+) -> anyhow::Result<Run> {
     let code = std::fs::read_to_string(file).with_context(|| file.display().to_string())?;
     let options = IsolateOptions {
         fuel: fuel.then_some(FUEL),
@@ -125,7 +166,7 @@ fn run_isovm(kind: BackendKind, fuel: bool, base: &str, file: &Path) -> anyhow::
     let steps = [
         (base, "base.js".to_owned()),
         (code.as_str(), name.unwrap_or_default()),
-        (DRIVER, "driver.js".to_owned()),
+        (driver.code.as_str(), "driver.js".to_owned()),
     ];
     let mut last = None;
     for (code, name) in steps {
@@ -184,12 +225,12 @@ fn build_native(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(target_dir.join("release").join(NATIVE))
 }
 
-fn run_native(binary: &Path, dir: &Path, file: &Path) -> anyhow::Result<Run> {
+fn run_native(binary: &Path, dir: &Path, file: &Path, driver: &Driver) -> anyhow::Result<Run> {
     let start = Instant::now();
     let out = Command::new(binary)
         .arg(dir.join("base.js"))
         .arg(file)
-        .arg(DRIVER_PATH)
+        .arg(&driver.path)
         .output()
         .with_context(|| format!("running {}", binary.display()))?;
     let wall = start.elapsed();
@@ -432,6 +473,7 @@ fn main() -> anyhow::Result<()> {
         .map(|b| (*b).to_owned())
         .collect();
     let engines = engines()?;
+    let driver = Driver::pick(root)?;
     let native = if engines.contains(&Engine::NativeBoa) {
         Some(build_native(root)?)
     } else {
@@ -443,10 +485,10 @@ fn main() -> anyhow::Result<()> {
         let file = dir.join(format!("{bench}.js"));
         for (i, engine) in engines.iter().enumerate() {
             let run = match *engine {
-                Engine::Isovm { kind, fuel } => run_isovm(kind, fuel, &base, &file)?,
+                Engine::Isovm { kind, fuel } => run_isovm(kind, fuel, &base, &file, &driver)?,
                 Engine::NativeBoa => {
                     let binary = native.as_deref().expect("built above");
-                    run_native(binary, &dir, &file)?
+                    run_native(binary, &dir, &file, &driver)?
                 }
             };
             let summary = match &run.failure {
@@ -467,6 +509,9 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!("Octane 2.0, one fresh isolate (default options, 128 MiB) or process per benchmark");
+    if let Ok(n) = std::env::var("ISOVM_OCTANE_ITERATIONS") {
+        println!("fixed work (ISOVM_OCTANE_ITERATIONS={n}): the scores are bodies run, not speed");
+    }
     // Scores fall when the machine is busy: say how busy it was.
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average at the end (1, 5, 15 min): {}", load.trim());
