@@ -50,7 +50,7 @@ pub use engine_api::{
     IntoValue, IsolateId, IsolateOptions, JsError, Location, MAX_EXPANSION_BYTES,
     MAX_TRANSFER_DEPTH, PropertyOptions, PropertyRefusal, Result, RunOptions, ScriptOptions,
     ScriptOrigin, Serde, SharedBuffer, Snapshot, SnapshotScript, SpawnedFuture, Spawner, Task,
-    TransferOptions, TypeOf, TypedArrayKind, Value,
+    TransferOptions, TypeOf, TypedArrayKind, Value, iso_date,
 };
 
 /// Sizes of the process-wide pools: the worker pool that runs isolates' async work

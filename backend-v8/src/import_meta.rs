@@ -67,25 +67,24 @@ extern "C" fn initialize(
     // SAFETY: V8 calls this on the thread that holds the isolate, inside its execution.
     v8::callback_scope!(unsafe scope, context);
     let hash = module.get_identity_hash().get();
-    let candidates: Vec<(v8::Global<v8::Module>, Value)> = scope
+    // Modules of the same identity hash, told apart by handle; only the match's meta is
+    // cloned.
+    let candidates: Vec<v8::Global<v8::Module>> = scope
         .get_slot::<ImportMetas>()
         .and_then(|m| m.by_hash.get(&hash))
-        .map(|list| {
-            list.iter()
-                .map(|e| (e.module.clone(), e.meta.clone()))
-                .collect()
-        })
+        .map(|list| list.iter().map(|e| e.module.clone()).collect())
         .unwrap_or_default();
-    let mut found = None;
-    let mut rest = Vec::new();
-    for (g, value) in candidates {
-        if found.is_none() && v8::Local::new(scope, &g) == module {
-            found = Some(value);
-        } else {
-            rest.push(value);
-        }
-    }
-    engine_api::drop_values(rest);
+    let Some(index) = candidates
+        .iter()
+        .position(|g| v8::Local::new(scope, g) == module)
+    else {
+        return;
+    };
+    let found = scope
+        .get_slot::<ImportMetas>()
+        .and_then(|m| m.by_hash.get(&hash))
+        .and_then(|list| list.get(index))
+        .map(|e| e.meta.clone());
     let Some(Value::Object(props)) = found else {
         return;
     };

@@ -97,7 +97,8 @@ fn check_at<'s>(
     Ok(None)
 }
 
-fn get<'s>(
+/// `obj[name]`; an exception (a throwing getter) is pending on `Err(empty)`.
+pub(crate) fn get<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     obj: v8::Local<'s, v8::Object>,
     name: &str,

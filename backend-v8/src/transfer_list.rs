@@ -17,11 +17,10 @@ fn option<'s>(
     options: v8::Local<'s, v8::Value>,
     name: &str,
 ) -> Result<v8::Local<'s, v8::Value>> {
-    let Ok(obj) = v8::Local::<v8::Object>::try_from(options) else {
-        return Ok(v8::undefined(scope).into());
-    };
-    let key = v8::String::new(scope, name).ok_or_else(crate::empty)?;
-    obj.get(scope, key.into()).ok_or_else(crate::empty)
+    match v8::Local::<v8::Object>::try_from(options) {
+        Ok(obj) => crate::ivm_options::get(scope, obj, name),
+        Err(_) => Ok(v8::undefined(scope).into()),
+    }
 }
 
 fn attached(b: v8::Local<v8::ArrayBuffer>) -> bool {

@@ -111,6 +111,6 @@ pub use transfer_options::TransferOptions;
 pub use type_of::TypeOf;
 pub use typed_array_kind::TypedArrayKind;
 pub use value::{MAX_TRANSFER_DEPTH, Value, drop_values};
-pub use value_deserializer::{FromValueError, ValueDeserializer};
+pub use value_deserializer::{FromValueError, ValueDeserializer, iso_date};
 pub use value_identity::{MAX_EXPANSION_BYTES, check_view};
 pub use worker_pool::{peak_worker_threads, set_worker_threads, worker_threads};

@@ -702,8 +702,14 @@ impl<'de> SeqAccess<'de> for Elements<'_> {
 }
 
 /// A time value as `JSON.stringify` writes it (`YYYY-MM-DDTHH:mm:ss.sssZ`, years outside
-/// 0..=9999 as `+YYYYYY`/`-YYYYYY`); `None` for an invalid date.
-pub(crate) fn iso_date(ms: f64) -> Option<String> {
+/// 0..=9999 as `+YYYYYY`/`-YYYYYY`), as `Date.prototype.toISOString` does; `None` for an
+/// invalid date.
+///
+/// ```
+/// assert_eq!(engine_api::iso_date(0.0).as_deref(), Some("1970-01-01T00:00:00.000Z"));
+/// assert_eq!(engine_api::iso_date(f64::NAN), None);
+/// ```
+pub fn iso_date(ms: f64) -> Option<String> {
     // The ECMAScript time range: ±8.64e15 ms around the epoch.
     if !ms.is_finite() || ms.abs() > 8.64e15 {
         return None;

@@ -53,49 +53,10 @@ pub fn inspect_number(n: f64) -> String {
     }
 }
 
-const MS_PER_DAY: i64 = 86_400_000;
-
-/// A time value (ms since the epoch) as `Date.prototype.toISOString()` writes it
-/// (`1970-01-01T00:00:00.000Z`, years outside 0..=9999 as `+010000` / `-000001`), or
+/// A time value (ms since the epoch) as `Date.prototype.toISOString()` writes it, or
 /// `Invalid Date` for NaN or a time outside the Date range.
 pub fn iso_date(ms: f64) -> String {
-    if !ms.is_finite() || ms.abs() > 8.64e15 {
-        return "Invalid Date".into();
-    }
-    // A Date's time value is an integer; truncate as TimeClip does.
-    let t = ms.trunc() as i64;
-    let days = t.div_euclid(MS_PER_DAY);
-    let in_day = t.rem_euclid(MS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    let year = if (0..=9999).contains(&year) {
-        format!("{year:04}")
-    } else if year < 0 {
-        format!("-{:06}", -year)
-    } else {
-        format!("+{year:06}")
-    };
-    format!(
-        "{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000
-    )
-}
-
-/// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    isovm::iso_date(ms).unwrap_or_else(|| "Invalid Date".into())
 }
 
 #[cfg(test)]
